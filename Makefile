@@ -1,0 +1,40 @@
+# The two commands a newcomer types: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.atspectrum-installed
+CORES ?= 2
+DEMO_RESULTS := results/demo
+
+.PHONY: demo test venv demo-data bench clean-demo
+
+venv: $(STAMP)
+
+$(STAMP): envs/requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r envs/requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+# Fashion-MNIST comes from Debian's dataset-fashion-mnist package (no download needed).
+demo-data:
+	@if [ -d /usr/share/datasets/fashion-mnist ] || dpkg -s dataset-fashion-mnist >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
+	else echo "The demo needs Fashion-MNIST: run 'sudo apt-get install dataset-fashion-mnist'," \
+	          "or set data.root (or data.download: true) in config/demo.yaml"; exit 1; fi
+
+demo: $(STAMP) demo-data
+	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/demo.yaml
+	@echo
+	@echo "Demo finished. Tables:  $(DEMO_RESULTS)/tables/"; ls $(DEMO_RESULTS)/tables | sed 's/^/  /'
+	@echo "Figures: $(DEMO_RESULTS)/figures/"; ls $(DEMO_RESULTS)/figures | sed 's/^/  /'
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean-demo:
+	rm -rf $(DEMO_RESULTS)

@@ -1,0 +1,35 @@
+# atspectrum: adversarial training at a spectrum of perturbation strengths (Sridhar et al., 2022).
+# Run the paper grid:   snakemake --cores 8 --resources gpu=4
+# Run the demo:         snakemake --cores 2 --configfile config/demo.yaml   (or: make demo)
+# Rules stay thin: every computation lives in the atspectrum package (src/atspectrum).
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# A --configfile replaces the paper config instead of being merged into it (a merge would keep the paper's models).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+import atspectrum.config as atconfig
+
+# Clear messages naming the offending key first, then Snakemake's own validation (which also fills defaults).
+try:
+    atconfig.validate(config, atconfig.SCHEMA_PATH)
+except atconfig.ConfigError as exc:
+    raise WorkflowError(f"invalid configuration: {exc}") from None
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/attack.smk"
+include: "workflow/rules/aggregate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,167 @@
+"""The workflow configuration: schema validation with defaults, semantic checks, and what each job needs of it.
+
+Used by the Snakefile (before any job is scheduled) and importable on its own. Every error names the offending key.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .train import TrainConfig
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+DATASET_INFO = {"cifar10": {"num_classes": 10, "in_channels": 3}, "fashion_mnist": {"num_classes": 10, "in_channels": 1}}
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the key."""
+
+
+def _with_defaults(validator_class):
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in props.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from check_properties(validator, props, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties})
+
+
+_Validator = _with_defaults(jsonschema.Draft7Validator)
+
+
+def key_path(parts) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "<top level>"
+
+
+def load_schema(path: str | os.PathLike = SCHEMA_PATH) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def validate(config: dict, schema_path: str | os.PathLike = SCHEMA_PATH, check_data: bool = True) -> dict:
+    """Validate ``config`` in place against the schema (filling defaults), then check what a schema cannot say."""
+    schema = load_schema(schema_path)
+    errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: (len(e.path), list(map(str, e.path))))
+    if errors:
+        err = errors[0]
+        where = key_path(err.absolute_path)
+        if err.validator == "additionalProperties":
+            raise ConfigError(f"config key '{where}': {err.message} (see config/README.md for the known keys)")
+        raise ConfigError(f"config key '{where}': {err.message}")
+    check(config, check_data=check_data)
+    return config
+
+
+def check(config: dict, check_data: bool = True) -> None:
+    """Semantic checks: a grid that is not empty, consistent splits and schedules, a dataset that can be found."""
+    data = config["data"]
+    for name, model in config["models"].items():
+        for stage in (config["train"], model.get("train", {})):
+            ms = stage.get("lr_milestones")
+            if ms is not None and list(ms) != sorted(ms):
+                raise ConfigError(f"config key 'models.{name}.train.lr_milestones' (or train.lr_milestones): "
+                                  f"milestones must increase, got {ms}")
+        for eps in model["eps"]:
+            if train_config(config, name, eps).select == "best_val" and data["val_size"] == 0:
+                raise ConfigError("config key 'data.val_size': select: best_val needs a validation split; "
+                                  "set data.val_size > 0 or train.select: last")
+    if not config["overdesign"]["delta"]:
+        raise ConfigError("config key 'overdesign.delta': the attack grid is empty")
+    if check_data:
+        check_dataset(data)
+
+
+def check_dataset(data: dict) -> None:
+    from . import data as datamod
+
+    root, name = data.get("root"), data["dataset"]
+    if data.get("download"):
+        return
+    if root is not None:
+        if not os.path.isdir(root):
+            raise ConfigError(f"config key 'data.root': dataset directory {root!r} does not exist and "
+                              f"data.download is false; point data.root at the {name} files or set "
+                              f"data.download: true")
+        return
+    if datamod.default_root(name) is None:
+        hint = ("install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist)"
+                if name == "fashion_mnist" else "set it to a directory holding cifar-10-batches-py")
+        raise ConfigError(f"config key 'data.root' is not set and {name} has no default location; {hint}, "
+                          f"or set data.download: true")
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def train_settings(config: dict, model: str, eps: int) -> dict:
+    """The training section as it applies to (model, ε): shared → per-model → (ε = 0) standard overrides."""
+    shared, own = config["train"], config["models"][model].get("train", {})
+    merged = _merge({k: v for k, v in shared.items() if k != "standard"},
+                    {k: v for k, v in own.items() if k != "standard"})
+    if int(eps) == 0:
+        merged = _merge(merged, shared.get("standard", {}))
+        merged = _merge(merged, own.get("standard", {}))
+    return merged
+
+
+def train_config(config: dict, model: str, eps: int) -> TrainConfig:
+    t = train_settings(config, model, eps)
+    return TrainConfig(
+        eps=int(eps), epochs=t["epochs"], batch_size=t["batch_size"], lr=t["lr"], momentum=t["momentum"],
+        weight_decay=t["weight_decay"], lr_milestones=tuple(t["lr_milestones"]), lr_gamma=t["lr_gamma"],
+        attack_steps=t["attack"]["steps"], attack_step_factor=t["attack"]["step_factor"],
+        attack_random_start=t["attack"]["random_start"], attack_bn_eval=t["attack"]["bn_eval"],
+        crop_padding=t["augment"]["crop_padding"], flip=t["augment"]["flip"], select=t["select"],
+        val_attack_steps=t["val_attack"]["steps"], val_attack_step_factor=t["val_attack"]["step_factor"],
+        eval_batch_size=config["eval"]["batch_size"], seed=config["seed"],
+    )
+
+
+def model_spec(config: dict, model: str) -> dict:
+    """Arguments of :func:`atspectrum.models.build` for a configured model."""
+    m, info = config["models"][model], DATASET_INFO[config["data"]["dataset"]]
+    return {"name": m["arch"], "width": m.get("width"), **info}
+
+
+def eps_list(config: dict, model: str) -> list[int]:
+    return sorted(config["models"][model]["eps"])
+
+
+def overdesign_deltas(config: dict) -> list[int]:
+    return sorted(config["overdesign"]["delta"])
+
+
+def pgd_deltas(config: dict, model: str, eps: int) -> list[int]:
+    """Every δ the PGD grid evaluates for (model, ε): the overdesign grid, δ = 0 (clean) and δ = ε (Table 3/4)."""
+    return sorted(set(overdesign_deltas(config)) | {0, int(eps)})
+
+
+def load(path: str | os.PathLike, check_data: bool = True) -> dict:
+    """Read and validate a YAML config file."""
+    with open(path) as fh:
+        config = yaml.safe_load(fh) or {}
+    return validate(config, check_data=check_data)
+
+
+def train_hparams(config: dict, model: str, eps: int) -> dict:
+    """:func:`train_config` as plain scalars and lists (a rule's params: changing one retrains that model only)."""
+    import dataclasses
+
+    hp = dataclasses.asdict(train_config(config, model, eps))
+    hp["lr_milestones"] = list(hp["lr_milestones"])
+    return hp

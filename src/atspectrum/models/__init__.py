@@ -1,0 +1,88 @@
+"""Models of the paper and their self-describing checkpoints.
+
+``build(name, num_classes, in_channels=3, width=None)`` makes a model; ``save(path, model, **meta)`` writes a
+checkpoint holding the architecture's arguments beside the weights; ``load(path)`` rebuilds the model from that file
+alone (``torch.load(..., weights_only=True)``: loading never executes code).
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+from ..io import atomic_path
+from .base import SpectrumModel
+from .resnet import ResNet18
+from .wideresnet import WideResNet
+
+ARCHS = {"resnet18": ResNet18, "wrn28_10": WideResNet}
+DEFAULT_WIDTH = {"resnet18": 64, "wrn28_10": 10}
+FORMAT_VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is missing, truncated, corrupt or not an atspectrum checkpoint."""
+
+
+def build(name: str, num_classes: int = 10, in_channels: int = 3, width: int | None = None, **kwargs) -> SpectrumModel:
+    if name not in ARCHS:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {sorted(ARCHS)}")
+    width = DEFAULT_WIDTH[name] if width is None else width
+    if int(width) != width or width < 1:
+        raise ValueError(f"width must be a positive integer, got {width!r}")
+    return ARCHS[name](num_classes=num_classes, in_channels=in_channels, width=int(width), **kwargs)
+
+
+def checkpoint_dict(model: SpectrumModel, **meta) -> dict:
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return {"format": FORMAT_VERSION, "spec": dict(model.spec), "state_dict": state, "meta": meta}
+
+
+def save(path: str | os.PathLike, model: SpectrumModel, **meta) -> None:
+    """Write ``model`` (architecture arguments + weights + ``meta``) atomically to ``path``."""
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint_dict(model, **meta), tmp)
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint dict with ``weights_only=True``; any failure names the file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, bad pickle, wrong format: all the same to the user
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or truncated ({type(exc).__name__}: {exc}); "
+            f"delete it to recompute it"
+        ) from exc
+    if not isinstance(ckpt, dict) or "spec" not in ckpt or "state_dict" not in ckpt:
+        raise CheckpointError(f"checkpoint {path} is not an atspectrum checkpoint (no 'spec'/'state_dict')")
+    return ckpt
+
+
+def from_checkpoint(ckpt: dict, path: str = "<checkpoint>") -> SpectrumModel:
+    spec = dict(ckpt["spec"])
+    arch = spec.pop("arch", None)
+    if arch not in ARCHS:
+        raise CheckpointError(f"checkpoint {path} names unknown architecture {arch!r}")
+    model = ARCHS[arch](**spec)
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"checkpoint {path} does not match its architecture: {exc}") from exc
+    return model.eval()
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> SpectrumModel:
+    """The model stored in the checkpoint at ``path``, in eval mode, on ``device``."""
+    return from_checkpoint(read_checkpoint(path), os.fspath(path)).to(device)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["ARCHS", "CheckpointError", "ResNet18", "SpectrumModel", "WideResNet", "build", "count_parameters",
+           "load", "read_checkpoint", "save"]

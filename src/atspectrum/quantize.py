@@ -1,0 +1,41 @@
+"""Scaled-floor quantization of intermediate features, ``floor(beta * x) / beta``.
+
+A :class:`Quantizer` names the layer after which the features are quantized, the scale ``beta`` and whether the
+backward pass is the identity (straight-through, for BPDA). Models accept one through ``forward(x, quantize=...)``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+
+class Quantizer(NamedTuple):
+    layer: str
+    beta: float
+    straight_through: bool = False
+
+
+def check_beta(beta: float) -> float:
+    beta = float(beta)
+    if not beta > 0 or beta != beta or beta == float("inf"):
+        raise ValueError(f"quantization beta must be a finite number > 0, got {beta!r}")
+    return beta
+
+
+def scaled_floor(x: torch.Tensor, beta: float, straight_through: bool = False) -> torch.Tensor:
+    """``floor(beta * x) / beta``; with ``straight_through`` the gradient passes as if it were the identity."""
+    q = torch.floor(x * beta) / beta
+    if straight_through:
+        return x + (q - x).detach()
+    return q
+
+
+def apply(x: torch.Tensor, layer: str, quantize: Quantizer | tuple | None) -> torch.Tensor:
+    """Quantize ``x`` if ``quantize`` targets ``layer``; otherwise return ``x`` unchanged."""
+    if quantize is None:
+        return x
+    q = Quantizer(*quantize)
+    if q.layer != layer:
+        return x
+    return scaled_floor(x, check_beta(q.beta), q.straight_through)

@@ -1,0 +1,93 @@
+"""Tables of the paper, built from per-example evaluation results, written as CSV, Markdown and LaTeX."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from . import io
+
+
+def accuracy_grid(frames: dict[tuple[int, int], pd.DataFrame]) -> pd.DataFrame:
+    """Long table (eps, delta, accuracy %, n) from per-example frames keyed by (ε, δ)."""
+    rows = [{"eps": e, "delta": d, "accuracy": 100.0 * float(f["correct"].mean()), "n": len(f)}
+            for (e, d), f in sorted(frames.items())]
+    return pd.DataFrame(rows, columns=["eps", "delta", "accuracy", "n"])
+
+
+def models_table(grid: pd.DataFrame, metrics: dict[int, dict]) -> pd.DataFrame:
+    """Table 3/4: per ε the clean accuracy (δ = 0) and the PGD_ε-20 accuracy (δ = ε), plus the selected epoch."""
+    acc = grid.set_index(["eps", "delta"])["accuracy"]
+    rows = []
+    for eps in sorted(grid["eps"].unique()):
+        m = metrics.get(int(eps), {})
+        rows.append({"eps": int(eps), "clean_acc": acc[(eps, 0)], "pgd_eps_acc": acc[(eps, eps)],
+                     "selected_epoch": m.get("selected_epoch"), "val_robust_acc": m.get("val_robust_acc")})
+    return pd.DataFrame(rows)
+
+
+def robust_accuracy_table(grid: pd.DataFrame, deltas: list[int]) -> pd.DataFrame:
+    """Rows ε, columns δ: PGD_δ-20 accuracy (%)."""
+    sub = grid[grid["delta"].isin(deltas)]
+    table = sub.pivot(index="eps", columns="delta", values="accuracy").sort_index()
+    table.columns = [f"delta{d}" for d in table.columns]
+    return table.reset_index()
+
+
+def overdesign_table(grid: pd.DataFrame, deltas: list[int]) -> pd.DataFrame:
+    """Per δ: the ε with the lowest robust error (ties: the smaller ε), ε* − δ, and its error against the largest ε's."""
+    rows = []
+    max_eps = int(grid["eps"].max())
+    for d in sorted(deltas):
+        sub = grid[grid["delta"] == d].sort_values("eps")
+        err = 100.0 - sub.set_index("eps")["accuracy"]
+        best = int(err.idxmin())
+        rows.append({"delta": d, "eps_star": best, "eps_star_minus_delta": best - d,
+                     "error_at_eps_star": float(err[best]), "max_eps": max_eps,
+                     "error_at_max_eps": float(err[max_eps]), "gain": float(err[max_eps] - err[best])})
+    return pd.DataFrame(rows)
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "–"
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.2f}"
+    return str(v)
+
+
+def to_markdown(df: pd.DataFrame, caption: str = "") -> str:
+    header = "| " + " | ".join(map(str, df.columns)) + " |"
+    sep = "|" + "|".join("---:" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    text = "\n".join([header, sep, *body]) + "\n"
+    return (f"{caption}\n\n" if caption else "") + text
+
+
+def _tex_escape(s: str) -> str:
+    return str(s).replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+
+
+def to_latex(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
+    cols = "r" * len(df.columns)
+    lines = [r"\begin{table}[t]", r"\centering", rf"\begin{{tabular}}{{{cols}}}", r"\toprule",
+             " & ".join(_tex_escape(c) for c in df.columns) + r" \\", r"\midrule"]
+    lines += [" & ".join(_tex_escape(_fmt(v)) for v in row) + r" \\" for row in df.itertuples(index=False)]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if caption:
+        lines.append(rf"\caption{{{_tex_escape(caption)}}}")
+    if label:
+        lines.append(rf"\label{{{label}}}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def write(df: pd.DataFrame, stem: str, caption: str = "") -> list[str]:
+    """Write ``stem``.csv, .md and .tex atomically; returns the paths."""
+    os.makedirs(os.path.dirname(stem) or ".", exist_ok=True)
+    with io.atomic_path(f"{stem}.csv") as tmp:
+        df.to_csv(tmp, index=False, float_format="%.4f")
+    io.write_text(f"{stem}.md", to_markdown(df, caption))
+    io.write_text(f"{stem}.tex", to_latex(df, caption, label=f"tab:{os.path.basename(stem)}"))
+    return [f"{stem}.{ext}" for ext in ("csv", "md", "tex")]

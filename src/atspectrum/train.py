@@ -1,0 +1,197 @@
+"""Standard training (ε = 0) and PGD adversarial training (Madry et al.) with the paper's Table 5 recipe.
+
+Every epoch ends with an atomic checkpoint of the whole training state, so an interrupted job resumes from its last
+complete epoch and reaches the same weights as an uninterrupted one. All randomness (shuffling, augmentation, PGD
+random starts) is drawn from generators seeded by (seed, epoch), never from global state. The returned model carries
+the weights selected by validation robust accuracy (``best_val``) or those of the last epoch (``last``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import attacks, devices
+from .augment import random_crop_flip
+from .io import atomic_path
+from .models import CheckpointError
+
+SELECT = ("best_val", "last")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Hyperparameters of one training job; ``eps`` in 1/255 units (0 = standard training)."""
+
+    eps: int
+    epochs: int
+    batch_size: int
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 2e-4
+    lr_milestones: tuple[int, ...] = (75, 90, 100)
+    lr_gamma: float = 0.1
+    attack_steps: int = 10
+    attack_step_factor: float = 0.25  # α = factor · ε
+    attack_random_start: bool = True
+    attack_bn_eval: bool = True  # craft training examples with BatchNorm in eval mode (the public code's choice)
+    crop_padding: int = 4
+    flip: bool = True
+    select: str = "best_val"
+    val_attack_steps: int = 10
+    val_attack_step_factor: float = 0.25
+    eval_batch_size: int = 512
+    seed: int = 0
+
+    def __post_init__(self):
+        self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
+        if self.select not in SELECT:
+            raise ValueError(f"select must be one of {SELECT}, got {self.select!r}")
+        for key in ("epochs", "batch_size", "eval_batch_size"):
+            if int(getattr(self, key)) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)!r}")
+        if self.eps < 0:
+            raise ValueError(f"eps must be >= 0, got {self.eps!r}")
+
+
+def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    return (int(seed) * 1_000_003 + epoch * 101 + stream) % (2**63)
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: float, steps: int,
+             step_size: float, batch_size: int, seed: int) -> float:
+    """Accuracy (%) of ``model`` on uint8 ``images`` under PGD (``eps`` in pixels; 0 → clean)."""
+    if len(labels) == 0:
+        return float("nan")
+    device = next(model.parameters()).device
+    gen = devices.generator(device, seed)
+    correct = 0
+    model.eval()
+    for start in range(0, len(labels), batch_size):
+        x = images[start:start + batch_size].to(device).float().div_(255)
+        y = labels[start:start + batch_size].to(device)
+        x = attacks.pgd(model, x, y, eps, steps, step_size, generator=gen)
+        with torch.no_grad():
+            correct += (model(x).argmax(1) == y).sum().item()
+    return 100.0 * correct / len(labels)
+
+
+def _config_record(cfg: TrainConfig) -> dict:
+    return dataclasses.asdict(cfg) | {"lr_milestones": list(cfg.lr_milestones)}
+
+
+def _load_state(path: str) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"training state {path} is corrupt or truncated ({type(exc).__name__}: {exc}); it is left in place: "
+            f"delete it to restart this model's training from epoch 0"
+        ) from exc
+
+
+def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
+          val_data: tuple[torch.Tensor, torch.Tensor], cfg: TrainConfig, state_path: str | None = None,
+          device: str | torch.device = "cpu", on_epoch_end: Callable[[dict], None] | None = None,
+          log: Callable[[str], None] | None = None) -> tuple[nn.Module, list[dict], dict]:
+    """Train ``model`` in place; returns ``(model with selected weights, per-epoch log rows, summary)``.
+
+    ``train_data``/``val_data`` are (uint8 N×C×H×W images, int64 labels). ``state_path`` (optional) is the resume
+    checkpoint, rewritten atomically after every epoch; if it exists, training continues from it.
+    """
+    device = torch.device(device)
+    if cfg.select == "best_val" and len(val_data[1]) == 0:
+        raise ValueError("select: best_val needs a validation split (val_size > 0); use select: last otherwise")
+    model.to(device)
+    eps = attacks.pixels(cfg.eps)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.lr_milestones), gamma=cfg.lr_gamma)
+    rows: list[dict] = []
+    start_epoch, best = 0, {"score": -math.inf, "epoch": -1, "state": None}
+    if state_path and os.path.exists(state_path):
+        state = _load_state(state_path)
+        if state.get("config") != _config_record(cfg):
+            stale = f"{state_path}.stale-{time.strftime('%Y%m%d-%H%M%S')}"
+            os.replace(state_path, stale)
+            if log:
+                log(f"training state {state_path} was written with other hyperparameters: kept as {stale}, "
+                    f"training restarts from epoch 0")
+            state = None
+    else:
+        state = None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        start_epoch, rows = state["epoch"], list(state["log"])
+        best = {"score": state["best_score"], "epoch": state["best_epoch"], "state": state["best_model"]}
+        if log:
+            log(f"resuming from {state_path} after epoch {start_epoch}")
+
+    xs, ys = train_data[0].to(device), train_data[1].to(device)
+    xv, yv = val_data
+    n = len(ys)
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.perf_counter()
+        data_seconds = 0.0
+        gen = devices.generator(device, _epoch_seed(cfg.seed, epoch, 0))
+        order = torch.randperm(n, generator=gen, device=device)
+        loss_sum, correct, seen = 0.0, 0, 0
+        for start in range(0, n, cfg.batch_size):
+            td = time.perf_counter()
+            idx = order[start:start + cfg.batch_size]
+            x = random_crop_flip(xs[idx].float().div_(255), cfg.crop_padding, cfg.flip, gen)
+            y = ys[idx]
+            data_seconds += time.perf_counter() - td
+            if cfg.eps > 0:
+                x = attacks.pgd(model, x, y, eps, cfg.attack_steps, cfg.attack_step_factor * eps,
+                                random_start=cfg.attack_random_start, generator=gen,
+                                eval_mode=cfg.attack_bn_eval)
+            model.train()
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(y)
+        lr = opt.param_groups[0]["lr"]
+        sched.step()
+        train_seconds = time.perf_counter() - t0
+        val_seed = _epoch_seed(cfg.seed, 0, 1)  # the same random starts every epoch: scores are comparable
+        val_clean = accuracy(model, xv, yv, 0.0, 0, 0.0, cfg.eval_batch_size, val_seed)
+        val_robust = accuracy(model, xv, yv, eps, cfg.val_attack_steps, cfg.val_attack_step_factor * eps,
+                              cfg.eval_batch_size, val_seed) if cfg.eps > 0 else val_clean
+        row = dict(epoch=epoch + 1, lr=lr, train_loss=loss_sum / seen, train_acc=100.0 * correct / seen,
+                   val_clean_acc=val_clean, val_robust_acc=val_robust, train_seconds=train_seconds,
+                   data_seconds=data_seconds, seconds=time.perf_counter() - t0)
+        rows.append(row)
+        if log:
+            log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        score = val_robust if cfg.select == "best_val" else epoch
+        if score > best["score"]:
+            best = {"score": score, "epoch": epoch + 1,
+                    "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+        if state_path:
+            with atomic_path(state_path) as tmp:
+                torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                            "scheduler": sched.state_dict(), "epoch": epoch + 1, "log": rows,
+                            "best_score": best["score"], "best_epoch": best["epoch"], "best_model": best["state"],
+                            "config": _config_record(cfg)}, tmp)
+        if on_epoch_end:
+            on_epoch_end(row)
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+    model.eval()
+    summary = {"selected_epoch": best["epoch"], "select": cfg.select, "epochs": cfg.epochs,
+               "val_robust_acc": rows[best["epoch"] - 1]["val_robust_acc"] if rows else float("nan"),
+               "val_clean_acc": rows[best["epoch"] - 1]["val_clean_acc"] if rows else float("nan"),
+               "train_seconds": sum(r["seconds"] for r in rows)}
+    return model, rows, summary

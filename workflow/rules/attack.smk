@@ -1,0 +1,19 @@
+rule evaluate_pgd:
+    """PGD_delta-k against the unquantized model; per-example correctness and prediction (delta 0: clean)."""
+    input:
+        model=P.model_file(R, "{model}", "{eps}"),
+        test=data_input("test"),
+    output:
+        P.eval_file(R, "{model}", "{eps}", "pgd", "{delta}"),
+    params:
+        steps=config["overdesign"]["attack"]["steps"],
+        step_factor=config["overdesign"]["attack"]["step_factor"],
+        random_start=config["overdesign"]["attack"]["random_start"],
+        seed=config["seed"],
+        device=config["device"],
+    resources:
+        gpu=1,
+    log:
+        f"{R}/logs/evaluate_pgd/{{model}}_eps{{eps}}_delta{{delta}}.log",
+    script:
+        "../scripts/evaluate_pgd.py"

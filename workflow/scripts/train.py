@@ -1,0 +1,23 @@
+import contextlib
+import os
+
+import pandas as pd
+
+from atspectrum import data, devices, io, logs, models
+from atspectrum.train import TrainConfig, train
+
+log = logs.to_file(snakemake.log[0])
+p = snakemake.params
+cfg = TrainConfig(**p.hp)
+device = devices.resolve(p.device)
+log(f"training {snakemake.wildcards.model} at eps={cfg.eps}/255 on {device}: {cfg}")
+model = models.build(**p.spec)
+model, rows, summary = train(model, data.load_prepared(snakemake.input.train), data.load_prepared(snakemake.input.val),
+                             cfg, state_path=p.state, device=device, log=log)
+models.save(snakemake.output.model, model, eps=cfg.eps, **summary)
+with io.atomic_path(snakemake.output.log) as tmp:
+    pd.DataFrame(rows).to_csv(tmp, index=False)
+io.write_json(snakemake.output.metrics, {"eps": cfg.eps, **summary, "hparams": p.hp})
+with contextlib.suppress(FileNotFoundError):  # the resume state has served its purpose
+    os.remove(p.state)
+log(f"done: {summary}")
