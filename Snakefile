@@ -2,6 +2,8 @@
 # Run the paper grid:   snakemake --cores 8 --resources gpu=4
 # Run the demo:         snakemake --cores 2 --configfile config/demo.yaml   (or: make demo)
 # Rules stay thin: every computation lives in the atspectrum package (src/atspectrum).
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -9,17 +11,19 @@ min_version("9.0")
 # A --configfile replaces the paper config instead of being merged into it (a merge would keep the paper's models).
 if not workflow.overwrite_configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 import atspectrum.config as atconfig
 
+SCHEMA = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
+
 # Clear messages naming the offending key first, then Snakemake's own validation (which also fills defaults).
 try:
-    atconfig.validate(config, atconfig.SCHEMA_PATH)
+    atconfig.validate(config, SCHEMA, check_data=False)
 except atconfig.ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(config, SCHEMA)
 
 
 include: "workflow/rules/common.smk"
@@ -33,3 +37,13 @@ rule all:
     default_target: True
     input:
         all_targets(),
+
+
+onstart:
+    # Before the first job (not in a dry run, which only plans): the raw dataset must be findable unless it
+    # has already been prepared.
+    if not all(os.path.exists(data_input(s)) for s in ("train", "val", "test")):
+        try:
+            atconfig.check_dataset(config["data"])
+        except atconfig.ConfigError as exc:
+            raise WorkflowError(f"invalid configuration: {exc}") from None

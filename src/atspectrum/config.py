@@ -66,12 +66,15 @@ def validate(config: dict, schema_path: str | os.PathLike = SCHEMA_PATH, check_d
 def check(config: dict, check_data: bool = True) -> None:
     """Semantic checks: a grid that is not empty, consistent splits and schedules, a dataset that can be found."""
     data = config["data"]
+    sections = {"train": config["train"], "train.standard": config["train"].get("standard", {})}
     for name, model in config["models"].items():
-        for stage in (config["train"], model.get("train", {})):
-            ms = stage.get("lr_milestones")
-            if ms is not None and list(ms) != sorted(ms):
-                raise ConfigError(f"config key 'models.{name}.train.lr_milestones' (or train.lr_milestones): "
-                                  f"milestones must increase, got {ms}")
+        own = model.get("train", {})
+        sections |= {f"models.{name}.train": own, f"models.{name}.train.standard": own.get("standard", {})}
+    for key, section in sections.items():
+        ms = section.get("lr_milestones")
+        if ms is not None and (list(ms) != sorted(ms) or len(set(ms)) != len(ms)):
+            raise ConfigError(f"config key '{key}.lr_milestones': milestones must strictly increase, got {ms}")
+    for name, model in config["models"].items():
         for eps in model["eps"]:
             if train_config(config, name, eps).select == "best_val" and data["val_size"] == 0:
                 raise ConfigError("config key 'data.val_size': select: best_val needs a validation split; "
@@ -164,4 +167,5 @@ def train_hparams(config: dict, model: str, eps: int) -> dict:
 
     hp = dataclasses.asdict(train_config(config, model, eps))
     hp["lr_milestones"] = list(hp["lr_milestones"])
+    del hp["eval_batch_size"]  # speed only; the job reads eval.batch_size from the config
     return hp

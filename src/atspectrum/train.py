@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import attacks, devices
+from . import attacks, devices, evaluate
 from .augment import random_crop_flip
 from .io import atomic_path
 from .models import CheckpointError
@@ -46,7 +46,7 @@ class TrainConfig:
     select: str = "best_val"
     val_attack_steps: int = 10
     val_attack_step_factor: float = 0.25
-    eval_batch_size: int = 512
+    eval_batch_size: int = 512  # speed only: validation results do not depend on it
     seed: int = 0
 
     def __post_init__(self):
@@ -64,26 +64,27 @@ def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
     return (int(seed) * 1_000_003 + epoch * 101 + stream) % (2**63)
 
 
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: float, steps: int,
-             step_size: float, batch_size: int, seed: int) -> float:
-    """Accuracy (%) of ``model`` on uint8 ``images`` under PGD (``eps`` in pixels; 0 → clean)."""
+def validate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
+             device: torch.device) -> tuple[float, float]:
+    """Clean and PGD_ε accuracy (%) on the validation split, with the same random starts every epoch."""
     if len(labels) == 0:
-        return float("nan")
-    device = next(model.parameters()).device
-    gen = devices.generator(device, seed)
-    correct = 0
-    model.eval()
-    for start in range(0, len(labels), batch_size):
-        x = images[start:start + batch_size].to(device).float().div_(255)
-        y = labels[start:start + batch_size].to(device)
-        x = attacks.pgd(model, x, y, eps, steps, step_size, generator=gen)
-        with torch.no_grad():
-            correct += (model(x).argmax(1) == y).sum().item()
-    return 100.0 * correct / len(labels)
+        return float("nan"), float("nan")
+    seed = _epoch_seed(cfg.seed, 0, 1)
+    clean = evaluate.accuracy(evaluate.pgd_per_example(model, images, labels, 0, 0, 0.0,
+                                                       batch_size=cfg.eval_batch_size, device=device))
+    if cfg.eps == 0:
+        return clean, clean
+    robust = evaluate.accuracy(evaluate.pgd_per_example(
+        model, images, labels, cfg.eps, cfg.val_attack_steps, cfg.val_attack_step_factor,
+        batch_size=cfg.eval_batch_size, seed=seed, device=device))
+    return clean, robust
 
 
 def _config_record(cfg: TrainConfig) -> dict:
-    return dataclasses.asdict(cfg) | {"lr_milestones": list(cfg.lr_milestones)}
+    """What defines a training run (the batch size of validation is speed only and left out)."""
+    record = dataclasses.asdict(cfg) | {"lr_milestones": list(cfg.lr_milestones)}
+    record.pop("eval_batch_size")
+    return record
 
 
 def _load_state(path: str) -> dict:
@@ -165,10 +166,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
         lr = opt.param_groups[0]["lr"]
         sched.step()
         train_seconds = time.perf_counter() - t0
-        val_seed = _epoch_seed(cfg.seed, 0, 1)  # the same random starts every epoch: scores are comparable
-        val_clean = accuracy(model, xv, yv, 0.0, 0, 0.0, cfg.eval_batch_size, val_seed)
-        val_robust = accuracy(model, xv, yv, eps, cfg.val_attack_steps, cfg.val_attack_step_factor * eps,
-                              cfg.eval_batch_size, val_seed) if cfg.eps > 0 else val_clean
+        val_clean, val_robust = validate(model, xv, yv, cfg, device)
         row = dict(epoch=epoch + 1, lr=lr, train_loss=loss_sum / seen, train_acc=100.0 * correct / seen,
                    val_clean_acc=val_clean, val_robust_acc=val_robust, train_seconds=train_seconds,
                    data_seconds=data_seconds, seconds=time.perf_counter() - t0)

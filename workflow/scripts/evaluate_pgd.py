@@ -1,8 +1,8 @@
-from atspectrum import data, devices, evaluate, io, logs, models
+from atspectrum import data, evaluate, io, jobs, logs, models
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
-device = devices.resolve(p.device)
+device = jobs.setup(snakemake.threads, p.device)
 model = models.load(snakemake.input.model, device)
 images, labels = data.load_prepared(snakemake.input.test)
 frame = evaluate.pgd_per_example(model, images, labels, int(w.delta), p.steps, p.step_factor, p.random_start,

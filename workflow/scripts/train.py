@@ -3,13 +3,13 @@ import os
 
 import pandas as pd
 
-from atspectrum import data, devices, io, logs, models
+from atspectrum import data, io, jobs, logs, models
 from atspectrum.train import TrainConfig, train
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
-cfg = TrainConfig(**p.hp)
-device = devices.resolve(p.device)
+cfg = TrainConfig(**p.hp, eval_batch_size=snakemake.config["eval"]["batch_size"])
+device = jobs.setup(snakemake.threads, p.device)
 log(f"training {snakemake.wildcards.model} at eps={cfg.eps}/255 on {device}: {cfg}")
 model = models.build(**p.spec)
 model, rows, summary = train(model, data.load_prepared(snakemake.input.train), data.load_prepared(snakemake.input.val),

@@ -1,0 +1,100 @@
+import copy
+import re
+
+import pytest
+import yaml
+
+from atspectrum import config as C
+
+GOOD = {
+    "run": "t",
+    "data": {"dataset": "fashion_mnist", "root": None, "val_size": 10},
+    "models": {"r": {"arch": "resnet18", "width": 2, "eps": [0, 8]}},
+    "overdesign": {"delta": [4, 8]},
+}
+
+
+def variant(path, value):
+    cfg = copy.deepcopy(GOOD)
+    node = cfg
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return cfg
+
+
+def test_defaults_are_filled_with_the_papers_recipe():
+    cfg = C.validate(copy.deepcopy(GOOD), check_data=False)
+    assert cfg["overdesign"]["attack"] == {"steps": 20, "step_factor": 0.1, "random_start": True}
+    at = C.train_config(cfg, "r", 8)
+    assert (at.epochs, at.batch_size, at.lr, at.momentum, at.weight_decay) == (200, 256, 0.1, 0.9, 2e-4)
+    assert at.lr_milestones == (75, 90, 100) and at.attack_steps == 10 and at.attack_step_factor == 0.25
+    assert at.crop_padding == 4 and at.flip and at.attack_bn_eval and at.select == "best_val"
+    st = C.train_config(cfg, "r", 0)
+    assert (st.epochs, st.batch_size) == (50, 512)
+
+
+def test_per_model_overrides_apply_to_that_model_only():
+    cfg = copy.deepcopy(GOOD)
+    cfg["models"]["w"] = {"arch": "wrn28_10", "eps": [0, 2], "train": {"batch_size": 128}}
+    C.validate(cfg, check_data=False)
+    assert C.train_config(cfg, "w", 2).batch_size == 128
+    assert C.train_config(cfg, "r", 8).batch_size == 256
+    assert C.train_config(cfg, "w", 0).batch_size == 512  # standard training keeps its own batch size
+
+
+def test_pgd_grid_includes_clean_and_the_training_strength():
+    cfg = C.validate(copy.deepcopy(GOOD), check_data=False)
+    assert C.pgd_deltas(cfg, "r", 8) == [0, 4, 8]
+    cfg["models"]["r"]["eps"] = [0, 12]
+    assert C.pgd_deltas(cfg, "r", 12) == [0, 4, 8, 12]
+
+
+BAD = [
+    (("models", "r", "eps"), [0, -2], "models.r.eps[1]"),
+    (("models", "r", "eps"), [0, "eight"], "models.r.eps[1]"),
+    (("models", "r", "eps"), [], "models.r.eps"),
+    (("overdesign", "delta"), [4, 2.5], "overdesign.delta[1]"),
+    (("overdesign", "delta"), [], "overdesign.delta"),
+    (("models", "r", "arch"), "vgg16", "models.r.arch"),
+    (("data", "dataset"), "imagenet", "data.dataset"),
+    (("models", "r", "width"), 0, "models.r.width"),
+    (("models",), {}, "models"),
+    (("models", "r", "arch"), KeyError, "models.r"),
+    (("train", "lr_milestones"), [90, 75], "train.lr_milestones"),
+    (("models", "r", "train"), {"standard": {"lr_milestones": [5, 5]}}, "models.r.train.standard.lr_milestones"),
+    (("data", "val_size"), 0, "data.val_size"),
+    (("train", "epoch"), 3, "train"),
+    (("run",), "a/b", "run"),
+    (("eval", "batch_size"), 0, "eval.batch_size"),
+]
+
+
+@pytest.mark.parametrize("path,value,key", BAD, ids=[".".join(b[0]) + "=" + repr(b[1]) for b in BAD])
+def test_invalid_config_names_the_key(path, value, key):
+    with pytest.raises(C.ConfigError, match=re.escape(f"'{key}")):
+        C.validate(variant(path, value), check_data=False)
+
+
+def test_missing_dataset_root_with_download_off_names_the_key(tmp_path):
+    cfg = variant(("data", "root"), str(tmp_path / "nowhere"))
+    with pytest.raises(C.ConfigError, match="'data.root'.*nowhere"):
+        C.validate(cfg)
+    cfg = variant(("data", "dataset"), "cifar10")
+    with pytest.raises(C.ConfigError, match="'data.root'"):
+        C.validate(cfg)
+
+
+def test_shipped_configs_are_valid():
+    for name in ("config/config.yaml", "config/demo.yaml"):
+        with open(name) as fh:
+            cfg = yaml.safe_load(fh)
+        C.validate(cfg, check_data=False)
+    paper = C.validate(yaml.safe_load(open("config/config.yaml")), check_data=False)
+    assert C.eps_list(paper, "resnet18") == list(range(13))
+    assert C.eps_list(paper, "wrn28_10") == list(range(0, 13, 2))
+    assert C.overdesign_deltas(paper) == list(range(1, 13))
+    assert C.train_config(paper, "wrn28_10", 8).batch_size == 128

@@ -1,0 +1,140 @@
+"""The workflow end to end through the snakemake CLI on a tiny config: artifacts, values, caching, reruns."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from atspectrum import data
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(data.default_root("fashion_mnist") is None,
+                       reason="needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"),
+]
+
+TINY = {
+    "run": "tiny",
+    "device": "cpu",
+    "data": {"dataset": "fashion_mnist", "val_size": 32, "train_size": 96, "test_size": 64},
+    "models": {"rn": {"arch": "resnet18", "width": 2, "eps": [0, 16]}},
+    "train": {"epochs": 2, "batch_size": 32, "lr": 0.05, "lr_milestones": [1],
+              "attack": {"steps": 2}, "val_attack": {"steps": 2}, "standard": {"epochs": 2, "batch_size": 32}},
+    "overdesign": {"delta": [8, 16], "attack": {"steps": 5}},
+    "eval": {"batch_size": 64},
+}
+
+
+def snakemake(workdir, config, *args):
+    cfg = Path(workdir) / "config.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile", str(cfg), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'job count' table of a dry run: rule → number of jobs."""
+    counts = {}
+    for line in output.splitlines():
+        m = re.fullmatch(r"\s*([a-z_]+)\s+(\d+)\s*", line)
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("wf")
+    res = snakemake(workdir, TINY, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-4000:]
+    return workdir
+
+
+def test_every_table_and_figure_is_written(tiny_run):
+    out = tiny_run / "results" / "tiny"
+    for stem in ("models_rn", "robust_accuracy_rn", "overdesign_rn"):
+        for ext in ("csv", "md", "tex"):
+            assert (out / "tables" / f"{stem}.{ext}").stat().st_size > 0
+    for ext in ("png", "pdf"):
+        assert (out / "figures" / f"robust_error_rn.{ext}").stat().st_size > 1000
+    frame = pd.read_parquet(out / "eval/rn/eps16/pgd/delta8/none.parquet")
+    assert list(frame.columns) == ["index", "label", "pred", "correct"] and len(frame) == 64
+    assert (frame["correct"] == (frame["pred"] == frame["label"])).all()
+
+
+def test_tables_hold_sane_values(tiny_run):
+    tables = tiny_run / "results" / "tiny" / "tables"
+    models = pd.read_csv(tables / "models_rn.csv")
+    assert list(models["eps"]) == [0, 16]
+    assert models[["clean_acc", "pgd_eps_acc"]].apply(lambda c: c.between(0, 100)).all().all()
+    tolerance = 100 * 3 / 64  # a random start may flip a few examples back to correct
+    assert (models["pgd_eps_acc"] <= models["clean_acc"] + tolerance).all()
+    robust = pd.read_csv(tables / "robust_accuracy_rn.csv").set_index("eps")
+    assert list(robust.columns) == ["delta8", "delta16"]
+    assert (robust["delta16"] <= robust["delta8"] + tolerance).all()
+    assert (robust.le(models.set_index("eps")["clean_acc"] + tolerance, axis=0)).all().all()
+    over = pd.read_csv(tables / "overdesign_rn.csv")
+    assert list(over["delta"]) == [8, 16]
+    for _, row in over.iterrows():
+        errors = 100 - robust[f"delta{row['delta']}"]
+        assert row["error_at_eps_star"] == pytest.approx(errors.min(), abs=1e-3)
+        assert row["eps_star"] == errors.idxmin() and row["eps_star_minus_delta"] == row["eps_star"] - row["delta"]
+        assert row["error_at_max_eps"] == pytest.approx(errors[16], abs=1e-3)
+    md = (tables / "overdesign_rn.md").read_text()
+    assert "| delta | eps_star |" in md
+    assert r"\begin{tabular}" in (tables / "overdesign_rn.tex").read_text()
+    log = pd.read_csv(tiny_run / "results/tiny/models/rn/eps16/train_log.csv")
+    assert list(log["epoch"]) == [1, 2] and (log["data_seconds"] < log["train_seconds"]).all()
+
+
+def test_second_invocation_has_nothing_to_do(tiny_run):
+    res = snakemake(tiny_run, TINY, "-n")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_adding_a_delta_schedules_only_its_evaluations_and_the_aggregate(tiny_run):
+    bigger = yaml.safe_load(yaml.safe_dump(TINY))
+    bigger["overdesign"]["delta"] = [4, 8, 16]
+    res = snakemake(tiny_run, bigger, "-n")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert job_counts(res.stdout + res.stderr) == {"evaluate_pgd": 2, "aggregate_overdesign": 1, "all": 1}
+
+
+def test_changing_training_hyperparameters_retrains_that_model(tiny_run):
+    changed = yaml.safe_load(yaml.safe_dump(TINY))
+    changed["models"]["rn"]["train"] = {"lr": 0.02}  # applies to AT (eps 16) and standard training alike
+    res = snakemake(tiny_run, changed, "-n")
+    counts = job_counts(res.stdout + res.stderr)
+    assert counts.get("train") == 2 and "prepare_data" not in counts
+
+
+def test_invalid_config_fails_before_any_job_and_names_the_key(tmp_path):
+    bad = yaml.safe_load(yaml.safe_dump(TINY))
+    bad["models"]["rn"]["eps"] = [0, -4]
+    res = snakemake(tmp_path, bad, "--cores", "1")
+    assert res.returncode != 0
+    assert "models.rn.eps[1]" in res.stderr + res.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_dataset_root_fails_before_any_job(tmp_path):
+    bad = yaml.safe_load(yaml.safe_dump(TINY))
+    bad["data"]["root"] = str(tmp_path / "no-such-dir")
+    assert snakemake(tmp_path, bad, "-n").returncode == 0  # a dry run only plans
+    res = snakemake(tmp_path, bad, "--cores", "1")
+    assert res.returncode != 0 and "data.root" in res.stderr + res.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_changing_the_evaluation_batch_size_reruns_nothing(tiny_run):
+    faster = yaml.safe_load(yaml.safe_dump(TINY))
+    faster["eval"]["batch_size"] = 16
+    res = snakemake(tiny_run, faster, "-n")
+    assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr
