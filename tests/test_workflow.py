@@ -81,7 +81,7 @@ def test_tables_hold_sane_values(tiny_run):
     assert (robust.le(models.set_index("eps")["clean_acc"] + tolerance, axis=0)).all().all()
     over = pd.read_csv(tables / "overdesign_rn.csv")
     assert list(over["delta"]) == [8, 16]
-    for _, row in over.iterrows():
+    for row in over.to_dict("records"):
         errors = 100 - robust[f"delta{row['delta']}"]
         assert row["error_at_eps_star"] == pytest.approx(errors.min(), abs=1e-3)
         assert row["eps_star"] == errors.idxmin() and row["eps_star_minus_delta"] == row["eps_star"] - row["delta"]

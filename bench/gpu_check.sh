@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The device check of the spine, run on a lent GPU machine (python3 there has torch, pandas, pyarrow, seaborn):
+# the spine benchmark at the paper's scale, then a short CUDA training + checkpoint round trip + PGD grid.
+set -uo pipefail
+export PYTHONPATH=src PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+python3 bench/run.py --device cuda --width 64 --images 10240 --batch 256 --out "$OUT" 2>&1 | tee "$OUT/bench.txt"
+python3 - <<'PY' 2>&1 | tee "$OUT/cuda_spine.txt"
+import time, torch
+from atspectrum import models, evaluate
+from atspectrum.train import TrainConfig, train
+torch.manual_seed(0)
+n = 4096
+g = torch.Generator().manual_seed(0)
+y = torch.randint(0, 10, (n,), generator=g)
+x = torch.randint(0, 40, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
+for i, c in enumerate(y.tolist()):
+    x[i, c % 3, 3 * c: 3 * c + 3, :] = 230  # learnable class-dependent stripes
+tr, va, te = (x[:3072], y[:3072]), (x[3072:3584], y[3072:3584]), (x[3584:], y[3584:])
+cfg = TrainConfig(eps=8, epochs=3, batch_size=256, lr=0.1, lr_milestones=(2,), seed=0)
+t = time.time()
+m, rows, summary = train(models.build("resnet18", 10, 3, width=64), tr, va, cfg, state_path="/tmp/state.pt", device="cuda")
+print("train", round(time.time() - t, 1), "s", summary)
+for r in rows: print(r)
+models.save("/tmp/m.pt", m, **summary)
+m2 = models.load("/tmp/m.pt", "cuda")
+for d in (0, 4, 8, 16):
+    f = evaluate.pgd_per_example(m2, *te, d, 20, 0.1, batch_size=512, seed=0, device="cuda")
+    f2 = evaluate.pgd_per_example(m2, *te, d, 20, 0.1, batch_size=128, seed=0, device="cuda")
+    print(f"delta {d}: acc {evaluate.accuracy(f):.2f} (batch 128: {evaluate.accuracy(f2):.2f})")
+PY

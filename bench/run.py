@@ -1,0 +1,120 @@
+"""Benchmarks of the spine (not tests): speed ratios measured in one run, written to bench/results/*.json.
+
+(a) t(PGD-k) / (k · t(forward+backward to the input))       goal ≤ 1.05
+(b) t(AT epoch) / ((k+1) · t(clean training epoch))           goal ≤ 1.10
+    and the share of the AT epoch spent in data loading/augmentation   goal ≤ 2%
+
+Usage: python bench/run.py [--device auto|cpu|cuda] [--width W] [--images N] [--batch B] [--steps K]
+Defaults are sized for a 2-core CPU; on a GPU pass e.g. --width 64 --images 10240 --batch 256.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+from atspectrum import attacks, devices, models  # noqa: E402
+from atspectrum.train import TrainConfig, train  # noqa: E402
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timeit(fn, device, repeats):
+    fn()
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_pgd(model, x, y, steps, device, repeats):
+    eps = 8 / 255
+    model.eval()
+
+    def fwd_bwd():
+        for p in model.parameters():
+            p.requires_grad_(False)
+        xx = x.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(F.cross_entropy(model(xx), y, reduction="sum"), xx)
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return g
+
+    t_step = timeit(fwd_bwd, device, repeats)
+    t_pgd = timeit(lambda: attacks.pgd(model, x, y, eps, steps, eps / 4), device, repeats)
+    return {"t_fwd_bwd_s": t_step, "t_pgd_s": t_pgd, "ratio": t_pgd / (steps * t_step)}
+
+
+def bench_epochs(spec, images, labels, steps, batch, device):
+    val = (images[:256], labels[:256])  # exercises validation too; its time is not part of train_seconds
+    out = {}
+    for name, eps in (("clean", 0), ("at", 8)):
+        cfg = TrainConfig(eps=eps, epochs=2, batch_size=batch, attack_steps=steps, select="last")
+        torch.manual_seed(0)
+        _, rows, _ = train(models.build(**spec), (images, labels), val, cfg, device=device)
+        out[name] = rows[-1]  # the second epoch: warm caches, no first-call overhead
+    t_at, t_clean = out["at"]["train_seconds"], out["clean"]["train_seconds"]
+    return {"t_clean_epoch_s": t_clean, "t_at_epoch_s": t_at, "ratio": t_at / ((steps + 1) * t_clean),
+            "data_share": out["at"]["data_seconds"] / t_at, "images": len(labels),
+            "at_images_per_s": len(labels) / t_at, "clean_images_per_s": len(labels) / t_clean}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--width", type=int, default=16)
+    ap.add_argument("--images", type=int, default=512)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = ap.parse_args()
+    device = devices.resolve(args.device)
+    spec = {"name": "resnet18", "num_classes": 10, "in_channels": 3, "width": args.width}
+    torch.manual_seed(0)
+    model = models.build(**spec).to(device)
+    x = torch.rand(args.batch, 3, 32, 32, device=device)
+    y = torch.randint(0, 10, (args.batch,), device=device)
+    images = torch.randint(0, 256, (args.images, 3, 32, 32), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (args.images,))
+    result = {
+        "machine": {"host": platform.node(), "cpu_threads": torch.get_num_threads(), "device": str(device),
+                    "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+                    "torch": torch.__version__},
+        "setup": vars(args) | {"model": spec},
+        "pgd": bench_pgd(model, x, y, args.steps, device, args.repeats),
+        "epoch": bench_epochs(spec, images, labels, args.steps, args.batch, device),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"spine-{device.type}-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    with open(path, "w") as fh:
+        json.dump(result, fh, indent=2)
+    p, e = result["pgd"], result["epoch"]
+    print(f"device {device} ({result['machine']['gpu'] or platform.processor() or 'cpu'}), ResNet-18 width "
+          f"{args.width}, batch {args.batch}, k = {args.steps}")
+    print(f"{'measure':52s} {'value':>8s} {'goal':>6s}")
+    print(f"{'(a) t(PGD-k) / (k t(fwd+bwd))':52s} {p['ratio']:8.3f} {'<=1.05':>6s}")
+    print(f"{'(b) t(AT epoch) / ((k+1) t(clean epoch))':52s} {e['ratio']:8.3f} {'<=1.10':>6s}")
+    print(f"{'    data loading + augmentation share of AT epoch':52s} {100 * e['data_share']:7.2f}% {'<=2%':>6s}")
+    print(f"{'    PGD-k AT throughput (images/s, fp32)':52s} {e['at_images_per_s']:8.0f}")
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
