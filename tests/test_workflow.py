@@ -23,12 +23,24 @@ TINY = {
     "run": "tiny",
     "device": "cpu",
     "data": {"dataset": "fashion_mnist", "val_size": 32, "train_size": 96, "test_size": 64},
-    "models": {"rn": {"arch": "resnet18", "width": 2, "eps": [0, 16]}},
+    "models": {"rn": {"arch": "resnet18", "width": 2, "eps": [0, 16], "quant_layers": ["conv0"]}},
     "train": {"epochs": 2, "batch_size": 32, "lr": 0.05, "lr_milestones": [1],
               "attack": {"steps": 2}, "val_attack": {"steps": 2}, "standard": {"epochs": 2, "batch_size": 32}},
     "overdesign": {"delta": [8, 16], "attack": {"steps": 5}},
+    "quantization": {"delta": [8], "beta": [4], "transfer": {"steps": 5}, "bpda": {"steps": 5}},
     "eval": {"batch_size": 64},
 }
+
+
+def changed(**edits):
+    """TINY with edits given as keyword arguments, nested keys joined by '__'."""
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    for dotted, value in edits.items():
+        node, keys = cfg, dotted.split("__")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return cfg
 
 
 def snakemake(workdir, config, *args):
@@ -61,8 +73,13 @@ def test_every_table_and_figure_is_written(tiny_run):
     for stem in ("models_rn", "robust_accuracy_rn", "overdesign_rn"):
         for ext in ("csv", "md", "tex"):
             assert (out / "tables" / f"{stem}.{ext}").stat().st_size > 0
+    for stem in ("quantization_rn_transfer_beta4", "quantization_rn_bpda_beta4", "quantization_clean_rn"):
+        for ext in ("csv", "md", "tex"):
+            assert (out / "tables" / f"{stem}.{ext}").stat().st_size > 0
     for ext in ("png", "pdf"):
         assert (out / "figures" / f"robust_error_rn.{ext}").stat().st_size > 1000
+    for attack in ("transfer", "bpda"):
+        assert (out / "figures" / f"quantization_gain_rn_{attack}.png").stat().st_size > 1000
     frame = pd.read_parquet(out / "eval/rn/eps16/pgd/delta8/none.parquet")
     assert list(frame.columns) == ["index", "label", "pred", "correct"] and len(frame) == 64
     assert (frame["correct"] == (frame["pred"] == frame["label"])).all()
@@ -100,33 +117,27 @@ def test_second_invocation_has_nothing_to_do(tiny_run):
 
 
 def test_adding_a_delta_schedules_only_its_evaluations_and_the_aggregate(tiny_run):
-    bigger = yaml.safe_load(yaml.safe_dump(TINY))
-    bigger["overdesign"]["delta"] = [4, 8, 16]
-    res = snakemake(tiny_run, bigger, "-n")
+    res = snakemake(tiny_run, changed(overdesign__delta=[4, 8, 16]), "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     assert job_counts(res.stdout + res.stderr) == {"evaluate_pgd": 2, "aggregate_overdesign": 1, "all": 1}
 
 
 def test_changing_training_hyperparameters_retrains_that_model(tiny_run):
-    changed = yaml.safe_load(yaml.safe_dump(TINY))
-    changed["models"]["rn"]["train"] = {"lr": 0.02}  # applies to AT (eps 16) and standard training alike
-    res = snakemake(tiny_run, changed, "-n")
+    cfg = changed(models__rn__train={"lr": 0.02})  # applies to AT (eps 16) and standard training alike
+    res = snakemake(tiny_run, cfg, "-n")
     counts = job_counts(res.stdout + res.stderr)
     assert counts.get("train") == 2 and "prepare_data" not in counts
 
 
 def test_invalid_config_fails_before_any_job_and_names_the_key(tmp_path):
-    bad = yaml.safe_load(yaml.safe_dump(TINY))
-    bad["models"]["rn"]["eps"] = [0, -4]
-    res = snakemake(tmp_path, bad, "--cores", "1")
+    res = snakemake(tmp_path, changed(models__rn__eps=[0, -4]), "--cores", "1")
     assert res.returncode != 0
     assert "models.rn.eps[1]" in res.stderr + res.stdout
     assert not (tmp_path / "results").exists()
 
 
 def test_missing_dataset_root_fails_before_any_job(tmp_path):
-    bad = yaml.safe_load(yaml.safe_dump(TINY))
-    bad["data"]["root"] = str(tmp_path / "no-such-dir")
+    bad = changed(data__root=str(tmp_path / "no-such-dir"))
     assert snakemake(tmp_path, bad, "-n").returncode == 0  # a dry run only plans
     res = snakemake(tmp_path, bad, "--cores", "1")
     assert res.returncode != 0 and "data.root" in res.stderr + res.stdout
@@ -134,7 +145,57 @@ def test_missing_dataset_root_fails_before_any_job(tmp_path):
 
 
 def test_changing_the_evaluation_batch_size_reruns_nothing(tiny_run):
-    faster = yaml.safe_load(yaml.safe_dump(TINY))
-    faster["eval"]["batch_size"] = 16
-    res = snakemake(tiny_run, faster, "-n")
+    res = snakemake(tiny_run, changed(eval__batch_size=16), "-n")
     assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_paper_grid_dry_run_lists_every_job(tmp_path):
+    """No CIFAR-10 needed to plan: 20 models; 13 + 7 models × PGD at δ ∈ {0, …, 12}; per model, transfer at
+    δ ∈ {0, 2, …, 12} and BPDA at δ ∈ {2, …, 12}, each unquantized once plus every layer (5 / 4) × β (5)."""
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
+           "--configfile", str(ROOT / "config" / "config.yaml")]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert job_counts(res.stdout + res.stderr) == {
+        "prepare_data": 1, "train": 20, "evaluate_pgd": 13 * 13 + 7 * 13, "aggregate_overdesign": 2,
+        "transfer_examples": 20 * 6,
+        "evaluate_quantized": 13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5),
+        "aggregate_quantization": 2 * 2 * 5, "aggregate_quantization_clean": 2, "all": 1}
+
+
+def test_quantization_tables_follow_the_evaluations(tiny_run):
+    out = tiny_run / "results" / "tiny"
+    for attack in ("transfer", "bpda"):
+        table = pd.read_csv(out / f"tables/quantization_rn_{attack}_beta4.csv")
+        assert list(table.columns) == ["delta", "layer", "eps0", "eps16"]
+        assert list(zip(table["delta"], table["layer"])) == [(8, "none"), (8, "conv0")]
+        for eps in (0, 16):
+            for layer, rel in (("none", "none.parquet"), ("conv0", "conv0/beta4.parquet")):
+                frame = pd.read_parquet(out / f"eval/rn/eps{eps}/{attack}/delta8/{rel}")
+                cell = table.loc[table["layer"] == layer, f"eps{eps}"].item()
+                assert cell == pytest.approx(100 * frame["correct"].mean(), abs=1e-3)
+    # transfer at layer none is the PGD attack's own verdict on its stored examples
+    transfer_none = pd.read_parquet(out / "eval/rn/eps16/transfer/delta8/none.parquet")
+    assert 0 <= transfer_none["correct"].mean() <= 1
+    clean = pd.read_csv(out / "tables/quantization_clean_rn.csv")
+    assert list(zip(clean["beta"].astype(str), clean["layer"])) == [("–", "none"), ("4", "conv0")]
+    pgd_clean = pd.read_parquet(out / "eval/rn/eps16/pgd/delta0/none.parquet")
+    assert clean.loc[0, "eps16"] == pytest.approx(100 * pgd_clean["correct"].mean(), abs=1e-3)
+
+
+def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
+    res = snakemake(tiny_run, changed(quantization__beta=[4, 8]), "-n")
+    assert res.returncode == 0, res.stderr[-3000:]
+    # per eps: transfer at delta 8 and delta 0 (clean) plus BPDA at delta 8, for the one layer, at beta 8
+    assert job_counts(res.stdout + res.stderr) == {
+        "evaluate_quantized": 2 * 3, "aggregate_quantization": 2, "aggregate_quantization_clean": 1, "all": 1}
+
+
+def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
+    res = snakemake(tiny_run, changed(quantization__bpda={"steps": 7}), "-n")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    assert job_counts(out) == {
+        "evaluate_quantized": 2 * 2, "aggregate_quantization": 1, "aggregate_quantization_clean": 1, "all": 1}
+    outputs = "\n".join(line for line in out.splitlines() if line.strip().startswith("output:"))
+    assert set(re.findall(r"eval/rn/eps\d+/(\w+)/delta\d+/", outputs)) == {"bpda"}

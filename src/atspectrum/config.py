@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from .models import ARCHS
 from .train import TrainConfig
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -79,6 +80,12 @@ def check(config: dict, check_data: bool = True) -> None:
             if train_config(config, name, eps).select == "best_val" and data["val_size"] == 0:
                 raise ConfigError("config key 'data.val_size': select: best_val needs a validation split; "
                                   "set data.val_size > 0 or train.select: last")
+    for name, model in config["models"].items():
+        points = ARCHS[model["arch"]].quant_points
+        for i, layer in enumerate(model.get("quant_layers") or []):
+            if layer not in points:
+                raise ConfigError(f"config key 'models.{name}.quant_layers[{i}]': {layer!r} is not a quantization "
+                                  f"point of {model['arch']}; choose from {list(points)}")
     if not config["overdesign"]["delta"]:
         raise ConfigError("config key 'overdesign.delta': the attack grid is empty")
     if check_data:
@@ -169,3 +176,33 @@ def train_hparams(config: dict, model: str, eps: int) -> dict:
     hp["lr_milestones"] = list(hp["lr_milestones"])
     del hp["eval_batch_size"]  # speed only; the job reads eval.batch_size from the config
     return hp
+
+
+def quantization_enabled(config: dict) -> bool:
+    return bool(config.get("quantization"))
+
+
+def quant_layers(config: dict, model: str) -> list[str]:
+    """The quantization points evaluated for ``model`` (the architecture's, in forward order, unless configured)."""
+    m = config["models"][model]
+    points = list(ARCHS[m["arch"]].quant_points)
+    chosen = m.get("quant_layers")
+    return points if chosen is None else [p for p in points if p in chosen]
+
+
+def quant_betas(config: dict) -> list[float]:
+    return sorted(float(b) for b in config["quantization"]["beta"])
+
+
+def quant_deltas(config: dict, attack: str) -> list[int]:
+    """δ of the quantization grid for ``attack``; δ = 0 (clean accuracy after quantization) rides on ``transfer``."""
+    q = config["quantization"]
+    deltas = set(q["delta"]) - {0}
+    if attack == "transfer" and q["clean"]:
+        deltas.add(0)
+    return sorted(deltas)
+
+
+def quant_attack(config: dict, attack: str) -> dict:
+    """steps / step_factor / random_start of the transfer (PGD on the plain model) or BPDA attack."""
+    return dict(config["quantization"][attack])

@@ -1,5 +1,8 @@
 """Per-example evaluation of a model under an attack: which test examples stay correctly classified.
 
+PGD against the plain model, BPDA (PGD through a straight-through quantizer, verdict by the real one) and transfer
+(fixed adversarial examples classified by a quantized model) all produce the same per-example frame.
+
 Random starts are drawn once for the whole test set from a seeded CPU generator, so results do not depend on the
 batch size (a performance knob, not a parameter of the experiment).
 """
@@ -19,33 +22,71 @@ def start_noise(shape: torch.Size, seed: int) -> torch.Tensor:
     return torch.rand(shape, generator=g).mul_(2).sub_(1)
 
 
-def pgd_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, delta: int, steps: int,
-                    step_factor: float, random_start: bool = True, batch_size: int = 512, seed: int = 0,
-                    device: str | torch.device = "cpu", forward=None) -> pd.DataFrame:
-    """PGD_δ-steps on uint8 ``images``; one row per example: ``index``, ``label``, ``pred``, ``correct``.
+def _frame(pred: torch.Tensor, labels: torch.Tensor) -> pd.DataFrame:
+    pred = pred.numpy().astype(np.int64)
+    label = labels.numpy().astype(np.int64)
+    return pd.DataFrame({"index": np.arange(len(label), dtype=np.int64), "label": label, "pred": pred,
+                         "correct": pred == label})
 
-    ``delta`` is in 1/255 units (0 → clean accuracy) and the step size is ``step_factor · δ/255``.
+
+def _as_float(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    batch = batch.to(device)
+    return batch.float().div_(255) if batch.dtype == torch.uint8 else batch.float()
+
+
+def attack_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, delta: int, steps: int,
+                       step_factor: float, random_start: bool = True, batch_size: int = 512, seed: int = 0,
+                       device: str | torch.device = "cpu", attack_quantize=None, eval_quantize=None,
+                       keep_adv: bool = False) -> tuple[pd.DataFrame, torch.Tensor | None]:
+    """PGD_δ-steps on ``images`` (uint8, or float in [0, 1]); one row per example: ``index``, ``label``, ``pred``,
+    ``correct``. The attack differentiates ``model(x, quantize=attack_quantize)``; the examples are classified by
+    ``model(x, quantize=eval_quantize)`` (BPDA: a straight-through quantizer for the attack, the real one for the
+    verdict). ``delta`` is in 1/255 units (0 → clean accuracy); the step is ``step_factor · δ/255``. With
+    ``keep_adv`` the adversarial examples come back too (float32, on the CPU).
     """
     device = torch.device(device)
     model = model.to(device).eval()
     eps = attacks.pixels(delta)
     noise = start_noise(images.shape, seed) if random_start and eps > 0 else None
-    preds = []
+    attack_fwd = (lambda m, inp: m(inp, quantize=attack_quantize)) if attack_quantize else None
+    preds, advs = [], []
     for start in range(0, len(labels), batch_size):
-        x = images[start:start + batch_size].to(device).float().div_(255)
+        x = _as_float(images[start:start + batch_size], device)
         y = labels[start:start + batch_size].to(device)
         init = None
         if noise is not None:
             init = (x + noise[start:start + batch_size].to(device) * eps).clamp_(0, 1)
         x_adv = attacks.pgd(model, x, y, eps, steps, step_factor * eps, random_start=False, init=init,
-                            forward=forward)
+                            forward=attack_fwd)
         with torch.no_grad():
-            logits = forward(model, x_adv) if forward else model(x_adv)
-        preds.append(logits.argmax(1).cpu())
-    pred = torch.cat(preds).numpy() if preds else np.zeros(0, dtype=np.int64)
-    label = labels.numpy()
-    return pd.DataFrame({"index": np.arange(len(label), dtype=np.int64), "label": label.astype(np.int64),
-                         "pred": pred.astype(np.int64), "correct": pred == label})
+            logits = model(x_adv) if eval_quantize is None else model(x_adv, quantize=eval_quantize)
+            preds.append(logits.argmax(1).cpu())
+        if keep_adv:
+            advs.append(x_adv.cpu())
+    pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+    adv = (torch.cat(advs) if advs else torch.zeros((0, *images.shape[1:]))) if keep_adv else None
+    return _frame(pred, labels), adv
+
+
+def pgd_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, delta: int, steps: int,
+                    step_factor: float, random_start: bool = True, batch_size: int = 512, seed: int = 0,
+                    device: str | torch.device = "cpu") -> pd.DataFrame:
+    """PGD_δ-steps against the plain model (see :func:`attack_per_example`)."""
+    return attack_per_example(model, images, labels, delta, steps, step_factor, random_start, batch_size, seed,
+                              device)[0]
+
+
+def classify_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, quantize=None,
+                         batch_size: int = 512, device: str | torch.device = "cpu") -> pd.DataFrame:
+    """Predictions of ``model(x, quantize=quantize)`` on fixed inputs (uint8 or float): the transfer verdict."""
+    device = torch.device(device)
+    model = model.to(device).eval()
+    preds = []
+    with torch.no_grad():
+        for start in range(0, len(labels), batch_size):
+            preds.append(model(_as_float(images[start:start + batch_size], device), quantize=quantize)
+                         .argmax(1).cpu())
+    return _frame(torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long), labels)
 
 
 def accuracy(frame: pd.DataFrame) -> float:

@@ -37,3 +37,27 @@ def robust_error(grid: pd.DataFrame, deltas: list[int], title: str, paths: list[
     ax.set_title(title)
     ax.legend(title="δ (×1/255)", ncol=2, fontsize="small")
     save(fig, paths)
+
+
+def quantization_gain(gain: pd.DataFrame, title: str, path: str) -> None:
+    """Heatmaps of quantized − unquantized accuracy (points): one panel per (β, δ), layer × ε cells, a diverging
+    palette centred at zero. ``gain`` has columns beta, delta, layer, eps, gain (layers in forward order)."""
+    betas, deltas = sorted(gain["beta"].unique()), sorted(gain["delta"].unique())
+    layers = list(dict.fromkeys(gain["layer"]))
+    limit = max(float(gain["gain"].abs().max()), 1e-9)
+    fig, axes = plt.subplots(len(betas), len(deltas), squeeze=False,
+                             figsize=(1.2 + 0.55 * gain["eps"].nunique() * len(deltas), 0.9 + 0.45 * len(layers) * len(betas)))
+    for i, b in enumerate(betas):
+        for j, d in enumerate(deltas):
+            sub = gain[(gain["beta"] == b) & (gain["delta"] == d)]
+            grid = sub.pivot(index="layer", columns="eps", values="gain").reindex(layers)
+            ax = axes[i][j]
+            sns.heatmap(grid, ax=ax, cmap="RdBu", center=0, vmin=-limit, vmax=limit, annot=len(grid.columns) <= 8,
+                        fmt=".1f", annot_kws={"size": 7}, cbar=j == len(deltas) - 1,
+                        cbar_kws={"label": "accuracy gain (points)"} if j == len(deltas) - 1 else None)
+            ax.set_title(f"β = {b:g}, δ = {d}", fontsize=9)
+            ax.set_xlabel("ε" if i == len(betas) - 1 else "")
+            ax.set_ylabel("layer" if j == 0 else "")
+    fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, [path])

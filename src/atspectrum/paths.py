@@ -27,8 +27,7 @@ def train_state_file(root: str, model: str, eps) -> str:
 
 
 def eval_file(root: str, model: str, eps, attack: str, delta, layer: str = "none", beta=None) -> str:
-    base = f"{root}/eval/{model}/eps{eps}/{attack}/delta{delta}"
-    return f"{base}/none.parquet" if layer == "none" else f"{base}/{layer}/beta{beta}.parquet"
+    return f"{root}/eval/{model}/eps{eps}/{attack}/delta{delta}/{qpoint(layer, beta)}.parquet"
 
 
 def table_files(root: str, stem: str) -> list[str]:
@@ -37,3 +36,33 @@ def table_files(root: str, stem: str) -> list[str]:
 
 def figure_files(root: str, stem: str, exts=("png", "pdf")) -> list[str]:
     return [f"{root}/figures/{stem}.{ext}" for ext in exts]
+
+
+def beta_token(beta) -> str:
+    """β as a path token: 8 → ``8``, 7.5 → ``7p5`` (never ``8.0``); a string is taken as a token already."""
+    if isinstance(beta, str):
+        return beta
+    b = float(beta)
+    return str(int(b)) if b.is_integer() else repr(b).replace(".", "p")
+
+
+def beta_value(token: str) -> float:
+    return float(str(token).replace("p", "."))
+
+
+def adv_file(root: str, model: str, eps, delta) -> str:
+    """Transfer examples: PGD_δ against the unquantized (model, ε), full precision."""
+    return f"{root}/adv/{model}/eps{eps}/delta{delta}.npz"
+
+
+def qpoint(layer: str, beta=None) -> str:
+    """The last part of an evaluation path: ``none`` or ``<layer>/beta<β>``."""
+    return "none" if layer == "none" else f"{layer}/beta{beta_token(beta)}"
+
+
+def parse_qpoint(token: str) -> tuple[str, float | None]:
+    """``none`` → ("none", None); ``conv0/beta8`` → ("conv0", 8.0)."""
+    if token == "none":
+        return "none", None
+    layer, beta = token.split("/beta")
+    return layer, beta_value(beta)

@@ -49,6 +49,38 @@ def overdesign_table(grid: pd.DataFrame, deltas: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def quantization_table(acc: dict[tuple[int, int, str], float], eps: list[int], deltas: list[int],
+                       layers: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 1 / 6–17: rows (δ, layer) with the unquantized row ``none`` first, columns ε; plus the marks:
+    '+' where a quantized cell beats the unquantized one of its (δ, ε), '-' where it falls below it."""
+    rows, marks = [], []
+    for d in sorted(deltas):
+        for layer in ["none", *[l for l in layers if l != "none"]]:
+            values = [acc[(e, d, layer)] for e in eps]
+            base = [acc[(e, d, "none")] for e in eps]
+            rows.append({"delta": d, "layer": layer, **{f"eps{e}": v for e, v in zip(eps, values)}})
+            marks.append(["", ""] + ["" if layer == "none" or v == b else ("+" if v > b else "-")
+                                     for v, b in zip(values, base)])
+    table = pd.DataFrame(rows)
+    return table, pd.DataFrame(marks, columns=table.columns)
+
+
+def quantization_clean_table(acc: dict[tuple[int, str, float | None], float], eps: list[int], layers: list[str],
+                             betas: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tables 18/19: clean accuracy after quantization, rows β × layer (the unquantized row first), columns ε."""
+    rows, marks = [], []
+    base = [acc[(e, "none", None)] for e in eps]
+    rows.append({"beta": "–", "layer": "none", **{f"eps{e}": v for e, v in zip(eps, base)}})
+    marks.append([""] * (2 + len(eps)))
+    for b in betas:
+        for layer in layers:
+            values = [acc[(e, layer, b)] for e in eps]
+            rows.append({"beta": f"{b:g}", "layer": layer, **{f"eps{e}": v for e, v in zip(eps, values)}})
+            marks.append(["", ""] + ["" if v == bb else ("+" if v > bb else "-") for v, bb in zip(values, base)])
+    table = pd.DataFrame(rows)
+    return table, pd.DataFrame(marks, columns=table.columns)
+
+
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "–"
@@ -57,10 +89,27 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def to_markdown(df: pd.DataFrame, caption: str = "") -> str:
+MARKDOWN_MARKS = {"+": "**{}**", "-": "_{}_"}
+LATEX_MARKS = {"+": r"\textbf{{{}}}", "-": r"\textit{{{}}}"}
+
+
+def _cells(df: pd.DataFrame, marks: pd.DataFrame | None, styles: dict, escape=lambda s: s) -> list[list[str]]:
+    """Formatted cells; where ``marks`` (same shape) holds '+' or '-', the cell is wrapped in that style."""
+    rows = []
+    for i, row in enumerate(df.itertuples(index=False)):
+        cells = []
+        for j, v in enumerate(row):
+            text = escape(_fmt(v))
+            mark = marks.iat[i, j] if marks is not None else ""
+            cells.append(styles[mark].format(text) if mark in styles else text)
+        rows.append(cells)
+    return rows
+
+
+def to_markdown(df: pd.DataFrame, caption: str = "", marks: pd.DataFrame | None = None) -> str:
     header = "| " + " | ".join(map(str, df.columns)) + " |"
     sep = "|" + "|".join("---:" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    body = ["| " + " | ".join(cells) + " |" for cells in _cells(df, marks, MARKDOWN_MARKS)]
     text = "\n".join([header, sep, *body]) + "\n"
     return (f"{caption}\n\n" if caption else "") + text
 
@@ -69,11 +118,11 @@ def _tex_escape(s: str) -> str:
     return str(s).replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
 
 
-def to_latex(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
+def to_latex(df: pd.DataFrame, caption: str = "", label: str = "", marks: pd.DataFrame | None = None) -> str:
     cols = "r" * len(df.columns)
     lines = [r"\begin{table}[t]", r"\centering", rf"\begin{{tabular}}{{{cols}}}", r"\toprule",
              " & ".join(_tex_escape(c) for c in df.columns) + r" \\", r"\midrule"]
-    lines += [" & ".join(_tex_escape(_fmt(v)) for v in row) + r" \\" for row in df.itertuples(index=False)]
+    lines += [" & ".join(cells) + r" \\" for cells in _cells(df, marks, LATEX_MARKS, _tex_escape)]
     lines += [r"\bottomrule", r"\end{tabular}"]
     if caption:
         lines.append(rf"\caption{{{_tex_escape(caption)}}}")
@@ -83,11 +132,12 @@ def to_latex(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(df: pd.DataFrame, stem: str, caption: str = "") -> list[str]:
-    """Write ``stem``.csv, .md and .tex atomically; returns the paths."""
+def write(df: pd.DataFrame, stem: str, caption: str = "", marks: pd.DataFrame | None = None) -> list[str]:
+    """Write ``stem``.csv, .md and .tex atomically; returns the paths. ``marks`` (same shape as ``df``, cells '+',
+    '-' or '') styles cells in Markdown/LaTeX: '+' bold, '-' italic."""
     os.makedirs(os.path.dirname(stem) or ".", exist_ok=True)
     with io.atomic_path(f"{stem}.csv") as tmp:
         df.to_csv(tmp, index=False, float_format="%.4f")
-    io.write_text(f"{stem}.md", to_markdown(df, caption))
-    io.write_text(f"{stem}.tex", to_latex(df, caption, label=f"tab:{os.path.basename(stem)}"))
+    io.write_text(f"{stem}.md", to_markdown(df, caption, marks))
+    io.write_text(f"{stem}.tex", to_latex(df, caption, label=f"tab:{os.path.basename(stem)}", marks=marks))
     return [f"{stem}.{ext}" for ext in ("csv", "md", "tex")]

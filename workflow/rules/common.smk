@@ -6,11 +6,18 @@ DATASET = config["data"]["dataset"]
 MODELS = sorted(config["models"])
 
 
+QUANT = atconfig.quantization_enabled(config)
+QUANT_ATTACKS = config["quantization"]["attacks"] if QUANT else []
+
+
 wildcard_constraints:
     model="|".join(MODELS),
     eps=r"\d+",
     delta=r"\d+",
     dataset=r"[a-z0-9_]+",
+    attack="transfer|bpda",
+    beta=r"[0-9p]+",
+    qpoint=r"none|[a-z0-9_]+/beta[0-9p]+",
 
 
 def data_input(split):
@@ -34,5 +41,56 @@ def overdesign_outputs(model):
     )
 
 
+def quant_eval(model, eps, attack, delta, layer, beta=None):
+    return P.eval_file(R, model, eps, attack, delta, layer, beta)
+
+
+def quant_eval_inputs(w):
+    """A transfer evaluation reads the cached examples (delta 0: the clean test set); BPDA attacks itself."""
+    inputs = {"model": P.model_file(R, w.model, w.eps), "test": data_input("test")}
+    if w.attack == "transfer" and int(w.delta) > 0:
+        inputs["adv"] = P.adv_file(R, w.model, w.eps, w.delta)
+    return inputs
+
+
+def quant_table_inputs(model, attack, beta):
+    """Every evaluation of one (model, attack, beta) table: the unquantized row and each layer, for delta > 0."""
+    return [
+        quant_eval(model, eps, attack, delta, layer, beta)
+        for eps in atconfig.eps_list(config, model)
+        for delta in atconfig.quant_deltas(config, attack)
+        if delta > 0
+        for layer in ["none"] + atconfig.quant_layers(config, model)
+    ]
+
+
+def quant_all_inputs(model):
+    """Every quantization evaluation of a model (no duplicates: 'none' does not depend on beta)."""
+    files = {
+        quant_eval(model, eps, attack, delta, layer, beta)
+        for attack in QUANT_ATTACKS
+        for eps in atconfig.eps_list(config, model)
+        for delta in atconfig.quant_deltas(config, attack)
+        for layer in ["none"] + atconfig.quant_layers(config, model)
+        for beta in atconfig.quant_betas(config)
+    }
+    return sorted(files)
+
+
+def quant_outputs(model):
+    tables = [
+        f
+        for attack in QUANT_ATTACKS
+        for beta in atconfig.quant_betas(config)
+        for f in P.table_files(R, f"quantization_{model}_{attack}_beta{P.beta_token(beta)}")
+    ]
+    clean = P.table_files(R, f"quantization_clean_{model}")
+    figures = [P.figure_files(R, f"quantization_gain_{model}_{a}", ("png",))[0] for a in QUANT_ATTACKS]
+    return tables + clean + figures
+
+
 def all_targets():
-    return [f for model in MODELS for f in overdesign_outputs(model)]
+    targets = [f for model in MODELS for f in overdesign_outputs(model)]
+    if QUANT:
+        targets += [f for model in MODELS for f in quant_outputs(model)]
+    return targets

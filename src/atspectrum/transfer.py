@@ -1,0 +1,46 @@
+"""Cached transfer examples: PGD_δ against the unquantized model, stored once in full precision (float32, no 8-bit
+rounding) and reused by every (layer, β) evaluation. Loading checks that they still match the test set and budget."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from . import attacks
+from .io import atomic_path
+
+BUDGET_TOLERANCE = 1e-6  # float32 rounding of x ± δ/255
+
+
+class TransferError(RuntimeError):
+    """Cached transfer examples that are unreadable or do not fit their test set or budget."""
+
+
+def save(path: str | os.PathLike, adv: torch.Tensor, labels: torch.Tensor, delta: int) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, adv=adv.detach().cpu().to(torch.float32).numpy(), labels=labels.cpu().numpy(),
+                 delta=np.int64(delta))
+
+
+def load(path: str | os.PathLike, images: torch.Tensor, labels: torch.Tensor, delta: int) -> torch.Tensor:
+    """The stored adversarial examples, after checking them against the clean uint8 ``images`` and ``delta``."""
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            adv, stored_labels, stored_delta = z["adv"], z["labels"], int(z["delta"])
+    except Exception as exc:
+        raise TransferError(f"transfer examples {path} are unreadable ({type(exc).__name__}: {exc}); "
+                            f"delete the file to recompute it") from exc
+    if adv.dtype != np.float32 or adv.shape != tuple(images.shape):
+        raise TransferError(f"transfer examples {path}: expected float32 {tuple(images.shape)}, "
+                            f"found {adv.dtype} {adv.shape}")
+    if stored_delta != int(delta) or not np.array_equal(stored_labels, labels.numpy()):
+        raise TransferError(f"transfer examples {path} were made for another test set or delta "
+                            f"(delta {stored_delta}, expected {delta})")
+    adv = torch.from_numpy(adv)
+    dist = (adv - images.float() / 255).abs().amax().item() if len(adv) else 0.0
+    if dist > attacks.pixels(delta) + BUDGET_TOLERANCE or (len(adv) and (adv.min() < 0 or adv.max() > 1)):
+        raise TransferError(f"transfer examples {path} leave their budget: max |x_adv - x| = {dist * 255:.4f}/255 "
+                            f"> delta {delta}/255, or values outside [0, 1]")
+    return adv

@@ -1,0 +1,77 @@
+# Section 4: features quantized after one layer, floor(beta x)/beta, under Transfer PGD and BPDA.
+# Jobs are per (model, eps, delta, attack, layer, beta); layer "none" is one job per (model, eps, delta, attack).
+# Params hold only this job's scalars, so adding a beta schedules only that beta's evaluations and aggregates.
+
+
+rule transfer_examples:
+    """PGD_delta against the unquantized model, once per (model, eps, delta), stored in full precision."""
+    input:
+        model=P.model_file(R, "{model}", "{eps}"),
+        test=data_input("test"),
+    output:
+        P.adv_file(R, "{model}", "{eps}", "{delta}"),
+    params:
+        attack=lambda w: atconfig.quant_attack(config, "transfer"),
+        seed=config["seed"],
+        device=config["device"],
+    resources:
+        gpu=1,
+    log:
+        f"{R}/logs/transfer_examples/{{model}}_eps{{eps}}_delta{{delta}}.log",
+    script:
+        "../scripts/transfer_examples.py"
+
+
+rule evaluate_quantized:
+    """Transfer (cached examples classified by the quantized model) or BPDA (PGD through the straight-through
+    quantizer at this layer and beta, verdict by the real quantizer); qpoint is 'none' or '<layer>/beta<beta>'."""
+    input:
+        unpack(quant_eval_inputs),
+    output:
+        f"{R}/eval/{{model}}/eps{{eps}}/{{attack}}/delta{{delta}}/{{qpoint}}.parquet",
+    params:
+        attack=lambda w: atconfig.quant_attack(config, "bpda") if w.attack == "bpda" else {},
+        seed=config["seed"],
+        device=config["device"],
+    resources:
+        gpu=1,
+    log:
+        f"{R}/logs/evaluate_{{attack}}/{{model}}_eps{{eps}}_delta{{delta}}_{{qpoint}}.log",
+    script:
+        "../scripts/evaluate_quantized.py"
+
+
+rule aggregate_quantization:
+    """Table 1 / 6-17 for one (model, attack, beta): rows delta x layer (unquantized first), columns eps."""
+    input:
+        lambda w: quant_table_inputs(w.model, w.attack, w.beta),
+    output:
+        P.table_files(R, "quantization_{model}_{attack}_beta{beta}"),
+    params:
+        root=R,
+        eps=lambda w: atconfig.eps_list(config, w.model),
+        deltas=lambda w: [d for d in atconfig.quant_deltas(config, w.attack) if d > 0],
+        layers=lambda w: atconfig.quant_layers(config, w.model),
+    log:
+        f"{R}/logs/aggregate_quantization/{{model}}_{{attack}}_beta{{beta}}.log",
+    script:
+        "../scripts/aggregate_quantization.py"
+
+
+rule aggregate_quantization_clean:
+    """Tables 18/19: clean accuracy after quantization, rows beta x layer, columns eps; and the gain heatmaps."""
+    input:
+        lambda w: quant_all_inputs(w.model),
+    output:
+        P.table_files(R, "quantization_clean_{model}")
+        + [P.figure_files(R, f"quantization_gain_{{model}}_{a}", ("png",))[0] for a in QUANT_ATTACKS],
+    params:
+        root=R,
+        eps=lambda w: atconfig.eps_list(config, w.model),
+        layers=lambda w: atconfig.quant_layers(config, w.model),
+        betas=lambda w: atconfig.quant_betas(config),
+        deltas={a: atconfig.quant_deltas(config, a) for a in QUANT_ATTACKS},
+    log:
+        f"{R}/logs/aggregate_quantization_clean/{{model}}.log",
+    script:
+        "../scripts/aggregate_quantization_clean.py"
