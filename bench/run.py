@@ -3,6 +3,8 @@
 (a) t(PGD-k) / (k · t(forward+backward to the input))       goal ≤ 1.05
 (b) t(AT epoch) / ((k+1) · t(clean training epoch))           goal ≤ 1.10
     and the share of the AT epoch spent in data loading/augmentation   goal ≤ 2%
+(c) transfer evaluation of L layers × B betas: t(attack once + store + L·B × (load + quantized forward))
+    / (t(attack) + L·B · t(forward))                            goal ≤ 1.1
 
 Usage: python bench/run.py [--device auto|cpu|cuda] [--width W] [--images N] [--batch B] [--steps K]
 Defaults are sized for a 2-core CPU; on a GPU pass e.g. --width 64 --images 10240 --batch 256.
@@ -21,7 +23,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
-from atspectrum import attacks, devices, models  # noqa: E402
+import tempfile  # noqa: E402
+
+from atspectrum import attacks, devices, evaluate, models, transfer  # noqa: E402
+from atspectrum.quantize import Quantizer  # noqa: E402
 from atspectrum.train import TrainConfig, train  # noqa: E402
 
 
@@ -74,6 +79,33 @@ def bench_epochs(spec, images, labels, steps, batch, device):
             "at_images_per_s": len(labels) / t_at, "clean_images_per_s": len(labels) / t_clean}
 
 
+def bench_transfer(model, images, labels, steps, batch, device, betas=(4.0, 6.0, 8.0, 10.0, 12.0)):
+    """Section 4's transfer grid in one process: the cost of everything beyond the attack and the forwards."""
+    layers = list(model.quant_points)
+    kw = dict(batch_size=batch, device=device)
+
+    def attack():
+        return evaluate.attack_per_example(model, images, labels, 8, steps, 0.1, keep_adv=True, **kw)
+
+    t_attack = timeit(attack, device, 1)
+    t_forward = timeit(lambda: evaluate.classify_per_example(model, images, labels, **kw), device, 2)
+
+    def pipeline():
+        _, adv = attack()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "delta8.npz")
+            transfer.save(path, adv, labels, 8)
+            for layer in layers:
+                for beta in betas:
+                    x = transfer.load(path, images, labels, 8)
+                    evaluate.classify_per_example(model, x, labels, Quantizer(layer, beta), **kw)
+
+    t_pipeline = timeit(pipeline, device, 1)
+    n = len(layers) * len(betas)
+    return {"layers": len(layers), "betas": len(betas), "t_attack_s": t_attack, "t_forward_s": t_forward,
+            "t_pipeline_s": t_pipeline, "ratio": t_pipeline / (t_attack + n * t_forward)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="auto")
@@ -82,6 +114,7 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--transfer-images", type=int, default=256)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = ap.parse_args()
     device = devices.resolve(args.device)
@@ -99,6 +132,8 @@ def main():
         "setup": vars(args) | {"model": spec},
         "pgd": bench_pgd(model, x, y, args.steps, device, args.repeats),
         "epoch": bench_epochs(spec, images, labels, args.steps, args.batch, device),
+        "transfer": bench_transfer(model.eval(), images[:args.transfer_images], labels[:args.transfer_images], 20,
+                                   args.batch, device),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     os.makedirs(args.out, exist_ok=True)
@@ -113,6 +148,9 @@ def main():
     print(f"{'(b) t(AT epoch) / ((k+1) t(clean epoch))':52s} {e['ratio']:8.3f} {'<=1.10':>6s}")
     print(f"{'    data loading + augmentation share of AT epoch':52s} {100 * e['data_share']:7.2f}% {'<=2%':>6s}")
     print(f"{'    PGD-k AT throughput (images/s, fp32)':52s} {e['at_images_per_s']:8.0f}")
+    q = result["transfer"]
+    print(f"{'(c) transfer grid / (attack + L·B forwards), L·B = ' + str(q['layers'] * q['betas']):52s} "
+          f"{q['ratio']:8.3f} {'<=1.1':>6s}")
     print(f"written to {path}")
 
 

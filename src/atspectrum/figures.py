@@ -41,23 +41,28 @@ def robust_error(grid: pd.DataFrame, deltas: list[int], title: str, paths: list[
 
 def quantization_gain(gain: pd.DataFrame, title: str, path: str) -> None:
     """Heatmaps of quantized − unquantized accuracy (points): one panel per (β, δ), layer × ε cells, a diverging
-    palette centred at zero. ``gain`` has columns beta, delta, layer, eps, gain (layers in forward order)."""
+    palette centred at zero shared by all panels. ``gain`` has columns beta, delta, layer, eps, gain."""
     betas, deltas = sorted(gain["beta"].unique()), sorted(gain["delta"].unique())
     layers = list(dict.fromkeys(gain["layer"]))
+    n_eps = gain["eps"].nunique()
     limit = max(float(gain["gain"].abs().max()), 1e-9)
     fig, axes = plt.subplots(len(betas), len(deltas), squeeze=False,
-                             figsize=(1.2 + 0.55 * gain["eps"].nunique() * len(deltas), 0.9 + 0.45 * len(layers) * len(betas)))
+                             figsize=(len(deltas) * (1.6 + 0.6 * n_eps) + 1.2, len(betas) * (1.1 + 0.45 * len(layers))))
+    mesh = None
     for i, b in enumerate(betas):
         for j, d in enumerate(deltas):
             sub = gain[(gain["beta"] == b) & (gain["delta"] == d)]
             grid = sub.pivot(index="layer", columns="eps", values="gain").reindex(layers)
             ax = axes[i][j]
-            sns.heatmap(grid, ax=ax, cmap="RdBu", center=0, vmin=-limit, vmax=limit, annot=len(grid.columns) <= 8,
-                        fmt=".1f", annot_kws={"size": 7}, cbar=j == len(deltas) - 1,
-                        cbar_kws={"label": "accuracy gain (points)"} if j == len(deltas) - 1 else None)
+            sns.heatmap(grid, ax=ax, cmap="RdBu", center=0, vmin=-limit, vmax=limit, cbar=False,
+                        annot=n_eps <= 13, fmt=".1f", annot_kws={"size": 7}, linewidths=0.5, linecolor="white")
+            mesh = ax.collections[0]
             ax.set_title(f"β = {b:g}, δ = {d}", fontsize=9)
-            ax.set_xlabel("ε" if i == len(betas) - 1 else "")
-            ax.set_ylabel("layer" if j == 0 else "")
+            ax.set_xlabel("ε (×1/255)" if i == len(betas) - 1 else "")
+            ax.set_ylabel("quantized after" if j == 0 else "")
+            ax.tick_params(axis="y", rotation=0)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    cax = fig.add_axes((0.92, 0.15, 0.02, 0.7))
+    fig.colorbar(mesh, cax=cax, label="accuracy gain (points)")
     save(fig, [path])
