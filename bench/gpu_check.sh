@@ -5,7 +5,7 @@ set -uo pipefail
 export PYTHONPATH=src PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-python3 bench/run.py --device cuda --width 64 --images 10240 --batch 256 --out "$OUT" 2>&1 | tee "$OUT/bench.txt"
+python3 bench/run.py --device cuda --width 64 --images 10240 --batch 256 --transfer-images 5120 --out "$OUT" 2>&1 | tee "$OUT/bench.txt"
 python3 - <<'PY' 2>&1 | tee "$OUT/cuda_spine.txt"
 import time, torch
 from atspectrum import models, evaluate
@@ -29,4 +29,16 @@ for d in (0, 4, 8, 16):
     f = evaluate.pgd_per_example(m2, *te, d, 20, 0.1, batch_size=512, seed=0, device="cuda")
     f2 = evaluate.pgd_per_example(m2, *te, d, 20, 0.1, batch_size=128, seed=0, device="cuda")
     print(f"delta {d}: acc {evaluate.accuracy(f):.2f} (batch 128: {evaluate.accuracy(f2):.2f})")
+from atspectrum import transfer
+from atspectrum.quantize import Quantizer
+f, adv = evaluate.attack_per_example(m2, *te, 8, 20, 0.1, batch_size=512, device="cuda", keep_adv=True)
+transfer.save("/tmp/adv.npz", adv, te[1], 8)
+back = transfer.load("/tmp/adv.npz", *te, 8)
+print("transfer round trip bit-identical:", torch.equal(back, adv))
+for beta in (4.0, 12.0):
+    q = Quantizer("conv0", beta)
+    tr_acc = evaluate.accuracy(evaluate.classify_per_example(m2, back, te[1], q, device="cuda"))
+    fb, _ = evaluate.attack_per_example(m2, *te, 8, 20, 0.1, batch_size=512, device="cuda",
+                                        attack_quantize=q._replace(straight_through=True), eval_quantize=q)
+    print(f"beta {beta}: transfer acc {tr_acc:.2f}, BPDA acc {evaluate.accuracy(fb):.2f}")
 PY
