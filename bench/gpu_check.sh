@@ -14,9 +14,9 @@ torch.manual_seed(0)
 n = 4096
 g = torch.Generator().manual_seed(0)
 y = torch.randint(0, 10, (n,), generator=g)
-x = torch.randint(0, 40, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
+x = torch.randint(0, 80, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
 for i, c in enumerate(y.tolist()):
-    x[i, c % 3, 3 * c: 3 * c + 3, :] = 230  # learnable class-dependent stripes
+    x[i, c % 3, 3 * c: 3 * c + 3, :] += 80  # learnable, attackable class-dependent stripes
 tr, va, te = (x[:3072], y[:3072]), (x[3072:3584], y[3072:3584]), (x[3584:], y[3584:])
 cfg = TrainConfig(eps=8, epochs=3, batch_size=256, lr=0.1, lr_milestones=(2,), seed=0)
 t = time.time()
