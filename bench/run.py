@@ -97,7 +97,7 @@ def bench_transfer(model, images, labels, steps, batch, device, betas=(4.0, 6.0,
             transfer.save(path, adv, labels, 8)
             for layer in layers:
                 for beta in betas:
-                    x = transfer.load(path, images, labels, 8)
+                    x = transfer.load(path, images, labels, 8, device)
                     evaluate.classify_per_example(model, x, labels, Quantizer(layer, beta), **kw)
 
     t_pipeline = timeit(pipeline, device, 1)

@@ -23,8 +23,10 @@ def save(path: str | os.PathLike, adv: torch.Tensor, labels: torch.Tensor, delta
                  delta=np.int64(delta))
 
 
-def load(path: str | os.PathLike, images: torch.Tensor, labels: torch.Tensor, delta: int) -> torch.Tensor:
-    """The stored adversarial examples, after checking them against the clean uint8 ``images`` and ``delta``."""
+def load(path: str | os.PathLike, images: torch.Tensor, labels: torch.Tensor, delta: int,
+         device: str | torch.device = "cpu") -> torch.Tensor:
+    """The stored adversarial examples on ``device``, after checking them against the clean uint8 ``images`` and
+    ``delta`` (the check runs on ``device`` too: one bulk copy, no per-batch transfers later)."""
     path = os.fspath(path)
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -38,9 +40,11 @@ def load(path: str | os.PathLike, images: torch.Tensor, labels: torch.Tensor, de
     if stored_delta != int(delta) or not np.array_equal(stored_labels, labels.numpy()):
         raise TransferError(f"transfer examples {path} were made for another test set or delta "
                             f"(delta {stored_delta}, expected {delta})")
-    adv = torch.from_numpy(adv)
-    dist = (adv - images.float() / 255).abs().amax().item() if len(adv) else 0.0
-    if dist > attacks.pixels(delta) + BUDGET_TOLERANCE or (len(adv) and (adv.min() < 0 or adv.max() > 1)):
-        raise TransferError(f"transfer examples {path} leave their budget: max |x_adv - x| = {dist * 255:.4f}/255 "
-                            f"> delta {delta}/255, or values outside [0, 1]")
+    adv = torch.from_numpy(adv).to(device)
+    if len(adv):
+        dist = (adv - images.to(device).float().div_(255)).abs_().amax().item()
+        low, high = adv.aminmax()
+        if dist > attacks.pixels(delta) + BUDGET_TOLERANCE or low.item() < 0 or high.item() > 1:
+            raise TransferError(f"transfer examples {path} leave their budget: max |x_adv - x| = "
+                                f"{dist * 255:.4f}/255 > delta {delta}/255, or values outside [0, 1]")
     return adv

@@ -10,7 +10,7 @@ delta, batch_size = int(w.delta), snakemake.config["eval"]["batch_size"]
 layer, beta = paths.parse_qpoint(w.qpoint)
 real = None if layer == "none" else Quantizer(layer, beta, straight_through=False)
 if w.attack == "transfer":
-    inputs = transfer.load(snakemake.input.adv, images, labels, delta) if delta > 0 else images
+    inputs = transfer.load(snakemake.input.adv, images, labels, delta, device) if delta > 0 else images
     frame = evaluate.classify_per_example(model, inputs, labels, real, batch_size, device)
 else:  # BPDA: differentiate through the straight-through quantizer at this layer and beta
     a = p.attack
