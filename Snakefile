@@ -31,6 +31,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/attack.smk"
 include: "workflow/rules/quantize.smk"
+include: "workflow/rules/analysis.smk"
 include: "workflow/rules/aggregate.smk"
 
 
@@ -42,9 +43,10 @@ rule all:
 
 onstart:
     # Before the first job (not in a dry run, which only plans): the raw dataset must be findable unless it
-    # has already been prepared.
-    if not all(os.path.exists(data_input(s)) for s in ("train", "val", "test")):
-        try:
+    # has already been prepared, and a configured CIFAR-10-C directory must be complete and well formed.
+    try:
+        if not all(os.path.exists(data_input(s)) for s in ("train", "val", "test")):
             atconfig.check_dataset(config["data"])
-        except atconfig.ConfigError as exc:
-            raise WorkflowError(f"invalid configuration: {exc}") from None
+        atconfig.check_corruptions(config)
+    except atconfig.ConfigError as exc:
+        raise WorkflowError(f"invalid configuration: {exc}") from None

@@ -70,6 +70,11 @@ BAD = [
     (("train", "epoch"), 3, "train"),
     (("run",), "a/b", "run"),
     (("eval", "batch_size"), 0, "eval.batch_size"),
+    (("corruptions",), {"names": ["fogg"]}, "corruptions.names[0]"),
+    (("corruptions",), {"severities": [1, 6]}, "corruptions.severities[1]"),
+    (("models", "r", "quant_layers"), ["conv0", "layer0"], "models.r.quant_layers[1]"),
+    (("quantization",), {"delta": [2], "beta": [0]}, "quantization.beta[0]"),
+    (("quantization",), {"delta": [2], "beta": [8], "attacks": ["fgsm"]}, "quantization.attacks[0]"),
 ]
 
 

@@ -28,6 +28,7 @@ TINY = {
               "attack": {"steps": 2}, "val_attack": {"steps": 2}, "standard": {"epochs": 2, "batch_size": 32}},
     "overdesign": {"delta": [8, 16], "attack": {"steps": 5}},
     "quantization": {"delta": [8], "beta": [4], "transfer": {"steps": 5}, "bpda": {"steps": 5}},
+    "corruptions": {"names": ["gaussian_noise", "contrast"], "severities": [1, 5]},
     "eval": {"batch_size": 64},
 }
 
@@ -160,7 +161,9 @@ def test_paper_grid_dry_run_lists_every_job(tmp_path):
         "prepare_data": 1, "train": 20, "evaluate_pgd": 13 * 13 + 7 * 13, "aggregate_overdesign": 2,
         "transfer_examples": 20 * 6,
         "evaluate_quantized": 13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5),
-        "aggregate_quantization": 2 * 2 * 5, "aggregate_quantization_clean": 2, "all": 1}
+        "aggregate_quantization": 2 * 2 * 5, "aggregate_quantization_clean": 2,
+        "filter_norms": 20, "aggregate_filter_norms": 2,
+        "evaluate_corruptions": 20, "aggregate_corruptions": 2, "aggregate_corruption_average": 1, "all": 1}
 
 
 def test_quantization_tables_follow_the_evaluations(tiny_run):
@@ -199,3 +202,43 @@ def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
         "evaluate_quantized": 2 * 2, "aggregate_quantization": 1, "aggregate_quantization_clean": 1, "all": 1}
     outputs = "\n".join(line for line in out.splitlines() if line.strip().startswith("output:"))
     assert set(re.findall(r"eval/rn/eps\d+/(\w+)/delta\d+/", outputs)) == {"bpda"}
+
+
+def test_filter_norm_and_corruption_outputs(tiny_run):
+    out = tiny_run / "results" / "tiny"
+    norms = pd.read_csv(out / "tables/filter_norms_rn.csv")
+    assert set(norms["eps"]) == {0, 16} and (norms["max"] >= norms["mean"]).all()
+    assert (norms.loc[norms["kind"] == "3x3", "index"].max()) == 17
+    for stat in ("mean", "max"):
+        assert (out / f"figures/filter_norms_rn_{stat}.png").stat().st_size > 1000
+    table = pd.read_csv(out / "tables/corruptions_rn.csv")
+    assert list(table["corruption"]) == ["gaussian_noise", "contrast", "average"]
+    assert list(table.columns) == ["corruption", "eps0", "eps16"]
+    frame = pd.read_parquet(out / "analysis/rn/eps16/corruptions.parquet")
+    assert set(frame["corruption"]) == {"clean", "gaussian_noise", "contrast"}
+    assert set(frame.loc[frame["corruption"] != "clean", "severity"]) == {1, 5}
+    gauss = 100 * frame.loc[frame["corruption"] == "gaussian_noise", "correct"].mean()
+    assert table.loc[0, "eps16"] == pytest.approx(gauss, abs=1e-3)
+    severity = pd.read_csv(out / "tables/corruptions_severity_rn.csv")
+    assert list(severity["severity"]) == [0, 1, 5]
+    average = pd.read_csv(out / "tables/corruptions_average.csv")
+    assert list(average["model"]) == ["rn"] and average.loc[0, "eps16"] == pytest.approx(table.loc[2, "eps16"])
+    assert (out / "figures/preact_mean_rn.png").stat().st_size > 1000
+    preact = __import__("json").loads((out / "analysis/rn/eps0/preact.json").read_text())
+    assert preact["corrupted"]["units"] == 2 * preact["per_corruption"]["contrast"]["units"]
+    assert 0 <= preact["clean"]["near_zero_fraction"] <= 1
+
+
+def test_malformed_cifar10c_root_fails_before_any_job_naming_the_file(tmp_path):
+    import numpy as np
+
+    root = tmp_path / "CIFAR-10-C"
+    root.mkdir()
+    np.save(root / "gaussian_noise.npy", np.zeros((10, 28, 28, 1), dtype=np.uint8))
+    np.save(root / "contrast.npy", np.zeros((10, 28, 28, 1), dtype=np.float32))  # wrong dtype
+    np.save(root / "labels.npy", np.zeros(10, dtype=np.int64))
+    cfg = changed(corruptions={"root": str(root), "names": ["gaussian_noise", "contrast"]})
+    res = snakemake(tmp_path, cfg, "--cores", "1")
+    assert res.returncode != 0
+    assert "contrast.npy" in res.stderr + res.stdout and "corruptions.root" in res.stderr + res.stdout
+    assert not (tmp_path / "results").exists()

@@ -206,3 +206,28 @@ def quant_deltas(config: dict, attack: str) -> list[int]:
 def quant_attack(config: dict, attack: str) -> dict:
     """steps / step_factor / random_start of the transfer (PGD on the plain model) or BPDA attack."""
     return dict(config["quantization"][attack])
+
+
+def corruptions_enabled(config: dict) -> bool:
+    return config.get("corruptions") is not None
+
+
+def corruption_dir(config: dict, run_root: str) -> str:
+    """A real CIFAR-10-C directory when configured, else where ``prepare_corruptions`` writes its own."""
+    root = config["corruptions"]["root"]
+    return root if root is not None else f"{run_root}/corruptions/{config['data']['dataset']}"
+
+
+def check_corruptions(config: dict) -> None:
+    """A configured CIFAR-10-C root must hold every configured corruption, well formed (checked up front)."""
+    from . import cifar10c
+
+    root = config["corruptions"]["root"] if corruptions_enabled(config) else None
+    if root is None:
+        return
+    if not os.path.isdir(root):
+        raise ConfigError(f"config key 'corruptions.root': CIFAR-10-C directory {root!r} does not exist")
+    try:
+        cifar10c.check(root, config["corruptions"]["names"])
+    except cifar10c.CorruptionDataError as exc:
+        raise ConfigError(f"config key 'corruptions.root': {exc}") from None

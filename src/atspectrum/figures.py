@@ -66,3 +66,45 @@ def quantization_gain(gain: pd.DataFrame, title: str, path: str) -> None:
     cax = fig.add_axes((0.92, 0.15, 0.02, 0.7))
     fig.colorbar(mesh, cax=cax, label="accuracy gain (points)")
     save(fig, [path])
+
+
+def filter_norms(frame: pd.DataFrame, stat: str, title: str, path: str) -> None:
+    """Figure 2 / 5: ``stat`` (mean or max) of the 3×3 filter norms of each layer against ε; the first two layers in
+    strong colours and thick lines, the others thin on a grey-blue ramp."""
+    sub = frame[frame["kind"] != "1x1"].sort_values(["index", "eps"])
+    layers = sorted(sub["index"].dropna().unique())
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ramp = sns.color_palette("Blues_d", n_colors=max(len(layers) - 2, 1))
+    for k, idx in enumerate(layers):
+        curve = sub[sub["index"] == idx]
+        if k < 2:
+            ax.plot(curve["eps"], curve[stat], marker="o", lw=2.5, color=("tab:red", "tab:orange")[k],
+                    label=f"layer {idx} ({curve['layer'].iloc[0]})", zorder=3)
+        else:
+            ax.plot(curve["eps"], curve[stat], lw=1, color=ramp[k - 2], alpha=0.8,
+                    label="layers 3+" if k == 2 else None)
+    ax.set_xlabel("training strength ε (×1/255)")
+    ax.set_ylabel(f"{stat} of ‖w[o, i, :, :]‖∞")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    save(fig, [path])
+
+
+def preact_mean(stats: dict[int, dict], title: str, path: str) -> None:
+    """Figure 3: mean of the final pre-activation features against ε on the corrupted and the clean set, and the
+    fraction of units within ±0.1 of zero."""
+    eps = sorted(stats)
+    sns.set_theme(style="whitegrid")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9.6, 3.8))
+    for key, style in (("corrupted", "-o"), ("clean", "--s")):
+        a.plot(eps, [stats[e][key]["mean"] for e in eps], style, label=key)
+        b.plot(eps, [100 * stats[e][key]["near_zero_fraction"] for e in eps], style, label=key)
+    a.set_ylabel("mean final pre-activation")
+    b.set_ylabel("units within ±0.1 of zero (%)")
+    for ax in (a, b):
+        ax.set_xlabel("training strength ε (×1/255)")
+        ax.legend(fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, [path])

@@ -66,3 +66,7 @@ def parse_qpoint(token: str) -> tuple[str, float | None]:
         return "none", None
     layer, beta = token.split("/beta")
     return layer, beta_value(beta)
+
+
+def analysis_file(root: str, model: str, eps, name: str) -> str:
+    return f"{root}/analysis/{model}/eps{eps}/{name}"

@@ -81,6 +81,49 @@ def quantization_clean_table(acc: dict[tuple[int, str, float | None], float], ep
     return table, pd.DataFrame(marks, columns=table.columns)
 
 
+def best_marks(table: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:
+    """Per row: '+' on the largest value, '2' on the second largest (ties share the mark)."""
+    marks = pd.DataFrame("", index=table.index, columns=table.columns)
+    for i, row in table.iterrows():
+        values = sorted({float(v) for v in row[value_columns] if pd.notna(v)}, reverse=True)
+        for col in value_columns:
+            v = row[col]
+            if pd.notna(v) and values and float(v) == values[0]:
+                marks.loc[i, col] = "+"
+            elif pd.notna(v) and len(values) > 1 and float(v) == values[1]:
+                marks.loc[i, col] = "2"
+    return marks
+
+
+def corruption_table(frames: dict[int, pd.DataFrame], names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tables 20/21: rows corruptions (accuracy averaged over the evaluated severities) and their average,
+    columns ε (eps0 is the standard, non-robust model); best and second best per row marked."""
+    rows = []
+    for name in names:
+        rows.append({"corruption": name, **{f"eps{e}": 100.0 * f.loc[f["corruption"] == name, "correct"].mean()
+                                             for e, f in sorted(frames.items())}})
+    table = pd.DataFrame(rows)
+    cols = [c for c in table.columns if c != "corruption"]
+    table = pd.concat([table, pd.DataFrame([{"corruption": "average", **table[cols].mean().to_dict()}])],
+                      ignore_index=True)
+    return table, best_marks(table, cols)
+
+
+def corruption_severity_table(frames: dict[int, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accuracy over all corruptions per severity (rows), columns ε; the clean accuracy as severity 0."""
+    per = {e: f.groupby("severity")["correct"].mean().mul(100.0) for e, f in sorted(frames.items())}
+    table = pd.DataFrame({f"eps{e}": s for e, s in per.items()}).rename_axis("severity").reset_index()
+    return table, best_marks(table, [c for c in table.columns if c != "severity"])
+
+
+def corruption_average_table(averages: dict[str, pd.Series]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 2: one row per model, columns the union of ε (a model without that ε shows –)."""
+    table = pd.DataFrame(averages).T
+    table = table[sorted(table.columns, key=lambda c: int(c.removeprefix("eps")))]
+    table = table.rename_axis("model").reset_index()
+    return table, best_marks(table, [c for c in table.columns if c != "model"])
+
+
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "–"
@@ -89,8 +132,8 @@ def _fmt(v) -> str:
     return str(v)
 
 
-MARKDOWN_MARKS = {"+": "**{}**", "-": "_{}_"}
-LATEX_MARKS = {"+": r"\textbf{{{}}}", "-": r"\textit{{{}}}"}
+MARKDOWN_MARKS = {"+": "**{}**", "-": "_{}_", "2": "<u>{}</u>"}
+LATEX_MARKS = {"+": r"\textbf{{{}}}", "-": r"\textit{{{}}}", "2": r"\underline{{{}}}"}
 
 
 def _cells(df: pd.DataFrame, marks: pd.DataFrame | None, styles: dict, escape=lambda s: s) -> list[list[str]]:

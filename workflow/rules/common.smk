@@ -8,6 +8,8 @@ MODELS = sorted(config["models"])
 
 QUANT = atconfig.quantization_enabled(config)
 QUANT_ATTACKS = config["quantization"]["attacks"] if QUANT else []
+CORRUPT = atconfig.corruptions_enabled(config)
+CORRUPTION_NAMES = config["corruptions"]["names"] if CORRUPT else []
 
 
 wildcard_constraints:
@@ -89,8 +91,31 @@ def quant_outputs(model):
     return tables + clean + figures
 
 
+def corruption_files():
+    """The generated corrupted test sets (prepare_corruptions). A configured CIFAR-10-C directory is read through
+    params instead: it is checked file by file before the first job (onstart), and a dry run plans without it."""
+    if config["corruptions"]["root"] is not None:
+        return []
+    root = atconfig.corruption_dir(config, R)
+    return [f"{root}/{name}.npy" for name in CORRUPTION_NAMES] + [f"{root}/labels.npy"]
+
+
+def analysis_outputs(model):
+    out = []
+    if config["filters"]:
+        out += [f"{R}/tables/filter_norms_{model}.csv"]
+        out += [P.figure_files(R, f"filter_norms_{model}_{s}", ("png",))[0] for s in ("mean", "max")]
+    if CORRUPT:
+        out += P.table_files(R, f"corruptions_{model}") + P.table_files(R, f"corruptions_severity_{model}")
+        out += P.figure_files(R, f"preact_mean_{model}", ("png",))
+    return out
+
+
 def all_targets():
     targets = [f for model in MODELS for f in overdesign_outputs(model)]
     if QUANT:
         targets += [f for model in MODELS for f in quant_outputs(model)]
+    targets += [f for model in MODELS for f in analysis_outputs(model)]
+    if CORRUPT:
+        targets += P.table_files(R, "corruptions_average")
     return targets

@@ -1,0 +1,36 @@
+"""Section 6: accuracy of a model on every corruption × severity, with the final pre-activation statistics of the
+same forward passes (clean set, corrupted set, and per corruption) accumulated streaming."""
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+import torch
+from torch import nn
+
+from . import analysis, evaluate
+
+
+def evaluate_corruptions(model: nn.Module, clean: tuple[torch.Tensor, torch.Tensor],
+                         source: Callable[[str, int], tuple[torch.Tensor, torch.Tensor]], names: list[str],
+                         severities: list[int], batch_size: int = 512,
+                         device: str | torch.device = "cpu") -> tuple[pd.DataFrame, dict]:
+    """``source(name, severity)`` gives the corrupted images (uint8) and labels. Returns the per-example frame
+    (``corruption``, ``severity``, ``index``, ``label``, ``pred``, ``correct``; the clean set as corruption
+    ``clean``, severity 0) and the pre-activation statistics ``{"clean": …, "corrupted": …, "per_corruption": …}``."""
+    frames, per = [], {}
+    clean_stats, corrupted = analysis.PreactStats(), analysis.PreactStats()
+    with analysis.recording_preact(model, clean_stats):
+        frame = evaluate.classify_per_example(model, *clean, batch_size=batch_size, device=device)
+    frames.append(frame.assign(corruption="clean", severity=0))
+    for name in names:
+        stats = analysis.PreactStats()
+        with analysis.recording_preact(model, stats):
+            for s in severities:
+                images, labels = source(name, s)
+                frame = evaluate.classify_per_example(model, images, labels, batch_size=batch_size, device=device)
+                frames.append(frame.assign(corruption=name, severity=s))
+        per[name] = stats.result()
+        corrupted.merge(stats)
+    out = pd.concat(frames, ignore_index=True)[["corruption", "severity", "index", "label", "pred", "correct"]]
+    return out, {"clean": clean_stats.result(), "corrupted": corrupted.result(), "per_corruption": per}

@@ -1,0 +1,108 @@
+# Sections 5 and 6: conv-filter norms; accuracy under common corruptions with the final pre-activation statistics.
+
+
+rule filter_norms:
+    """L-infinity norm of every kernel slice w[o, i, :, :] of every conv layer; per layer the mean and the max."""
+    input:
+        P.model_file(R, "{model}", "{eps}"),
+    output:
+        P.analysis_file(R, "{model}", "{eps}", "filter_norms.csv"),
+    log:
+        f"{R}/logs/filter_norms/{{model}}_eps{{eps}}.log",
+    script:
+        "../scripts/filter_norms.py"
+
+
+rule prepare_corruptions:
+    """The CIFAR-10-C layout (<corruption>.npy with 5 x N rows by severity, labels.npy) from the test split."""
+    input:
+        test=data_input("test"),
+    output:
+        [f"{R}/corruptions/{{dataset}}/{name}.npy" for name in CORRUPTION_NAMES]
+        + [f"{R}/corruptions/{{dataset}}/labels.npy"],
+    params:
+        names=CORRUPTION_NAMES,
+        seed=config["seed"],
+    threads: workflow.cores
+    log:
+        f"{R}/logs/prepare_corruptions/{{dataset}}.log",
+    script:
+        "../scripts/prepare_corruptions.py"
+
+
+rule evaluate_corruptions:
+    """Accuracy per corruption x severity (per example) and final pre-activation statistics, one forward pass."""
+    input:
+        model=P.model_file(R, "{model}", "{eps}"),
+        test=data_input("test"),
+        corrupted=corruption_files(),
+    output:
+        frame=P.analysis_file(R, "{model}", "{eps}", "corruptions.parquet"),
+        preact=P.analysis_file(R, "{model}", "{eps}", "preact.json"),
+    params:
+        root=lambda w: atconfig.corruption_dir(config, R),
+        names=CORRUPTION_NAMES,
+        severities=config["corruptions"]["severities"] if CORRUPT else [],
+        test_size=config["corruptions"]["test_size"] if CORRUPT else None,
+        device=config["device"],
+    resources:
+        gpu=1,
+    log:
+        f"{R}/logs/evaluate_corruptions/{{model}}_eps{{eps}}.log",
+    script:
+        "../scripts/evaluate_corruptions.py"
+
+
+rule aggregate_filter_norms:
+    """Figure 2 / 5: mean and max filter norm per layer against eps (the first two layers highlighted)."""
+    input:
+        lambda w: [P.analysis_file(R, w.model, e, "filter_norms.csv") for e in atconfig.eps_list(config, w.model)],
+    output:
+        f"{R}/tables/filter_norms_{{model}}.csv",
+        P.figure_files(R, "filter_norms_{model}_mean", ("png",)),
+        P.figure_files(R, "filter_norms_{model}_max", ("png",)),
+    params:
+        eps=lambda w: atconfig.eps_list(config, w.model),
+    log:
+        f"{R}/logs/aggregate_filter_norms/{{model}}.log",
+    script:
+        "../scripts/aggregate_filter_norms.py"
+
+
+rule aggregate_corruptions:
+    """Tables 20/21 (per corruption, best and second best marked), a per-severity table, Figure 3 (pre-activations)."""
+    input:
+        frames=lambda w: [
+            P.analysis_file(R, w.model, e, "corruptions.parquet") for e in atconfig.eps_list(config, w.model)
+        ],
+        preact=lambda w: [
+            P.analysis_file(R, w.model, e, "preact.json") for e in atconfig.eps_list(config, w.model)
+        ],
+    output:
+        P.table_files(R, "corruptions_{model}")
+        + P.table_files(R, "corruptions_severity_{model}")
+        + P.figure_files(R, "preact_mean_{model}", ("png",)),
+    params:
+        eps=lambda w: atconfig.eps_list(config, w.model),
+        names=CORRUPTION_NAMES,
+        arch=lambda w: config["models"][w.model]["arch"],
+        root=R,
+    log:
+        f"{R}/logs/aggregate_corruptions/{{model}}.log",
+    script:
+        "../scripts/aggregate_corruptions.py"
+
+
+rule aggregate_corruption_average:
+    """Table 2: average accuracy over every corruption, one row per model, columns eps."""
+    input:
+        [P.table_files(R, f"corruptions_{m}")[0] for m in MODELS],
+    output:
+        P.table_files(R, "corruptions_average"),
+    params:
+        models=MODELS,
+        root=R,
+    log:
+        f"{R}/logs/aggregate_corruption_average.log",
+    script:
+        "../scripts/aggregate_corruption_average.py"
