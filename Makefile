@@ -34,6 +34,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet --no-deps -r envs/requirements-bench.txt
 	$(PY) bench/run.py
 
 clean-demo:

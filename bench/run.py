@@ -3,6 +3,7 @@
 (a) t(PGD-k) / (k · t(forward+backward to the input))       goal ≤ 1.05
 (b) t(AT epoch) / ((k+1) · t(clean training epoch))           goal ≤ 1.10
     and the share of the AT epoch spent in data loading/augmentation   goal ≤ 2%
+    t(ours PGD-20) / t(torchattacks PGD-20), same model and batch   goal ≤ 0.9 (when torchattacks is installed)
 (c) transfer evaluation of L layers × B betas: t(attack once + store + L·B × (load + quantized forward))
     / (t(attack) + L·B · t(forward))                            goal ≤ 1.1
 
@@ -62,7 +63,17 @@ def bench_pgd(model, x, y, steps, device, repeats):
 
     t_step = timeit(fwd_bwd, device, repeats)
     t_pgd = timeit(lambda: attacks.pgd(model, x, y, eps, steps, eps / 4), device, repeats)
-    return {"t_fwd_bwd_s": t_step, "t_pgd_s": t_pgd, "ratio": t_pgd / (steps * t_step)}
+    out = {"t_fwd_bwd_s": t_step, "t_pgd_s": t_pgd, "ratio": t_pgd / (steps * t_step)}
+    try:
+        import torchattacks
+    except ImportError:
+        return out
+    theirs = torchattacks.PGD(model, eps=eps, alpha=eps / 10, steps=20, random_start=True)
+    t_theirs = timeit(lambda: theirs(x, y), device, repeats)
+    t_ours20 = timeit(lambda: attacks.pgd(model, x, y, eps, 20, eps / 10), device, repeats)
+    out |= {"t_ours_pgd20_s": t_ours20, "t_torchattacks_pgd20_s": t_theirs, "vs_torchattacks": t_ours20 / t_theirs,
+            "torchattacks": torchattacks.__version__}
+    return out
 
 
 def bench_epochs(spec, images, labels, steps, batch, device):
@@ -145,6 +156,8 @@ def main():
           f"{args.width}, batch {args.batch}, k = {args.steps}")
     print(f"{'measure':52s} {'value':>8s} {'goal':>6s}")
     print(f"{'(a) t(PGD-k) / (k t(fwd+bwd))':52s} {p['ratio']:8.3f} {'<=1.05':>6s}")
+    if "vs_torchattacks" in p:
+        print(f"{'    t(ours PGD-20) / t(torchattacks PGD-20)':52s} {p['vs_torchattacks']:8.3f} {'<=0.9':>6s}")
     print(f"{'(b) t(AT epoch) / ((k+1) t(clean epoch))':52s} {e['ratio']:8.3f} {'<=1.10':>6s}")
     print(f"{'    data loading + augmentation share of AT epoch':52s} {100 * e['data_share']:7.2f}% {'<=2%':>6s}")
     print(f"{'    PGD-k AT throughput (images/s, fp32)':52s} {e['at_images_per_s']:8.0f}")

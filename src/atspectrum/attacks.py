@@ -43,18 +43,37 @@ def uniform_start(x: torch.Tensor, eps: float, generator: torch.Generator | None
     return (x + (2 * noise.to(x.device) - 1) * eps).clamp_(0, 1)
 
 
+class ReducedPrecisionError(RuntimeError):
+    """An evaluation attack asked to run in reduced precision without saying so explicitly."""
+
+
+def check_full_precision(model: nn.Module, x: torch.Tensor) -> None:
+    if torch.is_autocast_enabled(x.device.type):
+        raise ReducedPrecisionError("attack under autocast: evaluation attacks run in fp32 unless "
+                                    "allow_reduced_precision=True")
+    low = {p.dtype for p in model.parameters() if p.is_floating_point() and p.dtype != torch.float32}
+    if low or x.dtype != torch.float32:
+        raise ReducedPrecisionError(f"attack on {sorted(map(str, low | {x.dtype}))} tensors: evaluation attacks run "
+                                    f"in fp32 unless allow_reduced_precision=True")
+
+
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int, step_size: float,
         random_start: bool = True, *, loss_fn: Callable | None = None,
         generator: torch.Generator | None = None, init: torch.Tensor | None = None,
-        eval_mode: bool = True, forward: Callable | None = None) -> torch.Tensor:
+        eval_mode: bool = True, forward: Callable | None = None,
+        allow_reduced_precision: bool = False) -> torch.Tensor:
     """Projected gradient ascent on the loss inside the L∞ ball of radius ``eps`` around ``x``.
 
     ``eps`` and ``step_size`` are in [0, 1] pixel units. ``random_start`` draws the start uniformly from the ball
     (``generator`` makes it reproducible; ``init`` supplies the start explicitly). ``forward(model, x)`` replaces
     ``model(x)`` (e.g. to pass a quantizer). ``eval_mode=False`` keeps the model's mode (BatchNorm in train mode while
     crafting, an option of adversarial training). Returns a detached batch with ``|x_adv - x|∞ <= eps`` and values
-    in [0, 1]. ``eps == 0`` returns ``x`` unchanged.
+    in [0, 1]. ``eps == 0`` returns ``x`` unchanged. An attack run under autocast or on a model with reduced
+    precision parameters is refused unless ``allow_reduced_precision`` (adversarial training may; an evaluation
+    must not be weakened unnoticed).
     """
+    if not allow_reduced_precision:
+        check_full_precision(model, x)
     if eps < 0 or step_size < 0 or steps < 0:
         raise ValueError(f"pgd needs eps, step_size, steps >= 0; got {eps}, {step_size}, {steps}")
     x = x.detach()

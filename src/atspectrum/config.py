@@ -138,7 +138,8 @@ def train_config(config: dict, model: str, eps: int) -> TrainConfig:
         attack_random_start=t["attack"]["random_start"], attack_bn_eval=t["attack"]["bn_eval"],
         crop_padding=t["augment"]["crop_padding"], flip=t["augment"]["flip"], select=t["select"],
         val_attack_steps=t["val_attack"]["steps"], val_attack_step_factor=t["val_attack"]["step_factor"],
-        eval_batch_size=config["eval"]["batch_size"], seed=config["seed"],
+        eval_batch_size=config["eval"]["batch_size"], seed=config["seed"], precision=t["precision"],
+        channels_last=t["channels_last"], compile=t["compile"],
     )
 
 

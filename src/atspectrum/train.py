@@ -8,6 +8,7 @@ the weights selected by validation robust accuracy (``best_val``) or those of th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import time
@@ -23,6 +24,7 @@ from .io import atomic_path
 from .models import CheckpointError
 
 SELECT = ("best_val", "last")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclasses.dataclass
@@ -48,9 +50,14 @@ class TrainConfig:
     val_attack_step_factor: float = 0.25
     eval_batch_size: int = 512  # speed only: validation results do not depend on it
     seed: int = 0
+    precision: str = "fp32"  # fp32 | bf16: autocast for the training forward/backward and its PGD (not validation)
+    channels_last: bool = False
+    compile: bool = False  # torch.compile the model used for training and its attack
 
     def __post_init__(self):
         self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.select not in SELECT:
             raise ValueError(f"select must be one of {SELECT}, got {self.select!r}")
         for key in ("epochs", "batch_size", "eval_batch_size"):
@@ -138,6 +145,16 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
     xs, ys = train_data[0].to(device), train_data[1].to(device)
     xv, yv = val_data
     n = len(ys)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model.to(memory_format=memory_format)
+    net = torch.compile(model) if cfg.compile else model
+    autocast = functools.partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16,
+                                 enabled=cfg.precision == "bf16")
+
+    def forward(m, inp):
+        with autocast():
+            return m(inp)
+
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         data_seconds = 0.0
@@ -148,15 +165,17 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
             td = time.perf_counter()
             idx = order[start:start + cfg.batch_size]
             x = random_crop_flip(xs[idx].float().div_(255), cfg.crop_padding, cfg.flip, gen)
+            x = x.contiguous(memory_format=memory_format)
             y = ys[idx]
             data_seconds += time.perf_counter() - td
             if cfg.eps > 0:
-                x = attacks.pgd(model, x, y, eps, cfg.attack_steps, cfg.attack_step_factor * eps,
+                x = attacks.pgd(net, x, y, eps, cfg.attack_steps, cfg.attack_step_factor * eps,
                                 random_start=cfg.attack_random_start, generator=gen,
-                                eval_mode=cfg.attack_bn_eval)
+                                eval_mode=cfg.attack_bn_eval, forward=forward,
+                                allow_reduced_precision=cfg.precision != "fp32")
             model.train()
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            logits = forward(net, x)
+            loss = F.cross_entropy(logits.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -187,7 +206,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
             on_epoch_end(row)
     if best["state"] is not None:
         model.load_state_dict(best["state"])
-    model.eval()
+    model.to(memory_format=torch.contiguous_format).eval()
     summary = {"selected_epoch": best["epoch"], "select": cfg.select, "epochs": cfg.epochs,
                "val_robust_acc": rows[best["epoch"] - 1]["val_robust_acc"] if rows else float("nan"),
                "val_clean_acc": rows[best["epoch"] - 1]["val_clean_acc"] if rows else float("nan"),
