@@ -160,7 +160,10 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
         data_seconds = 0.0
         gen = devices.generator(device, _epoch_seed(cfg.seed, epoch, 0))
         order = torch.randperm(n, generator=gen, device=device)
-        loss_sum, correct, seen = 0.0, 0, 0
+        # running sums stay on the device: no host synchronisation inside the epoch
+        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
         for start in range(0, n, cfg.batch_size):
             td = time.perf_counter()
             idx = order[start:start + cfg.batch_size]
@@ -179,11 +182,12 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.argmax(1) == y).sum()
             seen += len(y)
         lr = opt.param_groups[0]["lr"]
         sched.step()
+        loss_sum, correct = loss_sum.item(), correct.item()  # the epoch's one synchronisation
         train_seconds = time.perf_counter() - t0
         val_clean, val_robust = validate(model, xv, yv, cfg, device)
         row = dict(epoch=epoch + 1, lr=lr, train_loss=loss_sum / seen, train_acc=100.0 * correct / seen,
