@@ -16,5 +16,7 @@ rule aggregate_overdesign:
         steps=config["overdesign"]["attack"]["steps"],
     log:
         f"{R}/logs/aggregate_overdesign/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/aggregate_overdesign/{{model}}.tsv",
     script:
         "../scripts/aggregate_overdesign.py"

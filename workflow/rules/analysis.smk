@@ -9,6 +9,8 @@ rule filter_norms:
         P.analysis_file(R, "{model}", "{eps}", "filter_norms.csv"),
     log:
         f"{R}/logs/filter_norms/{{model}}_eps{{eps}}.log",
+    benchmark:
+        f"{R}/benchmarks/filter_norms/{{model}}_eps{{eps}}.tsv",
     script:
         "../scripts/filter_norms.py"
 
@@ -26,6 +28,8 @@ rule prepare_corruptions:
     threads: workflow.cores
     log:
         f"{R}/logs/prepare_corruptions/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/prepare_corruptions/{{dataset}}.tsv",
     script:
         "../scripts/prepare_corruptions.py"
 
@@ -49,6 +53,8 @@ rule evaluate_corruptions:
         gpu=1,
     log:
         f"{R}/logs/evaluate_corruptions/{{model}}_eps{{eps}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate_corruptions/{{model}}_eps{{eps}}.tsv",
     script:
         "../scripts/evaluate_corruptions.py"
 
@@ -65,6 +71,8 @@ rule aggregate_filter_norms:
         eps=lambda w: atconfig.eps_list(config, w.model),
     log:
         f"{R}/logs/aggregate_filter_norms/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/aggregate_filter_norms/{{model}}.tsv",
     script:
         "../scripts/aggregate_filter_norms.py"
 
@@ -89,6 +97,8 @@ rule aggregate_corruptions:
         root=R,
     log:
         f"{R}/logs/aggregate_corruptions/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/aggregate_corruptions/{{model}}.tsv",
     script:
         "../scripts/aggregate_corruptions.py"
 
@@ -104,5 +114,7 @@ rule aggregate_corruption_average:
         root=R,
     log:
         f"{R}/logs/aggregate_corruption_average.log",
+    benchmark:
+        f"{R}/benchmarks/aggregate_corruption_average.tsv",
     script:
         "../scripts/aggregate_corruption_average.py"

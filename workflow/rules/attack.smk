@@ -15,5 +15,7 @@ rule evaluate_pgd:
         gpu=1,
     log:
         f"{R}/logs/evaluate_pgd/{{model}}_eps{{eps}}_delta{{delta}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate_pgd/{{model}}_eps{{eps}}_delta{{delta}}.tsv",
     script:
         "../scripts/evaluate_pgd.py"

@@ -13,5 +13,7 @@ rule prepare_data:
         seed=config["seed"],
     log:
         f"{R}/logs/prepare_data/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/prepare_data/{{dataset}}.tsv",
     script:
         "../scripts/prepare_data.py"

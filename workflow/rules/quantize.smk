@@ -18,6 +18,8 @@ rule transfer_examples:
         gpu=1,
     log:
         f"{R}/logs/transfer_examples/{{model}}_eps{{eps}}_delta{{delta}}.log",
+    benchmark:
+        f"{R}/benchmarks/transfer_examples/{{model}}_eps{{eps}}_delta{{delta}}.tsv",
     script:
         "../scripts/transfer_examples.py"
 
@@ -37,6 +39,8 @@ rule evaluate_quantized:
         gpu=1,
     log:
         f"{R}/logs/evaluate_{{attack}}/{{model}}_eps{{eps}}_delta{{delta}}_{{qpoint}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate_{{attack}}/{{model}}_eps{{eps}}_delta{{delta}}_{{qpoint}}.tsv",
     script:
         "../scripts/evaluate_quantized.py"
 
@@ -54,6 +58,8 @@ rule aggregate_quantization:
         layers=lambda w: atconfig.quant_layers(config, w.model),
     log:
         f"{R}/logs/aggregate_quantization/{{model}}_{{attack}}_beta{{beta}}.log",
+    benchmark:
+        f"{R}/benchmarks/aggregate_quantization/{{model}}_{{attack}}_beta{{beta}}.tsv",
     script:
         "../scripts/aggregate_quantization.py"
 
@@ -73,5 +79,7 @@ rule aggregate_quantization_clean:
         deltas={a: atconfig.quant_deltas(config, a) for a in QUANT_ATTACKS},
     log:
         f"{R}/logs/aggregate_quantization_clean/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/aggregate_quantization_clean/{{model}}.tsv",
     script:
         "../scripts/aggregate_quantization_clean.py"

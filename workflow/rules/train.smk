@@ -16,5 +16,7 @@ rule train:
         gpu=1,
     log:
         f"{R}/logs/train/{{model}}_eps{{eps}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{model}}_eps{{eps}}.tsv",
     script:
         "../scripts/train.py"
