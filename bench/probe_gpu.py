@@ -1,5 +1,5 @@
 """Quick probe (not a test): where PGD-AT time goes on a GPU — per-step cost vs batch size and precision."""
-import sys, time, os
+import sys, time
 sys.path.insert(0, "src")
 import torch, torch.nn.functional as F
 from atspectrum import models, attacks

@@ -5,15 +5,7 @@ import torch.nn.functional as F
 
 from atspectrum import attacks, evaluate, models
 from atspectrum.train import TrainConfig, train
-
-
-def bars(n, seed):
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, 3, (n,), generator=g)
-    images = torch.randint(0, 80, (n, 1, 28, 28), generator=g, dtype=torch.uint8)
-    for i, c in enumerate(labels.tolist()):
-        images[i, 0, 4 + 7 * c: 10 + 7 * c, 4:24] += 80
-    return images, labels
+from synthetic import bars
 
 
 def net(seed=0):

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from atspectrum import figures, io, logs, paths
+from atspectrum import figures, io, logs
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model
