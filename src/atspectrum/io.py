@@ -25,6 +25,19 @@ def atomic_path(path: str | os.PathLike):
         raise
 
 
+def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Delete temporary files that a killed writer of ``path`` left behind (never the file itself)."""
+    import glob
+
+    path = os.fspath(path)
+    pattern = os.path.join(os.path.dirname(path) or ".", f".{glob.escape(os.path.basename(path))}.*.tmp")
+    stale = glob.glob(pattern)
+    for tmp in stale:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+    return stale
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp, open(tmp, "w") as fh:
         fh.write(text)

@@ -20,7 +20,7 @@ from torch import nn
 
 from . import attacks, devices, evaluate
 from .augment import random_crop_flip
-from .io import atomic_path
+from .io import atomic_path, remove_stale_temporaries
 from .models import CheckpointError
 
 SELECT = ("best_val", "last")
@@ -122,6 +122,8 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.lr_milestones), gamma=cfg.lr_gamma)
     rows: list[dict] = []
     start_epoch, best = 0, {"score": -math.inf, "epoch": -1, "state": None}
+    if state_path:
+        remove_stale_temporaries(state_path)  # a job killed while writing its state leaves one behind
     if state_path and os.path.exists(state_path):
         state = _load_state(state_path)
         if state.get("config") != _config_record(cfg):
