@@ -35,7 +35,7 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": properties})
 
 
-_Validator = _with_defaults(jsonschema.Draft7Validator)
+_Validator = _with_defaults(jsonschema.Draft202012Validator)  # what snakemake.utils.validate uses
 
 
 def key_path(parts) -> str:

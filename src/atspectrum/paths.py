@@ -17,8 +17,9 @@ def model_dir(root: str, model: str, eps) -> str:
     return f"{root}/models/{model}/eps{eps}"
 
 
-def model_file(root: str, model: str, eps) -> str:
-    return f"{model_dir(root, model, eps)}/model.pt"
+def model_file(root: str, model: str, eps, name: str = "model.pt") -> str:
+    """A file of the (model, ε) training job: ``model.pt``, ``train_log.csv``, ``metrics.json``."""
+    return f"{model_dir(root, model, eps)}/{name}"
 
 
 def train_state_file(root: str, model: str, eps) -> str:

@@ -4,7 +4,7 @@ rule aggregate_overdesign:
     input:
         evals=lambda w: pgd_eval_targets(w.model),
         metrics=lambda w: [
-            P.model_dir(R, w.model, e) + "/metrics.json" for e in atconfig.eps_list(config, w.model)
+            P.model_file(R, w.model, e, "metrics.json") for e in atconfig.eps_list(config, w.model)
         ],
     output:
         overdesign_outputs("{model}"),

@@ -5,8 +5,8 @@ rule train:
         val=data_input("val"),
     output:
         model=P.model_file(R, "{model}", "{eps}"),
-        log=P.model_dir(R, "{model}", "{eps}") + "/train_log.csv",
-        metrics=P.model_dir(R, "{model}", "{eps}") + "/metrics.json",
+        log=P.model_file(R, "{model}", "{eps}", "train_log.csv"),
+        metrics=P.model_file(R, "{model}", "{eps}", "metrics.json"),
     params:
         spec=lambda w: atconfig.model_spec(config, w.model),
         hp=lambda w: atconfig.train_hparams(config, w.model, int(w.eps)),
