@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 
@@ -85,6 +87,9 @@ def test_checkpoint_describes_itself(tmp_path, small):
     assert torch.equal(loaded(x), m(x))
     assert models.read_checkpoint(path)["meta"] == {"eps": 8, "note": "x"}
     assert [p.name for p in path.parent.iterdir()] == ["model.pt"]  # no temporary file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's owner-only 0600
 
 
 def test_truncated_checkpoint_names_the_file(tmp_path, small):

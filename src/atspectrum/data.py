@@ -23,13 +23,14 @@ import pickle
 import shutil
 import struct
 import subprocess
-import tempfile
 import zipfile
 import zlib
 from typing import Optional
 
 import numpy as np
 import torch
+
+from . import io
 
 __all__ = [
     "DataError",
@@ -332,18 +333,6 @@ def _source_stamp(path: str) -> dict:
     return {"source": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _atomic_write_text(path: str, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".stamp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _stage_fashion(directory: str, sources: dict) -> str:
     """Expose the (flat) ``sources`` as ``<staged>/FashionMNIST/raw/<stem>``.
 
@@ -379,22 +368,17 @@ def _stage_fashion(directory: str, sources: dict) -> str:
         except (OSError, ValueError):
             up_to_date = False
         if not up_to_date:
-            fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".tmp-{stem}-")
             try:
-                with os.fdopen(fd, "wb") as out, gzip.open(src, "rb") as inp:
-                    shutil.copyfileobj(inp, out, 1 << 20)
-                _check_idx_file(tmp, stem, shown=src)
-                os.chmod(tmp, 0o644)  # mkstemp creates 0600; a cache may be shared
-                os.replace(tmp, dest)
+                with io.atomic_path(dest) as tmp:
+                    with open(tmp, "wb") as out, gzip.open(src, "rb") as inp:
+                        shutil.copyfileobj(inp, out, 1 << 20)
+                    _check_idx_file(tmp, stem, shown=src)
             except (OSError, EOFError, zlib.error) as exc:
                 raise DataError(
                     f"cannot decompress Fashion-MNIST file {src!r} ({type(exc).__name__}: {exc}); "
                     "it is truncated or corrupt: re-install/re-download it"
                 ) from exc
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            _atomic_write_text(stamp_path, json.dumps(stamp))
+            io.write_text(stamp_path, json.dumps(stamp))
     return staged_root
 
 
@@ -508,19 +492,10 @@ def _subset(indices: torch.Tensor, size: Optional[int], key: str, seed: int, wha
 
 
 def _write_npz_atomic(path: str, images: np.ndarray, labels: np.ndarray, index: np.ndarray) -> None:
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, images=images, labels=labels, index=index)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; give outputs normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with io.atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, images=images, labels=labels, index=index)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def prepare(
