@@ -242,3 +242,34 @@ def test_malformed_cifar10c_root_fails_before_any_job_naming_the_file(tmp_path):
     assert res.returncode != 0
     assert "contrast.npy" in res.stderr + res.stdout and "corruptions.root" in res.stderr + res.stdout
     assert not (tmp_path / "results").exists()
+
+
+GPU_RULES = {"train", "evaluate_pgd", "transfer_examples", "evaluate_quantized", "evaluate_corruptions"}
+
+
+def test_gpu_rules_ask_for_one_gpu_and_cpu_rules_for_none(tmp_path):
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
+           "--configfile", str(ROOT / "config" / "config.yaml")]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    seen = {}
+    rule = None
+    for line in (res.stdout + res.stderr).splitlines():
+        m = re.match(r"(?:local)?rule (\w+):", line)
+        if m:
+            rule = m.group(1)
+        elif rule and line.strip().startswith("resources:"):
+            seen.setdefault(rule, set()).add("gpu=1" in line)
+            rule = None
+    assert {r for r, flags in seen.items() if flags == {True}} == GPU_RULES
+    assert all(flags == {False} for r, flags in seen.items() if r not in GPU_RULES)
+
+
+def test_workstation_profile_plans_the_workflow(tiny_run):
+    cfg = Path(tiny_run) / "config.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    res = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tiny_run), "-n", "--configfile",
+                          str(cfg), "--workflow-profile", str(ROOT / "profiles" / "workstation")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Nothing to be done" in res.stdout + res.stderr

@@ -232,3 +232,17 @@ def check_corruptions(config: dict) -> None:
         cifar10c.check(root, config["corruptions"]["names"])
     except cifar10c.CorruptionDataError as exc:
         raise ConfigError(f"config key 'corruptions.root': {exc}") from None
+
+
+# GPU seconds per 1,000 training images per epoch of PGD-10 AT at the paper's batch size, measured on an H200
+# (bench/throughput.py: ResNet-18 ≈ 3,100 img/s fp32, WRN-28-10 ≈ 900 img/s bf16); used only to size SLURM time limits.
+_AT_SECONDS_PER_1K = {"resnet18": 0.33, "wrn28_10": 1.1}
+
+
+def train_runtime_minutes(config: dict, model: str, eps: int) -> int:
+    """A generous time limit for one training job: 1.5 × the measured cost of its epochs, plus 30 minutes."""
+    t = train_config(config, model, eps)
+    images = config["data"]["train_size"] or {"cifar10": 49_000, "fashion_mnist": 59_000}[config["data"]["dataset"]]
+    passes = (t.attack_steps + 1) / 11 if eps else 1 / 11
+    seconds = t.epochs * images / 1000 * _AT_SECONDS_PER_1K[config["models"][model]["arch"]] * passes
+    return int(30 + 1.5 * seconds / 60)

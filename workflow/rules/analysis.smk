@@ -51,6 +51,8 @@ rule evaluate_corruptions:
         device=config["device"],
     resources:
         gpu=1,
+        mem_mb=8000,
+        runtime=60,
     log:
         f"{R}/logs/evaluate_corruptions/{{model}}_eps{{eps}}.log",
     benchmark:

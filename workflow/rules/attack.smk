@@ -13,6 +13,8 @@ rule evaluate_pgd:
         device=config["device"],
     resources:
         gpu=1,
+        mem_mb=8000,
+        runtime=60,
     log:
         f"{R}/logs/evaluate_pgd/{{model}}_eps{{eps}}_delta{{delta}}.log",
     benchmark:

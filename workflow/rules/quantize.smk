@@ -16,6 +16,8 @@ rule transfer_examples:
         device=config["device"],
     resources:
         gpu=1,
+        mem_mb=8000,
+        runtime=60,
     log:
         f"{R}/logs/transfer_examples/{{model}}_eps{{eps}}_delta{{delta}}.log",
     benchmark:
@@ -37,6 +39,8 @@ rule evaluate_quantized:
         device=config["device"],
     resources:
         gpu=1,
+        mem_mb=8000,
+        runtime=60,
     log:
         f"{R}/logs/evaluate_{{attack}}/{{model}}_eps{{eps}}_delta{{delta}}_{{qpoint}}.log",
     benchmark:

@@ -14,6 +14,8 @@ rule train:
         device=config["device"],
     resources:
         gpu=1,
+        mem_mb=16000,
+        runtime=lambda w: atconfig.train_runtime_minutes(config, w.model, int(w.eps)),
     log:
         f"{R}/logs/train/{{model}}_eps{{eps}}.log",
     benchmark:
