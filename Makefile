@@ -26,7 +26,9 @@ demo-data:
 
 demo: $(STAMP) demo-data
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/demo.yaml
+	$(VENV)/bin/snakemake --configfile config/demo.yaml --report $(DEMO_RESULTS)/report.html
 	@echo
+	@echo "Report:  $(DEMO_RESULTS)/report.html"
 	@echo "Demo finished. Tables:  $(DEMO_RESULTS)/tables/"; ls $(DEMO_RESULTS)/tables | sed 's/^/  /'
 	@echo "Figures: $(DEMO_RESULTS)/figures/"; ls $(DEMO_RESULTS)/figures | sed 's/^/  /'
 

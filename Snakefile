@@ -26,6 +26,9 @@ except atconfig.ConfigError as exc:
 validate(config, SCHEMA)
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"

@@ -273,3 +273,14 @@ def test_workstation_profile_plans_the_workflow(tiny_run):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_html_report_holds_every_table_and_figure(tiny_run):
+    report = tiny_run / "results" / "tiny" / "report.html"
+    res = snakemake(tiny_run, TINY, "--report", str(report))
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = report.read_text()
+    for name in ("robust_error_rn.png", "overdesign_rn.csv", "models_rn.csv", "quantization_rn_bpda_beta4.csv",
+                 "quantization_gain_rn_transfer.png", "filter_norms_rn_mean.png", "corruptions_rn.csv",
+                 "corruptions_average.csv", "preact_mean_rn.png"):
+        assert name in html, name

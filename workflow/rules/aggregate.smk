@@ -7,7 +7,7 @@ rule aggregate_overdesign:
             P.model_file(R, w.model, e, "metrics.json") for e in atconfig.eps_list(config, w.model)
         ],
     output:
-        overdesign_outputs("{model}"),
+        reported(overdesign_outputs("{model}"), "overdesign", "3 overdesign", model="{model}"),
     params:
         root=R,
         eps=lambda w: atconfig.eps_list(config, w.model),

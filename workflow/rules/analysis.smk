@@ -25,7 +25,7 @@ rule prepare_corruptions:
     params:
         names=CORRUPTION_NAMES,
         seed=config["seed"],
-    threads: workflow.cores
+    threads: 4  # capped at --cores; corruption generation uses numpy/scipy threads
     log:
         f"{R}/logs/prepare_corruptions/{{dataset}}.log",
     benchmark:
@@ -66,9 +66,14 @@ rule aggregate_filter_norms:
     input:
         lambda w: [P.analysis_file(R, w.model, e, "filter_norms.csv") for e in atconfig.eps_list(config, w.model)],
     output:
-        f"{R}/tables/filter_norms_{{model}}.csv",
-        P.figure_files(R, "filter_norms_{model}_mean", ("png",)),
-        P.figure_files(R, "filter_norms_{model}_max", ("png",)),
+        reported(
+            [f"{R}/tables/filter_norms_{{model}}.csv"]
+            + P.figure_files(R, "filter_norms_{model}_mean", ("png",))
+            + P.figure_files(R, "filter_norms_{model}_max", ("png",)),
+            "filters",
+            "5 filters",
+            model="{model}",
+        ),
     params:
         eps=lambda w: atconfig.eps_list(config, w.model),
     log:
@@ -89,9 +94,14 @@ rule aggregate_corruptions:
             P.analysis_file(R, w.model, e, "preact.json") for e in atconfig.eps_list(config, w.model)
         ],
     output:
-        P.table_files(R, "corruptions_{model}")
-        + P.table_files(R, "corruptions_severity_{model}")
-        + P.figure_files(R, "preact_mean_{model}", ("png",)),
+        reported(
+            P.table_files(R, "corruptions_{model}")
+            + P.table_files(R, "corruptions_severity_{model}")
+            + P.figure_files(R, "preact_mean_{model}", ("png",)),
+            "corruptions",
+            "6 corruptions",
+            model="{model}",
+        ),
     params:
         eps=lambda w: atconfig.eps_list(config, w.model),
         names=CORRUPTION_NAMES,
@@ -110,7 +120,7 @@ rule aggregate_corruption_average:
     input:
         [P.table_files(R, f"corruptions_{m}")[0] for m in MODELS],
     output:
-        P.table_files(R, "corruptions_average"),
+        reported(P.table_files(R, "corruptions_average"), "corruptions", "6 corruptions", model="all"),
     params:
         models=MODELS,
         root=R,

@@ -1,5 +1,6 @@
 # Target builders and the small functions the rules share. Logic lives in atspectrum.config / atspectrum.paths.
 import atspectrum.paths as P
+from snakemake.io import report as report_flag  # `report(` at a line start would parse as the report: directive
 
 R = P.run_dir(config["run"])
 DATASET = config["data"]["dataset"]
@@ -20,6 +21,18 @@ wildcard_constraints:
     attack="transfer|bpda",
     beta=r"[0-9p]+",
     qpoint=r"none|[a-z0-9_]+/beta[0-9p]+",
+
+
+def reported(paths, caption, category, **labels):
+    """Flag the CSV tables and PNG figures among ``paths`` for ``snakemake --report`` (the rest stay plain)."""
+    return [
+        report_flag(
+            p, caption=f"../report/{caption}.rst", category=category, labels={"file": os.path.basename(p), **labels}
+        )
+        if p.endswith((".csv", ".png"))
+        else p
+        for p in paths
+    ]
 
 
 def data_input(split):

@@ -54,7 +54,8 @@ rule aggregate_quantization:
     input:
         lambda w: quant_table_inputs(w.model, w.attack, w.beta),
     output:
-        P.table_files(R, "quantization_{model}_{attack}_beta{beta}"),
+        reported(P.table_files(R, "quantization_{model}_{attack}_beta{beta}"), "quantization", "4 quantization",
+                 model="{model}"),
     params:
         root=R,
         eps=lambda w: atconfig.eps_list(config, w.model),
@@ -73,8 +74,13 @@ rule aggregate_quantization_clean:
     input:
         lambda w: quant_all_inputs(w.model),
     output:
-        P.table_files(R, "quantization_clean_{model}")
-        + [P.figure_files(R, f"quantization_gain_{{model}}_{a}", ("png",))[0] for a in QUANT_ATTACKS],
+        reported(
+            P.table_files(R, "quantization_clean_{model}")
+            + [P.figure_files(R, f"quantization_gain_{{model}}_{a}", ("png",))[0] for a in QUANT_ATTACKS],
+            "quantization",
+            "4 quantization",
+            model="{model}",
+        ),
     params:
         root=R,
         eps=lambda w: atconfig.eps_list(config, w.model),
