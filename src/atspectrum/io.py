@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import tempfile
@@ -37,8 +38,6 @@ def atomic_path(path: str | os.PathLike):
 
 def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
     """Delete temporary files that a killed writer of ``path`` left behind (never the file itself)."""
-    import glob
-
     path = os.fspath(path)
     pattern = os.path.join(os.path.dirname(path) or ".", f".{glob.escape(os.path.basename(path))}.*.tmp")
     stale = glob.glob(pattern)

@@ -49,6 +49,11 @@ def overdesign_table(grid: pd.DataFrame, deltas: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _direction(value: float, base: float) -> str:
+    """'+' above the unquantized value, '-' below it, '' for a tie."""
+    return "" if value == base else ("+" if value > base else "-")
+
+
 def quantization_table(acc: dict[tuple[int, int, str], float], eps: list[int], deltas: list[int],
                        layers: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table 1 / 6–17: rows (δ, layer) with the unquantized row ``none`` first, columns ε; plus the marks:
@@ -59,8 +64,7 @@ def quantization_table(acc: dict[tuple[int, int, str], float], eps: list[int], d
             values = [acc[(e, d, layer)] for e in eps]
             base = [acc[(e, d, "none")] for e in eps]
             rows.append({"delta": d, "layer": layer, **{f"eps{e}": v for e, v in zip(eps, values)}})
-            marks.append(["", ""] + ["" if layer == "none" or v == b else ("+" if v > b else "-")
-                                     for v, b in zip(values, base)])
+            marks.append(["", ""] + ["" if layer == "none" else _direction(v, b) for v, b in zip(values, base)])
     table = pd.DataFrame(rows)
     return table, pd.DataFrame(marks, columns=table.columns)
 
@@ -76,7 +80,7 @@ def quantization_clean_table(acc: dict[tuple[int, str, float | None], float], ep
         for layer in layers:
             values = [acc[(e, layer, b)] for e in eps]
             rows.append({"beta": f"{b:g}", "layer": layer, **{f"eps{e}": v for e, v in zip(eps, values)}})
-            marks.append(["", ""] + ["" if v == bb else ("+" if v > bb else "-") for v, bb in zip(values, base)])
+            marks.append(["", ""] + [_direction(v, u) for v, u in zip(values, base)])
     table = pd.DataFrame(rows)
     return table, pd.DataFrame(marks, columns=table.columns)
 

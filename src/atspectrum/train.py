@@ -77,8 +77,8 @@ def validate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: 
     if len(labels) == 0:
         return float("nan"), float("nan")
     seed = _epoch_seed(cfg.seed, 0, 1)
-    clean = evaluate.accuracy(evaluate.pgd_per_example(model, images, labels, 0, 0, 0.0,
-                                                       batch_size=cfg.eval_batch_size, device=device))
+    clean = evaluate.accuracy(evaluate.classify_per_example(model, images, labels, batch_size=cfg.eval_batch_size,
+                                                            device=device))
     if cfg.eps == 0:
         return clean, clean
     robust = evaluate.accuracy(evaluate.pgd_per_example(

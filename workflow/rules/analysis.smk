@@ -66,14 +66,7 @@ rule aggregate_filter_norms:
     input:
         lambda w: [P.analysis_file(R, w.model, e, "filter_norms.csv") for e in atconfig.eps_list(config, w.model)],
     output:
-        reported(
-            [f"{R}/tables/filter_norms_{{model}}.csv"]
-            + P.figure_files(R, "filter_norms_{model}_mean", ("png",))
-            + P.figure_files(R, "filter_norms_{model}_max", ("png",)),
-            "filters",
-            "5 filters",
-            model="{model}",
-        ),
+        reported(filter_norm_outputs("{model}"), "filters", "5 filters", model="{model}"),
     params:
         eps=lambda w: atconfig.eps_list(config, w.model),
     log:
@@ -94,14 +87,7 @@ rule aggregate_corruptions:
             P.analysis_file(R, w.model, e, "preact.json") for e in atconfig.eps_list(config, w.model)
         ],
     output:
-        reported(
-            P.table_files(R, "corruptions_{model}")
-            + P.table_files(R, "corruptions_severity_{model}")
-            + P.figure_files(R, "preact_mean_{model}", ("png",)),
-            "corruptions",
-            "6 corruptions",
-            model="{model}",
-        ),
+        reported(corruption_outputs("{model}"), "corruptions", "6 corruptions", model="{model}"),
     params:
         eps=lambda w: atconfig.eps_list(config, w.model),
         names=CORRUPTION_NAMES,

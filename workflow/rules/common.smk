@@ -99,9 +99,14 @@ def quant_outputs(model):
         for beta in atconfig.quant_betas(config)
         for f in P.table_files(R, f"quantization_{model}_{attack}_beta{P.beta_token(beta)}")
     ]
-    clean = P.table_files(R, f"quantization_clean_{model}")
-    figures = [P.figure_files(R, f"quantization_gain_{model}_{a}", ("png",))[0] for a in QUANT_ATTACKS]
-    return tables + clean + figures
+    return tables + quant_clean_outputs(model)
+
+
+def quant_clean_outputs(model):
+    """Tables 18/19 and the gain heatmaps (one job per model; ``model`` may be the wildcard "{model}")."""
+    return P.table_files(R, f"quantization_clean_{model}") + [
+        P.figure_files(R, f"quantization_gain_{model}_{a}", ("png",))[0] for a in QUANT_ATTACKS
+    ]
 
 
 def corruption_files():
@@ -113,15 +118,26 @@ def corruption_files():
     return [f"{root}/{name}.npy" for name in CORRUPTION_NAMES] + [f"{root}/labels.npy"]
 
 
+def filter_norm_outputs(model):
+    """The filter-norm table and figures of one model (``model`` may be the wildcard "{model}")."""
+    return [f"{R}/tables/filter_norms_{model}.csv"] + [
+        P.figure_files(R, f"filter_norms_{model}_{s}", ("png",))[0] for s in ("mean", "max")
+    ]
+
+
+def corruption_outputs(model):
+    """The corruption tables and the pre-activation figure of one model (``model`` may be "{model}")."""
+    return (
+        P.table_files(R, f"corruptions_{model}")
+        + P.table_files(R, f"corruptions_severity_{model}")
+        + P.figure_files(R, f"preact_mean_{model}", ("png",))
+    )
+
+
 def analysis_outputs(model):
-    out = []
-    if config["filters"]:
-        out += [f"{R}/tables/filter_norms_{model}.csv"]
-        out += [P.figure_files(R, f"filter_norms_{model}_{s}", ("png",))[0] for s in ("mean", "max")]
-    if CORRUPT:
-        out += P.table_files(R, f"corruptions_{model}") + P.table_files(R, f"corruptions_severity_{model}")
-        out += P.figure_files(R, f"preact_mean_{model}", ("png",))
-    return out
+    return (filter_norm_outputs(model) if config["filters"] else []) + (
+        corruption_outputs(model) if CORRUPT else []
+    )
 
 
 def all_targets():

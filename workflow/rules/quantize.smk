@@ -61,6 +61,7 @@ rule aggregate_quantization:
         eps=lambda w: atconfig.eps_list(config, w.model),
         deltas=lambda w: [d for d in atconfig.quant_deltas(config, w.attack) if d > 0],
         layers=lambda w: atconfig.quant_layers(config, w.model),
+        steps=lambda w: atconfig.quant_attack(config, w.attack)["steps"],
     log:
         f"{R}/logs/aggregate_quantization/{{model}}_{{attack}}_beta{{beta}}.log",
     benchmark:
@@ -74,13 +75,7 @@ rule aggregate_quantization_clean:
     input:
         lambda w: quant_all_inputs(w.model),
     output:
-        reported(
-            P.table_files(R, "quantization_clean_{model}")
-            + [P.figure_files(R, f"quantization_gain_{{model}}_{a}", ("png",))[0] for a in QUANT_ATTACKS],
-            "quantization",
-            "4 quantization",
-            model="{model}",
-        ),
+        reported(quant_clean_outputs("{model}"), "quantization", "4 quantization", model="{model}"),
     params:
         root=R,
         eps=lambda w: atconfig.eps_list(config, w.model),

@@ -1,3 +1,5 @@
+import functools
+
 import pandas as pd
 
 from atspectrum import evaluate, figures, logs, paths, tables
@@ -6,6 +8,7 @@ log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model
 
 
+@functools.cache  # each unquantized result is the baseline of every (layer, beta): read it once
 def acc(attack, eps, delta, layer, beta=None):
     return evaluate.accuracy(pd.read_parquet(paths.eval_file(p.root, model, eps, attack, delta, layer, beta)))
 
