@@ -31,8 +31,15 @@ def eval_file(root: str, model: str, eps, attack: str, delta, layer: str = "none
     return f"{root}/eval/{model}/eps{eps}/{attack}/delta{delta}/{qpoint(layer, beta)}.parquet"
 
 
-def table_files(root: str, stem: str) -> list[str]:
-    return [f"{root}/tables/{stem}.{ext}" for ext in ("csv", "md", "tex")]
+def table_files(root: str, stem: str, ci: bool = False) -> list[str]:
+    """A table's CSV, Markdown and LaTeX files; with ``ci`` also ``<stem>_ci.csv``, its long-format statistics (a
+    95% Wilson interval for every accuracy cell, and the paired tests where the table has them)."""
+    files = [f"{root}/tables/{stem}.{ext}" for ext in ("csv", "md", "tex")]
+    return files + [ci_file(root, stem)] if ci else files
+
+
+def ci_file(root: str, stem: str) -> str:
+    return f"{root}/tables/{stem}_ci.csv"
 
 
 def figure_files(root: str, stem: str, exts=("png", "pdf")) -> list[str]:

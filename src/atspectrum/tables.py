@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pandas as pd
 
-from . import io
+from . import io, stats
 
 
 def accuracy_grid(frames: dict[tuple[int, int], pd.DataFrame]) -> pd.DataFrame:
@@ -49,29 +50,83 @@ def overdesign_table(grid: pd.DataFrame, deltas: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _direction(value: float, base: float) -> str:
-    """'+' above the unquantized value, '-' below it, '' for a tie."""
-    return "" if value == base else ("+" if value > base else "-")
+def _direction(value: float, base: float, significant: bool = True) -> str:
+    """'+' above the unquantized value, '-' below it, '' for a tie or a change that is not significant."""
+    return "" if value == base or not significant else ("+" if value > base else "-")
+
+
+CORRECTIONS = ("holm", "none")
+
+
+def paired_tests(frames: dict, cells: list[tuple[dict, object, object]], alpha: float = 0.05,
+                 correction: str = "holm") -> pd.DataFrame:
+    """Exact McNemar tests of quantized cells against their unquantized baseline, one family per table.
+
+    ``frames`` maps a key to a per-example frame (``index``, ``correct``); each of ``cells`` is
+    ``(row, key, base_key)``: ``row`` (a dict: the table's row keys and ``column``) names the cell in the long
+    statistics file. Examples are paired by ``index``. ``correction`` is ``holm`` (family-wise error at ``alpha``
+    over the table's cells) or ``none``. Columns: the row keys, ``gained`` (right only when quantized), ``lost``
+    (right only unquantized), ``p_value``, ``p_adjusted`` and ``significant``."""
+    if correction not in CORRECTIONS:
+        raise ValueError(f"stats.correction must be one of {CORRECTIONS}, not {correction!r}")
+    rows, p_values = [], []
+    for row, key, base_key in cells:
+        a, b = frames[key], frames[base_key]
+        if len(a) != len(b) or not np.array_equal(a["index"].to_numpy(), b["index"].to_numpy()):
+            raise ValueError(f"cannot pair {key} with {base_key}: they hold different test examples")
+        test = stats.mcnemar(a["correct"].to_numpy(), b["correct"].to_numpy())
+        rows.append({**row, "gained": test["a_only"], "lost": test["b_only"], "p_value": test["p_value"]})
+        p_values.append(test["p_value"])
+    out = pd.DataFrame(rows)
+    if not rows:
+        return out
+    if correction == "holm":
+        adjusted, reject = stats.holm(p_values, alpha)
+    else:
+        adjusted = np.asarray(p_values)
+        reject = adjusted <= alpha
+    out["p_adjusted"], out["significant"] = adjusted, reject
+    return out
+
+
+def significance_note(settings: dict) -> str:
+    """The caption sentence that says what the marks and the ± mean (``settings``: the config's ``stats``)."""
+    how = ("Holm-corrected over the table's quantized cells" if settings["correction"] == "holm"
+           else "uncorrected")
+    return (f"Bold / italic: significantly above / below the unquantized model on the same test examples (exact "
+            f"McNemar test, {how}, alpha = {settings['alpha']:g}); unmarked changes are not significant. "
+            f"± is half the width of the 95% Wilson interval.")
+
+
+def significance(tests: pd.DataFrame, keys: list[str]) -> dict[tuple, bool]:
+    """``{(row keys..., column): significant}`` from :func:`paired_tests`' frame."""
+    if tests is None or tests.empty:
+        return {}
+    return {tuple(r[k] for k in keys) + (r["column"],): bool(r["significant"]) for _, r in tests.iterrows()}
 
 
 def quantization_table(acc: dict[tuple[int, int, str], float], eps: list[int], deltas: list[int],
-                       layers: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                       layers: list[str], significant: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table 1 / 6–17: rows (δ, layer) with the unquantized row ``none`` first, columns ε; plus the marks:
-    '+' where a quantized cell beats the unquantized one of its (δ, ε), '-' where it falls below it."""
+    '+' where a quantized cell beats the unquantized one of its (δ, ε), '-' where it falls below it. With
+    ``significant`` (``{(δ, layer, "eps<ε>"): bool}``, see :func:`significance`) only significant changes are marked."""
     rows, marks = [], []
     for d in sorted(deltas):
         for layer in ["none", *[l for l in layers if l != "none"]]:
             values = [acc[(e, d, layer)] for e in eps]
             base = [acc[(e, d, "none")] for e in eps]
             rows.append({"delta": d, "layer": layer, **{f"eps{e}": v for e, v in zip(eps, values)}})
-            marks.append(["", ""] + ["" if layer == "none" else _direction(v, b) for v, b in zip(values, base)])
+            sig = [significant is None or layer == "none" or significant[(d, layer, f"eps{e}")] for e in eps]
+            marks.append(["", ""] + ["" if layer == "none" else _direction(v, b, s)
+                                     for v, b, s in zip(values, base, sig)])
     table = pd.DataFrame(rows)
     return table, pd.DataFrame(marks, columns=table.columns)
 
 
 def quantization_clean_table(acc: dict[tuple[int, str, float | None], float], eps: list[int], layers: list[str],
-                             betas: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tables 18/19: clean accuracy after quantization, rows β × layer (the unquantized row first), columns ε."""
+                             betas: list[float], significant: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tables 18/19: clean accuracy after quantization, rows β × layer (the unquantized row first), columns ε;
+    marks as in :func:`quantization_table` (``significant`` keyed ``("<β>", layer, "eps<ε>")``)."""
     rows, marks = [], []
     base = [acc[(e, "none", None)] for e in eps]
     rows.append({"beta": "–", "layer": "none", **{f"eps{e}": v for e, v in zip(eps, base)}})
@@ -80,7 +135,8 @@ def quantization_clean_table(acc: dict[tuple[int, str, float | None], float], ep
         for layer in layers:
             values = [acc[(e, layer, b)] for e in eps]
             rows.append({"beta": f"{b:g}", "layer": layer, **{f"eps{e}": v for e, v in zip(eps, values)}})
-            marks.append(["", ""] + [_direction(v, u) for v, u in zip(values, base)])
+            sig = [True if significant is None else significant[(f"{b:g}", layer, f"eps{e}")] for e in eps]
+            marks.append(["", ""] + [_direction(v, u, g) for v, u, g in zip(values, base, sig)])
     table = pd.DataFrame(rows)
     return table, pd.DataFrame(marks, columns=table.columns)
 
@@ -140,23 +196,66 @@ MARKDOWN_MARKS = {"+": "**{}**", "-": "_{}_", "2": "<u>{}</u>"}
 LATEX_MARKS = {"+": r"\textbf{{{}}}", "-": r"\textit{{{}}}", "2": r"\underline{{{}}}"}
 
 
-def _cells(df: pd.DataFrame, marks: pd.DataFrame | None, styles: dict, escape=lambda s: s) -> list[list[str]]:
-    """Formatted cells; where ``marks`` (same shape) holds '+' or '-', the cell is wrapped in that style."""
+def _cells(df: pd.DataFrame, marks: pd.DataFrame | None, styles: dict, escape=lambda s: s,
+           spread: pd.DataFrame | None = None, pm: str = "±") -> list[list[str]]:
+    """Formatted cells; where ``marks`` (same shape) holds '+' or '-', the cell is wrapped in that style; where
+    ``spread`` (same shape) holds a number, it follows the value as ``± spread``."""
     rows = []
     for i, row in enumerate(df.itertuples(index=False)):
         cells = []
         for j, v in enumerate(row):
             text = escape(_fmt(v))
+            h = spread.iat[i, j] if spread is not None else None
+            if h is not None and pd.notna(h):
+                text = f"{text} {pm} {h:.2f}"
             mark = marks.iat[i, j] if marks is not None else ""
             cells.append(styles[mark].format(text) if mark in styles else text)
         rows.append(cells)
     return rows
 
 
-def to_markdown(df: pd.DataFrame, caption: str = "", marks: pd.DataFrame | None = None) -> str:
+def percentage_columns(df: pd.DataFrame) -> list[str]:
+    """The columns that hold an accuracy per ε or δ (``eps<ε>``, ``delta<δ>``)."""
+    return [c for c in df.columns if re.fullmatch(r"(eps|delta)\d+", str(c))]
+
+
+def cell_intervals(df: pd.DataFrame, value_columns: list[str], n, z: float = stats.Z95) -> pd.DataFrame:
+    """Long format, one row per non-missing percentage cell: the row's other columns (its keys), ``column``,
+    ``value``, ``count`` and ``n`` (the cell is ``100 · count / n``) and the Wilson interval ``ci_low``/``ci_high``
+    (in %, 95% by default). ``n`` is the number of examples behind every cell, or one number per row."""
+    per_row = np.broadcast_to(np.asarray(n, dtype=np.int64), (len(df),))
+    keys = [c for c in df.columns if c not in value_columns]
+    rows = []
+    for (_, row), rn in zip(df.iterrows(), per_row):
+        for col in value_columns:
+            v = row[col]
+            if pd.isna(v):
+                continue
+            count = int(round(float(v) * rn / 100.0))
+            if rn <= 0 or abs(100.0 * count / rn - float(v)) > 1e-6:
+                raise ValueError(f"cell {col}={v} is not a percentage of {rn} examples")
+            lo, hi = stats.wilson(count, int(rn), z)
+            rows.append({**{k: row[k] for k in keys}, "column": col, "value": float(v), "count": count,
+                         "n": int(rn), "ci_low": 100.0 * lo, "ci_high": 100.0 * hi})
+    return pd.DataFrame(rows, columns=[*keys, "column", "value", "count", "n", "ci_low", "ci_high"])
+
+
+def _spread(df: pd.DataFrame, ci: pd.DataFrame, value_columns: list[str]) -> pd.DataFrame:
+    """Half the width of each cell's interval, shaped like ``df`` (missing where the cell has none)."""
+    spread = pd.DataFrame(np.nan, index=range(len(df)), columns=df.columns)
+    it = iter((ci["ci_high"] - ci["ci_low"]).div(2).tolist())
+    for i in range(len(df)):
+        for col in value_columns:
+            if pd.notna(df[col].iat[i]):
+                spread.at[i, col] = next(it)
+    return spread
+
+
+def to_markdown(df: pd.DataFrame, caption: str = "", marks: pd.DataFrame | None = None,
+                spread: pd.DataFrame | None = None) -> str:
     header = "| " + " | ".join(map(str, df.columns)) + " |"
     sep = "|" + "|".join("---:" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(cells) + " |" for cells in _cells(df, marks, MARKDOWN_MARKS)]
+    body = ["| " + " | ".join(cells) + " |" for cells in _cells(df, marks, MARKDOWN_MARKS, spread=spread)]
     text = "\n".join([header, sep, *body]) + "\n"
     return (f"{caption}\n\n" if caption else "") + text
 
@@ -165,11 +264,12 @@ def _tex_escape(s: str) -> str:
     return str(s).replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
 
 
-def to_latex(df: pd.DataFrame, caption: str = "", label: str = "", marks: pd.DataFrame | None = None) -> str:
+def to_latex(df: pd.DataFrame, caption: str = "", label: str = "", marks: pd.DataFrame | None = None,
+             spread: pd.DataFrame | None = None) -> str:
     cols = "r" * len(df.columns)
     lines = [r"\begin{table}[t]", r"\centering", rf"\begin{{tabular}}{{{cols}}}", r"\toprule",
              " & ".join(_tex_escape(c) for c in df.columns) + r" \\", r"\midrule"]
-    lines += [" & ".join(cells) + r" \\" for cells in _cells(df, marks, LATEX_MARKS, _tex_escape)]
+    lines += [" & ".join(cells) + r" \\" for cells in _cells(df, marks, LATEX_MARKS, _tex_escape, spread, r"$\pm$")]
     lines += [r"\bottomrule", r"\end{tabular}"]
     if caption:
         lines.append(rf"\caption{{{_tex_escape(caption)}}}")
@@ -179,12 +279,30 @@ def to_latex(df: pd.DataFrame, caption: str = "", label: str = "", marks: pd.Dat
     return "\n".join(lines) + "\n"
 
 
-def write(df: pd.DataFrame, stem: str, caption: str = "", marks: pd.DataFrame | None = None) -> list[str]:
+def write(df: pd.DataFrame, stem: str, caption: str = "", marks: pd.DataFrame | None = None, n=None,
+          value_columns: list[str] | None = None, tests: pd.DataFrame | None = None) -> list[str]:
     """Write ``stem``.csv, .md and .tex atomically; returns the paths. ``marks`` (same shape as ``df``, cells '+',
-    '-' or '') styles cells in Markdown/LaTeX: '+' bold, '-' italic."""
+    '-' or '') styles cells in Markdown/LaTeX: '+' bold, '-' italic.
+
+    With ``n`` (examples behind each percentage cell: one number, or one per row) the table's percentage cells
+    (``value_columns``; default :func:`percentage_columns`) get a 95% Wilson interval: ``± half-width`` in Markdown
+    and LaTeX, and ``<stem>_ci.csv`` holds every interval in long format, joined with ``tests`` (from
+    :func:`paired_tests`, keyed by the same row keys and ``column``) where given."""
     os.makedirs(os.path.dirname(stem) or ".", exist_ok=True)
+    spread, paths = None, [f"{stem}.{ext}" for ext in ("csv", "md", "tex")]
+    if n is not None:
+        value_columns = percentage_columns(df) if value_columns is None else value_columns
+        ci = cell_intervals(df, value_columns, n)
+        spread = _spread(df, ci, value_columns)
+        if tests is not None and not tests.empty:
+            keys = [c for c in tests.columns if c in ci.columns]
+            ci = ci.merge(tests, on=keys, how="left", validate="one_to_one")
+        with io.atomic_path(f"{stem}_ci.csv") as tmp:
+            ci.to_csv(tmp, index=False, float_format="%.10g")
+        paths.append(f"{stem}_ci.csv")
     with io.atomic_path(f"{stem}.csv") as tmp:
         df.to_csv(tmp, index=False, float_format="%.4f")
-    io.write_text(f"{stem}.md", to_markdown(df, caption, marks))
-    io.write_text(f"{stem}.tex", to_latex(df, caption, label=f"tab:{os.path.basename(stem)}", marks=marks))
-    return [f"{stem}.{ext}" for ext in ("csv", "md", "tex")]
+    io.write_text(f"{stem}.md", to_markdown(df, caption, marks, spread))
+    io.write_text(f"{stem}.tex", to_latex(df, caption, label=f"tab:{os.path.basename(stem)}", marks=marks,
+                                          spread=spread))
+    return paths

@@ -6,12 +6,18 @@ log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 beta = paths.beta_value(w.beta)
 layers = ["none", *p.layers]
-acc = {(e, d, layer): evaluate.accuracy(pd.read_parquet(paths.eval_file(p.root, w.model, e, w.attack, d, layer, beta)))
-       for e in p.eps for d in p.deltas for layer in layers}
-table, marks = tables.quantization_table(acc, p.eps, p.deltas, p.layers)
+frames = {(e, d, layer): pd.read_parquet(paths.eval_file(p.root, w.model, e, w.attack, d, layer, beta))
+          for e in p.eps for d in p.deltas for layer in layers}
+acc = {key: evaluate.accuracy(frame) for key, frame in frames.items()}
+# every quantized cell against the unquantized model at its (delta, eps), paired by test example
+cells = [({"delta": d, "layer": layer, "column": f"eps{e}"}, (e, d, layer), (e, d, "none"))
+         for d in p.deltas for layer in p.layers for e in p.eps]
+tests = tables.paired_tests(frames, cells, p.stats["alpha"], p.stats["correction"])
+table, marks = tables.quantization_table(acc, p.eps, p.deltas, p.layers,
+                                         tables.significance(tests, ["delta", "layer"]))
 name = {"transfer": f"Transfer PGD_delta-{p.steps}", "bpda": f"BPDA_delta-{p.steps}"}[w.attack]
 tables.write(table, f"{p.root}/tables/quantization_{w.model}_{w.attack}_beta{w.beta}",
              f"{w.model} under {name}: test accuracy (%) with the features after one layer quantized as "
-             f"floor({beta:g} x)/{beta:g}; rows delta x layer (none = unquantized), columns eps. Bold: above the "
-             f"unquantized model at the same (delta, eps); italic: below it.", marks)
+             f"floor({beta:g} x)/{beta:g}; rows delta x layer (none = unquantized), columns eps. "
+             f"{tables.significance_note(p.stats)}", marks, n=len(next(iter(frames.values()))), tests=tests)
 log(table.to_string())

@@ -9,19 +9,31 @@ p, model = snakemake.params, snakemake.wildcards.model
 
 
 @functools.cache  # each unquantized result is the baseline of every (layer, beta): read it once
-def acc(attack, eps, delta, layer, beta=None):
-    return evaluate.accuracy(pd.read_parquet(paths.eval_file(p.root, model, eps, attack, delta, layer, beta)))
+def frame(attack, eps, delta, layer, beta=None):
+    return pd.read_parquet(paths.eval_file(p.root, model, eps, attack, delta, layer, beta))
 
 
+def acc(*key):
+    return evaluate.accuracy(frame(*key))
+
+
+n, value_columns, tests = 1, [], None  # quantization.clean: false leaves no cell to test
 if 0 in p.deltas.get("transfer", []):
-    clean = {(e, "none", None): acc("transfer", e, 0, "none") for e in p.eps}
-    clean |= {(e, layer, b): acc("transfer", e, 0, layer, b) for e in p.eps for layer in p.layers for b in p.betas}
-    table, marks = tables.quantization_clean_table(clean, p.eps, p.layers, p.betas)
+    keys = [(e, "none", None) for e in p.eps] + [(e, layer, b) for e in p.eps for layer in p.layers for b in p.betas]
+    frames = {k: frame("transfer", k[0], 0, k[1], k[2]) for k in keys}
+    clean = {k: evaluate.accuracy(f) for k, f in frames.items()}
+    cells = [({"beta": f"{b:g}", "layer": layer, "column": f"eps{e}"}, (e, layer, b), (e, "none", None))
+             for b in p.betas for layer in p.layers for e in p.eps]
+    tests = tables.paired_tests(frames, cells, p.stats["alpha"], p.stats["correction"])
+    table, marks = tables.quantization_clean_table(clean, p.eps, p.layers, p.betas,
+                                                   tables.significance(tests, ["beta", "layer"]))
+    n, value_columns = len(frames[keys[0]]), None
 else:  # quantization.clean: false
     table, marks = pd.DataFrame({"note": ["quantization.clean is false: no clean evaluation was run"]}), None
 tables.write(table, f"{p.root}/tables/quantization_clean_{model}",
              f"{model}: clean test accuracy (%) after quantizing the features of one layer, rows beta x layer, "
-             f"columns eps (Tables 18/19). Bold / italic: above / below the unquantized model.", marks)
+             f"columns eps (Tables 18/19). {tables.significance_note(p.stats)}", marks, n=n,
+             value_columns=value_columns, tests=tests)
 for attack, deltas in p.deltas.items():
     rows = [{"beta": b, "delta": d, "layer": layer, "eps": e,
              "gain": acc(attack, e, d, layer, b) - acc(attack, e, d, "none")}

@@ -1,0 +1,91 @@
+"""Compute accounting: what each rule of a run cost (from Snakemake's ``benchmark:`` files), and what the paper's grid
+would cost at those per-job times.
+
+Every rule writes ``results/<run>/benchmarks/<rule>/<job>.tsv`` (or ``<rule>.tsv`` for a single job): wall seconds
+``s``, peak memory ``max_rss`` (MB) and ``cpu_time``. The projection multiplies each GPU rule's mean wall time per job
+by the number of jobs of that rule in a grid (:func:`grid_jobs`, counted from a config the way the rules expand it).
+It is only as good as the jobs measured: a demo run's per-job times are those of its small models and data.
+"""
+from __future__ import annotations
+
+import glob
+import os
+
+import pandas as pd
+
+from . import config as atconfig
+
+COLUMNS = ["rule", "job", "seconds", "max_rss_mb", "cpu_seconds"]
+
+
+def _number(value) -> float:
+    """Snakemake writes '-' where it could not measure a value."""
+    return pd.to_numeric(value, errors="coerce")
+
+
+def read_benchmarks(root: str) -> pd.DataFrame:
+    """One row per benchmark file under ``<root>/benchmarks``: rule, job, seconds, max_rss_mb, cpu_seconds.
+
+    The rule is the first path component below ``benchmarks/`` (a file directly there is named after its rule).
+    A file with several lines (``repeat``) contributes its mean."""
+    base = os.path.join(root, "benchmarks")
+    rows = []
+    for path in sorted(glob.glob(os.path.join(base, "**", "*.tsv"), recursive=True)):
+        rel = os.path.relpath(path, base)
+        parts = rel.split(os.sep)
+        rule = parts[0].removesuffix(".tsv")
+        job = os.path.splitext(os.path.join(*parts[1:]))[0] if len(parts) > 1 else rule
+        try:
+            frame = pd.read_csv(path, sep="\t")
+        except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+            raise ValueError(f"benchmark file {path} is unreadable: {exc}") from None
+        if "s" not in frame.columns or frame.empty:
+            raise ValueError(f"benchmark file {path} has no 's' (wall seconds) column or no row")
+        rows.append({"rule": rule, "job": job, "seconds": float(_number(frame["s"]).mean()),
+                     "max_rss_mb": float(_number(frame.get("max_rss", pd.Series([float("nan")]))).max()),
+                     "cpu_seconds": float(_number(frame.get("cpu_time", pd.Series([float("nan")]))).mean())})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def grid_jobs(config: dict) -> dict[str, int]:
+    """Jobs per GPU rule in the grid a (validated) config describes, counted as the rules expand it."""
+    models = sorted(config["models"])
+    eps = {m: atconfig.eps_list(config, m) for m in models}
+    counts = {"train": sum(len(e) for e in eps.values()),
+              "evaluate_pgd": sum(len(atconfig.pgd_deltas(config, m, e)) for m in models for e in eps[m])}
+    if atconfig.quantization_enabled(config):
+        attacks = config["quantization"]["attacks"]
+        per_cell = {m: 1 + len(atconfig.quant_layers(config, m)) * len(atconfig.quant_betas(config)) for m in models}
+        counts["transfer_examples"] = sum(
+            len([d for d in atconfig.quant_deltas(config, "transfer") if d > 0]) * len(eps[m]) for m in models
+        ) if "transfer" in attacks else 0
+        counts["evaluate_quantized"] = sum(len(atconfig.quant_deltas(config, a)) * len(eps[m]) * per_cell[m]
+                                           for a in attacks for m in models)
+    if atconfig.corruptions_enabled(config):
+        counts["evaluate_corruptions"] = counts["train"]
+    return counts
+
+
+def summary(bench: pd.DataFrame, gpu_rules: list[str], projected_jobs: dict[str, int]) -> pd.DataFrame:
+    """Per rule: kind (gpu/cpu), jobs, total/mean/max wall seconds, peak memory, and for GPU rules the jobs of the
+    projected grid and its GPU-hours at this run's mean time per job. A last row sums the run and the projection."""
+    rows = []
+    for rule, g in bench.groupby("rule", sort=True):
+        gpu = rule in gpu_rules
+        paper = projected_jobs.get(rule) if gpu else None
+        mean = float(g["seconds"].mean())
+        rows.append({"rule": rule, "kind": "gpu" if gpu else "cpu", "jobs": len(g),
+                     "wall_s": float(g["seconds"].sum()), "mean_s": mean, "max_s": float(g["seconds"].max()),
+                     "max_rss_mb": float(g["max_rss_mb"].max()), "grid_jobs": paper,
+                     "grid_gpu_hours": None if paper is None else paper * mean / 3600.0})
+    table = pd.DataFrame(rows, columns=["rule", "kind", "jobs", "wall_s", "mean_s", "max_s", "max_rss_mb",
+                                        "grid_jobs", "grid_gpu_hours"])
+    missing = sorted(set(projected_jobs) - set(table["rule"]))
+    if missing:  # a GPU rule of the grid this run never ran: no time to project from
+        table = pd.concat([table, pd.DataFrame([{"rule": r, "kind": "gpu", "jobs": 0, "grid_jobs": projected_jobs[r]}
+                                                for r in missing])], ignore_index=True)
+    total = {"rule": "total", "kind": "", "jobs": int(table["jobs"].sum()), "wall_s": table["wall_s"].sum(),
+             "mean_s": None, "max_s": table["max_s"].max(), "max_rss_mb": table["max_rss_mb"].max(),
+             "grid_jobs": int(pd.to_numeric(table["grid_jobs"]).sum()),
+             "grid_gpu_hours": pd.to_numeric(table["grid_gpu_hours"]).sum(min_count=1)}
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)

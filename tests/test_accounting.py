@@ -1,0 +1,50 @@
+import pandas as pd
+import pytest
+
+from atspectrum import accounting, config as atconfig
+
+HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def bench(path, seconds, rss=100.0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + f"{seconds}\t0:00:00\t{rss}\t1\t1\t1\t0\t0\t50\t{seconds / 2}\n")
+
+
+def test_summary_sums_wall_time_per_rule_and_projects_the_grid(tmp_path):
+    bench(tmp_path / "benchmarks/train/rn_eps0.tsv", 100.0, rss=900)
+    bench(tmp_path / "benchmarks/train/rn_eps8.tsv", 300.0)
+    bench(tmp_path / "benchmarks/evaluate_pgd/rn_eps0_delta4.tsv", 6.0)
+    bench(tmp_path / "benchmarks/aggregate_overdesign/rn.tsv", 2.0)
+    bench(tmp_path / "benchmarks/aggregate_corruption_average.tsv", 1.0)
+    frame = accounting.read_benchmarks(str(tmp_path))
+    assert sorted(frame["rule"]) == ["aggregate_corruption_average", "aggregate_overdesign", "evaluate_pgd",
+                                     "train", "train"]
+    table = accounting.summary(frame, ["train", "evaluate_pgd", "evaluate_quantized"],
+                               {"train": 20, "evaluate_pgd": 260, "evaluate_quantized": 10})
+    rows = table.set_index("rule")
+    assert rows.loc["train", "jobs"] == 2 and rows.loc["train", "wall_s"] == 400 and rows.loc["train", "mean_s"] == 200
+    assert rows.loc["train", "max_rss_mb"] == 900 and rows.loc["train", "kind"] == "gpu"
+    assert rows.loc["train", "grid_gpu_hours"] == pytest.approx(20 * 200 / 3600)
+    assert rows.loc["evaluate_pgd", "grid_gpu_hours"] == pytest.approx(260 * 6 / 3600)
+    assert rows.loc["aggregate_overdesign", "kind"] == "cpu" and pd.isna(rows.loc["aggregate_overdesign", "grid_jobs"])
+    # a GPU rule of the grid that this run never ran is listed, without a projection
+    assert rows.loc["evaluate_quantized", "jobs"] == 0 and pd.isna(rows.loc["evaluate_quantized", "grid_gpu_hours"])
+    assert rows.loc["total", "wall_s"] == pytest.approx(409)
+    assert rows.loc["total", "grid_gpu_hours"] == pytest.approx((20 * 200 + 260 * 6) / 3600)
+
+
+def test_unreadable_benchmark_names_the_file(tmp_path):
+    path = tmp_path / "benchmarks/train/rn_eps0.tsv"
+    path.parent.mkdir(parents=True)
+    path.write_text("wall\n3\n")
+    with pytest.raises(ValueError, match="rn_eps0.tsv"):
+        accounting.read_benchmarks(str(tmp_path))
+
+
+def test_grid_jobs_of_the_paper_config():
+    """The same counts the paper grid's dry run lists (tests/test_workflow.py checks them against Snakemake)."""
+    counts = accounting.grid_jobs(atconfig.load("config/config.yaml", check_data=False))
+    assert counts["train"] == 20 and counts["evaluate_pgd"] == 20 * 13
+    assert counts["transfer_examples"] == 20 * 6 and counts["evaluate_corruptions"] == 20
+    assert counts["evaluate_quantized"] == 13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5)

@@ -1,0 +1,6 @@
+import yaml
+
+from atspectrum import io
+
+header = "# The configuration this run used, every default filled in (written by the run_config rule).\n"
+io.write_text(snakemake.output[0], header + yaml.safe_dump(dict(snakemake.params.config), sort_keys=False))
