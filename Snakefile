@@ -36,12 +36,18 @@ include: "workflow/rules/attack.smk"
 include: "workflow/rules/quantize.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/search.smk"
+include: "workflow/rules/checklist.smk"
+
+include: "workflow/rules/report.smk"  # last: the compute table waits for every other target
 
 
 rule all:
     default_target: True
     input:
         all_targets(),
+        f"{R}/config_used.yaml",
+        P.table_files(R, "compute"),
 
 
 onstart:

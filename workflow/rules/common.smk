@@ -1,4 +1,5 @@
 # Target builders and the small functions the rules share. Logic lives in atspectrum.config / atspectrum.paths.
+import atspectrum.accounting as accounting
 import atspectrum.paths as P
 from snakemake.io import report as report_flag  # `report(` at a line start would parse as the report: directive
 
@@ -49,9 +50,9 @@ def pgd_eval_targets(model):
 
 def overdesign_outputs(model):
     return (
-        P.table_files(R, f"models_{model}")
-        + P.table_files(R, f"robust_accuracy_{model}")
-        + P.table_files(R, f"overdesign_{model}")
+        P.table_files(R, f"models_{model}", ci=True)
+        + P.table_files(R, f"robust_accuracy_{model}", ci=True)
+        + P.table_files(R, f"overdesign_{model}", ci=True)
         + P.figure_files(R, f"robust_error_{model}")
     )
 
@@ -97,14 +98,14 @@ def quant_outputs(model):
         f
         for attack in QUANT_ATTACKS
         for beta in atconfig.quant_betas(config)
-        for f in P.table_files(R, f"quantization_{model}_{attack}_beta{P.beta_token(beta)}")
+        for f in P.table_files(R, f"quantization_{model}_{attack}_beta{P.beta_token(beta)}", ci=True)
     ]
     return tables + quant_clean_outputs(model)
 
 
 def quant_clean_outputs(model):
     """Tables 18/19 and the gain heatmaps (one job per model; ``model`` may be the wildcard "{model}")."""
-    return P.table_files(R, f"quantization_clean_{model}") + [
+    return P.table_files(R, f"quantization_clean_{model}", ci=True) + [
         P.figure_files(R, f"quantization_gain_{model}_{a}", ("png",))[0] for a in QUANT_ATTACKS
     ]
 
@@ -128,10 +129,15 @@ def filter_norm_outputs(model):
 def corruption_outputs(model):
     """The corruption tables and the pre-activation figure of one model (``model`` may be "{model}")."""
     return (
-        P.table_files(R, f"corruptions_{model}")
-        + P.table_files(R, f"corruptions_severity_{model}")
+        P.table_files(R, f"corruptions_{model}", ci=True)
+        + P.table_files(R, f"corruptions_severity_{model}", ci=True)
         + P.figure_files(R, f"preact_mean_{model}", ("png",))
     )
+
+
+def search_outputs(model):
+    """The overdesign-search table of one model (``model`` may be the wildcard "{model}"; rules in search.smk)."""
+    return P.table_files(R, f"overdesign_search_{model}")
 
 
 def analysis_outputs(model):
@@ -142,9 +148,20 @@ def analysis_outputs(model):
 
 def all_targets():
     targets = [f for model in MODELS for f in overdesign_outputs(model)]
+    targets += [f for model in atconfig.search_models(config) for f in search_outputs(model)]
     if QUANT:
         targets += [f for model in MODELS for f in quant_outputs(model)]
     targets += [f for model in MODELS for f in analysis_outputs(model)]
     if CORRUPT:
-        targets += P.table_files(R, "corruptions_average")
+        targets += P.table_files(R, "corruptions_average", ci=True)
+    targets += P.table_files(R, "checklist")  # the sanity checklist (workflow/rules/checklist.smk)
     return targets
+
+
+# The grid the compute table projects to: the paper's (config/config.yaml), whatever this run's config is.
+PAPER_CONFIG = atconfig.load(os.path.join(workflow.basedir, "config", "config.yaml"), check_data=False)
+
+
+def gpu_rules():
+    """The rules that declare a GPU (read when the compute table runs, after every rule file is included)."""
+    return sorted(r.name for r in workflow.rules if "gpu" in r.resources)
