@@ -1,0 +1,86 @@
+# The overdesign search (config overdesign.search; the decision rule lives in atspectrum.search).
+#
+# Per (model, delta) a chain of checkpoints, one per visited eps (delta, delta + step, ...): each reads the previous
+# decision and this eps's validation error and writes the next decision, "stop" or "visit eps + step". The result
+# rule's input function walks the chain with checkpoints.search_step.get(...), which raises until that step has run,
+# so Snakemake plans one visit at a time (a dry run before the search shows only its first step) and every delta's
+# chain advances independently. Models and test evaluations are the grid's own paths (rules train and evaluate_pgd):
+# a (model, eps) that the grid also trains is trained once, and so is a test evaluation the grid also makes.
+# The input functions (search_step_inputs, search_result_inputs) are in common.smk.
+
+
+rule evaluate_pgd_val:
+    """PGD_delta-k on the VALIDATION split: the overdesign search's measure (the grid's evaluation attack)."""
+    input:
+        model=P.model_file(R, "{model}", "{eps}"),
+        val=data_input("val"),
+    output:
+        atsearch.val_eval_file(R, "{model}", "{delta}", "{eps}"),
+    params:
+        steps=config["overdesign"]["attack"]["steps"],
+        step_factor=config["overdesign"]["attack"]["step_factor"],
+        random_start=config["overdesign"]["attack"]["random_start"],
+        seed=config["seed"],
+        device=config["device"],
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=60,
+    log:
+        f"{R}/logs/evaluate_pgd_val/{{model}}_delta{{delta}}_eps{{eps}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate_pgd_val/{{model}}_delta{{delta}}_eps{{eps}}.tsv",
+    script:
+        "../scripts/search_evaluate.py"
+
+
+localrules:
+    search_step,
+    search_result,
+
+
+checkpoint search_step:
+    """One visit of the search: append this eps's validation error to the history and decide (stop, or the next eps)."""
+    input:
+        unpack(search_step_inputs),
+    output:
+        atsearch.step_file(R, "{model}", "{delta}", "{eps}"),
+    params:
+        settings=lambda w: atconfig.search_settings(config, int(w.delta)),
+    log:
+        f"{R}/logs/search_step/{{model}}_delta{{delta}}_eps{{eps}}.log",
+    benchmark:
+        f"{R}/benchmarks/search_step/{{model}}_delta{{delta}}_eps{{eps}}.tsv",
+    script:
+        "../scripts/search_step.py"
+
+
+rule search_result:
+    """The search's outcome: eps*, its PGD_delta test error (Wilson interval) and the gain over eps = delta."""
+    input:
+        unpack(search_result_inputs),
+    output:
+        atsearch.result_file(R, "{model}", "{delta}"),
+    log:
+        f"{R}/logs/search_result/{{model}}_delta{{delta}}.log",
+    benchmark:
+        f"{R}/benchmarks/search_result/{{model}}_delta{{delta}}.tsv",
+    script:
+        "../scripts/search_result.py"
+
+
+rule aggregate_search:
+    """The overdesign-search table of one model: one row per searched delta."""
+    input:
+        lambda w: [atsearch.result_file(R, w.model, d) for d in atconfig.search_deltas(config)],
+    output:
+        reported(search_outputs("{model}"), "search", "3 overdesign", model="{model}"),
+    params:
+        root=R,
+        steps=config["overdesign"]["attack"]["steps"],
+    log:
+        f"{R}/logs/aggregate_search/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/aggregate_search/{{model}}.tsv",
+    script:
+        "../scripts/search_aggregate.py"
