@@ -1,0 +1,383 @@
+"""The sanity checklist: checks that the attacks behind every table work, each verdict with its numbers.
+
+A robustness number is only as good as the attack that produced it. These checks catch the usual ways an evaluation
+goes wrong (a weak or broken attack, gradient masking, cached examples that left their budget, a quantizer that is
+not what it claims to be):
+
+``monotone_delta``   PGD accuracy never increases with δ (per model and ε, over every evaluated δ, clean included).
+``large_delta``      at a very large δ (default 64/255) PGD accuracy is at most ``max_accuracy`` (default 1%).
+``more_steps``       PGD with ``factor``× the steps (default 5×) lowers accuracy by at most ``tolerance`` points.
+``transfer_vs_bpda`` on every quantized cell, transfer accuracy is not below the white-box (BPDA) accuracy by more
+                     than ``tolerance`` points: otherwise the white-box attack fails (gradient masking).
+``adv_budget``       cached transfer examples lie in their δ-ball (max abs(x_adv − x) reported in 1/255 units) and in
+                     [0, 1], and match the test labels and their δ.
+``large_beta``       clean accuracy with the features quantized at a very large β (default 10⁶) equals the
+                     unquantized accuracy (floor(β·x)/β → x).
+
+The check functions are pure: they take per-example frames (``index``, ``label``, ``pred``, ``correct``) or arrays
+and return a verdict (``status`` pass / fail / n/a, ``value``, ``limit``, ``measured``, ``criterion``).
+:func:`plan` derives from a config what to check (and so which evaluations the workflow must run), :func:`collect`
+reads those files and runs every check, :func:`table` lays the rows out. Accuracies and tolerances are percentage
+points; strengths are in 1/255 units.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from . import config as atconfig
+from . import paths
+
+CHECKS = {
+    "monotone_delta": "PGD accuracy never increases with delta",
+    "large_delta": "PGD accuracy at a very large delta is near zero",
+    "more_steps": "PGD with more steps lowers accuracy by at most a tolerance",
+    "transfer_vs_bpda": "transfer accuracy is not below white-box (BPDA) accuracy on quantized cells",
+    "adv_budget": "cached transfer examples respect their delta budget and the [0, 1] box",
+    "large_beta": "quantized at a very large beta, clean accuracy equals unquantized",
+}
+COLUMNS = ["check", "model", "eps", "status", "value", "limit", "measured", "criterion"]
+PASS, FAIL, NA = "pass", "fail", "n/a"
+_SLACK = 1e-9  # float noise in comparisons of percentages
+
+
+# --------------------------------------------------------------------------------------------------- verdicts
+
+
+def accuracy(frame: pd.DataFrame) -> float:
+    """Accuracy in percent of a per-example frame."""
+    return 100.0 * float(frame["correct"].mean()) if len(frame) else float("nan")
+
+
+def _verdict(ok: bool, value: float, limit: float, measured: str, criterion: str) -> dict:
+    return {"status": PASS if ok else FAIL, "value": float(value), "limit": float(limit), "measured": measured,
+            "criterion": criterion}
+
+
+def not_applicable(reason: str) -> dict:
+    return {"status": NA, "value": float("nan"), "limit": float("nan"), "measured": reason, "criterion": ""}
+
+
+def _count(frame: pd.DataFrame) -> str:
+    return f"{int(frame['correct'].sum())}/{len(frame)}"
+
+
+def check_monotone(frames: dict[int, pd.DataFrame], tolerance: float) -> dict:
+    """Accuracy must not rise from any δ to any larger δ by more than ``tolerance`` points (every pair, not only
+    neighbours, so a slow creep over several δ is caught too). ``frames`` maps δ (0 = clean) to a PGD frame."""
+    deltas = sorted(frames)
+    if len(deltas) < 2:
+        return not_applicable("fewer than two delta evaluated")
+    acc = {d: accuracy(frames[d]) for d in deltas}
+    rise, pair = 0.0, None
+    for i, lo in enumerate(deltas):
+        for hi in deltas[i + 1:]:
+            if acc[hi] - acc[lo] > rise:
+                rise, pair = acc[hi] - acc[lo], (lo, hi)
+    curve = ", ".join(f"{d}: {acc[d]:.2f}" for d in deltas)
+    where = f" (delta {pair[0]} to {pair[1]})" if pair else ""
+    return _verdict(rise <= tolerance + _SLACK, rise, tolerance,
+                    f"accuracy % by delta [{curve}]; largest rise {rise:.2f} pp{where}",
+                    f"rise at most {tolerance:g} pp")
+
+
+def check_large_delta(frame: pd.DataFrame, delta: int, steps: int, max_accuracy: float) -> dict:
+    """PGD_δ-steps accuracy at a very large δ must be at most ``max_accuracy`` percent."""
+    acc = accuracy(frame)
+    return _verdict(acc <= max_accuracy + _SLACK, acc, max_accuracy,
+                    f"PGD_{delta}-{steps}: {acc:.2f}% ({_count(frame)} correct)",
+                    f"accuracy at most {max_accuracy:g}%")
+
+
+def check_more_steps(base: pd.DataFrame, more: pd.DataFrame, delta: int, steps: int, more_steps: int,
+                     tolerance: float) -> dict:
+    """PGD_δ with ``more_steps`` may lower the accuracy of PGD_δ with ``steps`` by at most ``tolerance`` points
+    (a larger drop means the grid's attack had not converged)."""
+    a, b = accuracy(base), accuracy(more)
+    drop = a - b
+    return _verdict(drop <= tolerance + _SLACK, drop, tolerance,
+                    f"PGD_{delta}-{steps}: {a:.2f}%, PGD_{delta}-{more_steps}: {b:.2f}%; drop {drop:.2f} pp",
+                    f"drop at most {tolerance:g} pp")
+
+
+def check_transfer_vs_whitebox(cells: list[dict], tolerance: float) -> dict:
+    """Each cell: ``delta``, ``layer``, ``beta``, ``attack`` (the white-box attack's name) and the frames
+    ``transfer`` and ``whitebox`` of the same quantized model. A white-box attack on the quantized model that does
+    worse than examples transferred from the unquantized model (transfer accuracy lower by more than ``tolerance``
+    points) is failing: the sign of gradient masking."""
+    if not cells:
+        return not_applicable("no quantized cell under both transfer and a white-box attack")
+    gaps = []
+    for c in cells:
+        t, w = accuracy(c["transfer"]), accuracy(c["whitebox"])
+        gaps.append((w - t, t, w, c))
+    over = [g for g in gaps if g[0] > tolerance + _SLACK]
+    gap, t, w, c = max(gaps, key=lambda g: g[0])
+    names = "/".join(sorted({g[3]["attack"] for g in gaps}))
+    return _verdict(not over, gap, tolerance,
+                    f"worst cell delta {c['delta']} {c['layer']} beta {paths.beta_token(c['beta'])}: transfer "
+                    f"{t:.2f}%, {c['attack']} {w:.2f}% ({c['attack']} minus transfer {gap:+.2f} pp); "
+                    f"{len(over)} of {len(gaps)} cells over",
+                    f"{names} minus transfer at most {tolerance:g} pp")
+
+
+def adv_stats(adv: np.ndarray, stored_labels: np.ndarray, stored_delta: int, images: np.ndarray,
+              labels: np.ndarray, delta: int, chunk: int = 1024) -> dict:
+    """What a cached transfer file holds against the clean uint8 ``images``: ``max_dist`` = max abs(x_adv − x) in
+    1/255 units, the value range, and whether shape, labels and δ match what the file name promises."""
+    shape_ok = tuple(adv.shape) == tuple(images.shape)
+    stats = {"delta": int(delta), "shape_ok": shape_ok,
+             "labels_ok": bool(np.array_equal(np.asarray(stored_labels), np.asarray(labels))),
+             "delta_ok": int(stored_delta) == int(delta), "max_dist": float("nan"), "min": float("nan"),
+             "max": float("nan"), "finite": True}
+    if not shape_ok or len(adv) == 0:
+        return stats
+    dist, low, high, finite = 0.0, np.inf, -np.inf, True
+    for start in range(0, len(adv), chunk):
+        a = np.asarray(adv[start:start + chunk], dtype=np.float64)
+        x = np.asarray(images[start:start + chunk], dtype=np.float64) / 255.0
+        finite = finite and bool(np.isfinite(a).all())
+        dist = max(dist, float(np.abs(a - x).max()) * 255.0)
+        low, high = min(low, float(a.min())), max(high, float(a.max()))
+    stats.update(max_dist=dist, min=low, max=high, finite=finite)
+    return stats
+
+
+def check_adv_budget(stats: list[dict], tolerance: float) -> dict:
+    """Every cached file of one (model, ε) (``stats`` from :func:`adv_stats`) must stay within δ + ``tolerance``
+    (1/255 units) of its clean image, inside [0, 1], and match the labels, shape and δ it was made for."""
+    if not stats:
+        return not_applicable("no cached transfer examples")
+    excess, parts, problems = -np.inf, [], []
+    for s in sorted(stats, key=lambda s: s["delta"]):
+        d = s["delta"]
+        for key, what in (("shape_ok", "shape"), ("labels_ok", "labels"), ("delta_ok", "stored delta")):
+            if not s[key]:
+                problems.append(f"delta {d}: {what} mismatch")
+        if not s["finite"]:
+            problems.append(f"delta {d}: non-finite values")
+        if np.isnan(s["max_dist"]):
+            continue
+        excess = max(excess, s["max_dist"] - d)
+        parts.append(f"delta {d}: {s['max_dist']:.4f}")
+        if s["max_dist"] > d + tolerance:
+            problems.append(f"delta {d}: outside its budget")
+        if s["min"] < 0 or s["max"] > 1:
+            problems.append(f"delta {d}: values in [{s['min']:.4f}, {s['max']:.4f}], outside [0, 1]")
+    low = min((s["min"] for s in stats if not np.isnan(s["min"])), default=float("nan"))
+    high = max((s["max"] for s in stats if not np.isnan(s["max"])), default=float("nan"))
+    measured = (f"max abs(x_adv - x) in 1/255 [{', '.join(parts)}]; values in [{low:.4f}, {high:.4f}]"
+                + (f"; {'; '.join(problems)}" if problems else ""))
+    value = excess if np.isfinite(excess) else float("nan")
+    return _verdict(not problems, value, tolerance, measured,
+                    f"max abs(x_adv - x) at most delta + {tolerance:g} (1/255), values in [0, 1]")
+
+
+def check_large_beta(base: pd.DataFrame, quantized: dict[str, pd.DataFrame], beta: float, tolerance: float) -> dict:
+    """Quantizing the features after each layer at a very large β must leave the clean accuracy unchanged (within
+    ``tolerance`` points): floor(β·x)/β → x. ``base`` is the unquantized clean frame, ``quantized`` maps layer →
+    clean frame at β; changed predictions (paired by test example) are reported too."""
+    if not quantized:
+        return not_applicable("no quantization point")
+    a = accuracy(base)
+    parts, worst, over = [], 0.0, []
+    for layer, frame in quantized.items():
+        q = accuracy(frame)
+        changed = int((frame["pred"].to_numpy() != base["pred"].to_numpy()).sum()) \
+            if len(frame) == len(base) else len(frame)
+        diff = abs(q - a)
+        worst = max(worst, diff)
+        parts.append(f"{layer}: {q:.2f}% ({changed} predictions changed)")
+        if diff > tolerance + _SLACK or len(frame) != len(base):
+            over.append(layer)
+    return _verdict(not over, worst, tolerance,
+                    f"unquantized {a:.2f}%; at beta {paths.beta_token(beta)}: {', '.join(parts)}",
+                    f"accuracy difference at most {tolerance:g} pp")
+
+
+# --------------------------------------------------------------------------------------------------- the plan
+
+
+def more_steps_attack(factor: int) -> str:
+    """The attack token (path component) of the PGD run with ``factor``× the grid's steps, e.g. ``pgd5x``."""
+    return f"pgd{int(factor)}x"
+
+
+def _chosen(eps: list[int], mode: str) -> list[int]:
+    return list(eps) if mode == "all" else [max(eps)]
+
+
+def _attack_betas(config: dict, attack: str) -> list[float]:
+    """The β an attack runs at (an attack may have its own list, e.g. ``quantization.apgd-bpda.beta``)."""
+    own = getattr(atconfig, "quant_attack_betas", None)
+    return own(config, attack) if own else atconfig.quant_betas(config)
+
+
+def plan(config: dict) -> dict:
+    """What the checklist checks for a (validated) config: plain lists and numbers, so it can be a rule's params.
+    The extra evaluations it needs (very large δ, more steps, very large β) are at the ε chosen by each check's
+    ``eps`` setting (``largest``: the model's largest ε; ``all``)."""
+    s = atconfig.checklist_settings(config)
+    grid_deltas = atconfig.overdesign_deltas(config)
+    quant = atconfig.quantization_enabled(config)
+    attacks = list(config["quantization"]["attacks"]) if quant else []
+    transfer_deltas = [d for d in atconfig.quant_deltas(config, "transfer") if d > 0] if "transfer" in attacks else []
+    out = {"steps": int(config["overdesign"]["attack"]["steps"]), "quantization": quant, "models": {}}
+    for model in sorted(config["models"]):
+        eps = atconfig.eps_list(config, model)
+        large = _chosen(eps, s["large_delta"]["eps"])
+        pgd = {e: sorted(set(atconfig.pgd_deltas(config, model, e)) | ({s["large_delta"]["delta"]} if e in large
+                                                                          else set())) for e in eps}
+        m = {"eps": eps, "pgd": pgd, "large_delta": large,
+             # the grid's own PGD_eps evaluation (delta = eps), or its smallest delta for a standard model
+             "more_steps": [[e, e if e > 0 else grid_deltas[0]] for e in _chosen(eps, s["more_steps"]["eps"])]}
+        if quant:
+            # every white-box attack on the quantized model (bpda, apgd-bpda; not the "worst" aggregate), on the
+            # cells it shares with transfer
+            m.update(
+                layers=atconfig.quant_layers(config, model), adv=transfer_deltas,
+                whitebox={a: {"deltas": [d for d in atconfig.quant_deltas(config, a) if d in transfer_deltas],
+                              "betas": [b for b in _attack_betas(config, a) if b in _attack_betas(config, "transfer")]}
+                          for a in attacks if a not in ("transfer", "worst")},
+                large_beta=_chosen(eps, s["large_beta"]["eps"]))
+        out["models"][model] = m
+    return out
+
+
+def input_files(the_plan: dict, settings: dict, root: str) -> dict[str, list[str]]:
+    """Every file the checklist reads, by kind (``pgd`` includes the very-large-δ and more-steps runs)."""
+    big_beta, factor = settings["large_beta"]["beta"], settings["more_steps"]["factor"]
+    files = {"pgd": [], "quantized": [], "adv": []}
+    for model, m in the_plan["models"].items():
+        files["pgd"] += [paths.eval_file(root, model, e, "pgd", d) for e in m["eps"] for d in m["pgd"][e]]
+        files["pgd"] += [paths.eval_file(root, model, e, more_steps_attack(factor), d) for e, d in m["more_steps"]]
+        if not the_plan["quantization"]:
+            continue
+        for attack, cells in m["whitebox"].items():
+            for a in ("transfer", attack):
+                files["quantized"] += [paths.eval_file(root, model, e, a, d, layer, b) for e in m["eps"]
+                                       for d in cells["deltas"] for layer in m["layers"] for b in cells["betas"]]
+        files["quantized"] += [paths.eval_file(root, model, e, "transfer", 0, layer, big_beta)
+                               for e in m["large_beta"] for layer in m["layers"]]
+        files["adv"] += [paths.adv_file(root, model, e, d) for e in m["eps"] for d in m["adv"]]
+    return {k: sorted(set(v)) for k, v in files.items()}
+
+
+def extra_jobs(config: dict) -> dict[str, int]:
+    """The GPU jobs the checklist adds to a (validated) config's grid, per rule (for compute projections):
+    PGD at the very large δ where the grid lacks it, PGD with more steps, and the very-large-β evaluations."""
+    s, the_plan = atconfig.checklist_settings(config), plan(config)
+    big_delta, big_beta = s["large_delta"]["delta"], float(s["large_beta"]["beta"])
+    counts = {"evaluate_pgd": 0, "evaluate_pgd_steps": 0, "evaluate_quantized": 0}
+    for model, m in the_plan["models"].items():
+        counts["evaluate_pgd"] += sum(big_delta not in atconfig.pgd_deltas(config, model, e) for e in m["large_delta"])
+        counts["evaluate_pgd_steps"] += len(m["more_steps"])
+        if the_plan["quantization"]:
+            on_grid = 0 in atconfig.quant_deltas(config, "transfer") and big_beta in _attack_betas(config, "transfer")
+            counts["evaluate_quantized"] += 0 if on_grid else len(m["large_beta"]) * len(m["layers"])
+    return counts
+
+
+# --------------------------------------------------------------------------------------------------- running
+
+
+def read_adv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, int]:
+    """A cached transfer file as stored (no checks: judging it is the checklist's job)."""
+    with np.load(path, allow_pickle=False) as z:
+        return z["adv"], z["labels"], int(z["delta"])
+
+
+def row(check: str, model: str, eps, verdict: dict) -> dict:
+    return {"check": check, "model": model, "eps": None if eps is None else int(eps), **verdict}
+
+
+def collect(the_plan: dict, settings: dict, root: str, images: np.ndarray, labels: np.ndarray,
+            read_frame=pd.read_parquet, read_cached=read_adv) -> list[dict]:
+    """Read the evaluations named by :func:`plan` under ``root`` and run every check; one row per check × model ×
+    ε (the checks that concern no ε in particular, or do not apply, get one row per model without ε)."""
+    s = settings
+    steps, factor = the_plan["steps"], s["more_steps"]["factor"]
+    big_delta, big_beta = s["large_delta"]["delta"], s["large_beta"]["beta"]
+    rows = []
+    for model, m in the_plan["models"].items():
+        pgd = {e: {d: read_frame(paths.eval_file(root, model, e, "pgd", d)) for d in m["pgd"][e]} for e in m["eps"]}
+        for e in m["eps"]:
+            rows.append(row("monotone_delta", model, e, check_monotone(pgd[e], s["monotone"]["tolerance"])))
+        for e in m["large_delta"]:
+            rows.append(row("large_delta", model, e, check_large_delta(pgd[e][big_delta], big_delta, steps,
+                                                                       s["large_delta"]["max_accuracy"])))
+        for e, d in m["more_steps"]:
+            more = read_frame(paths.eval_file(root, model, e, more_steps_attack(factor), d))
+            rows.append(row("more_steps", model, e, check_more_steps(pgd[e][d], more, d, steps, steps * factor,
+                                                                     s["more_steps"]["tolerance"])))
+        if not the_plan["quantization"]:
+            for check in ("transfer_vs_bpda", "adv_budget", "large_beta"):
+                rows.append(row(check, model, None, not_applicable("quantization is off")))
+            continue
+        for e in m["eps"]:
+            transfers = {}  # each transfer frame read once, whatever the number of white-box attacks
+
+            def transferred(d, layer, b, e=e):
+                if (d, layer, b) not in transfers:
+                    transfers[(d, layer, b)] = read_frame(paths.eval_file(root, model, e, "transfer", d, layer, b))
+                return transfers[(d, layer, b)]
+
+            cells = [{"delta": d, "layer": layer, "beta": b, "attack": attack, "transfer": transferred(d, layer, b),
+                      "whitebox": read_frame(paths.eval_file(root, model, e, attack, d, layer, b))}
+                     for attack, w in m["whitebox"].items() for d in w["deltas"] for layer in m["layers"]
+                     for b in w["betas"]]
+            rows.append(row("transfer_vs_bpda", model, e,
+                            check_transfer_vs_whitebox(cells, s["transfer_vs_bpda"]["tolerance"])))
+        for e in m["eps"]:
+            stats = []
+            for d in m["adv"]:
+                adv, stored_labels, stored_delta = read_cached(paths.adv_file(root, model, e, d))
+                stats.append(adv_stats(adv, stored_labels, stored_delta, images, labels, d))
+                del adv
+            rows.append(row("adv_budget", model, e, check_adv_budget(stats, s["adv_budget"]["tolerance"])))
+        for e in m["large_beta"]:
+            quantized = {layer: read_frame(paths.eval_file(root, model, e, "transfer", 0, layer, big_beta))
+                         for layer in m["layers"]}
+            rows.append(row("large_beta", model, e, check_large_beta(pgd[e][0], quantized, big_beta,
+                                                                     s["large_beta"]["tolerance"])))
+    return rows
+
+
+def table(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The checklist table (:data:`COLUMNS`, in check order) and its marks: a failed status in bold."""
+    order = {c: i for i, c in enumerate(CHECKS)}
+    rows = sorted(rows, key=lambda r: (order.get(r["check"], len(order)), r["model"],
+                                       -1 if r["eps"] is None else r["eps"]))
+    df = pd.DataFrame([[r[c] for c in COLUMNS] for r in rows], columns=COLUMNS)
+    df["eps"] = pd.Series([r["eps"] for r in rows], dtype=object)
+    marks = pd.DataFrame("", index=df.index, columns=df.columns)
+    marks.loc[df["status"] == FAIL, "status"] = "+"
+    return df, marks
+
+
+def failures(rows) -> list[str]:
+    """Names of the failed checks, e.g. ``large_delta (resnet18, eps 32)``."""
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+    return [f"{r['check']} ({r['model']}" + ("" if r["eps"] is None or r["eps"] != r["eps"] else f", eps {r['eps']}")
+            + ")" for r in records if r["status"] == FAIL]
+
+
+class ChecklistFailed(RuntimeError):
+    """Raised by :func:`enforce` when ``checklist.strict`` is set and a check failed."""
+
+
+def enforce(rows, strict: bool, where: str = "the checklist table") -> list[str]:
+    """The failed checks; with ``strict`` a :class:`ChecklistFailed` naming each of them instead."""
+    failed = failures(rows)
+    if failed and strict:
+        raise ChecklistFailed(f"checklist.strict is set and {len(failed)} check(s) failed: {'; '.join(failed)} "
+                              f"(see {where})")
+    return failed
+
+
+def summary(rows) -> str:
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+    counts = {k: sum(r["status"] == k for r in records) for k in (PASS, FAIL, NA)}
+    return f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[NA]} not applicable"

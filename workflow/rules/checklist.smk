@@ -1,0 +1,34 @@
+# The sanity checklist (tables/checklist): does every attack behind the tables work? See atspectrum.checklist.
+# Its extra evaluations reuse the evaluation rules: evaluate_pgd at a very large delta (a plain grid path),
+# evaluate_pgd_steps (evaluate_pgd with factor x the steps, attack token pgd<factor>x) and evaluate_quantized
+# (transfer, delta 0, at a very large beta) — at the largest eps of each model unless checklist.<check>.eps: all.
+# What it reads: checklist_inputs (common.smk), from atspectrum.checklist.plan.
+
+
+use rule evaluate_pgd as evaluate_pgd_steps with:
+    output:
+        P.eval_file(R, "{model}", "{eps}", r"pgd{factor,[0-9]+}x", "{delta}"),
+    params:
+        steps=lambda w: config["overdesign"]["attack"]["steps"] * int(w.factor),
+    log:
+        f"{R}/logs/evaluate_pgd_steps/{{model}}_eps{{eps}}_delta{{delta}}_x{{factor}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate_pgd_steps/{{model}}_eps{{eps}}_delta{{delta}}_x{{factor}}.tsv",
+
+
+rule checklist:
+    """Sanity checks of every grid, each pass / fail with its numbers and tolerance; fails only when strict."""
+    input:
+        unpack(checklist_inputs),
+    output:
+        reported(P.table_files(R, "checklist"), "checklist", "0 checklist"),
+    params:
+        root=R,
+        plan=CHECKLIST_PLAN,
+        settings=CHECKLIST,
+    log:
+        f"{R}/logs/checklist/checklist.log",
+    benchmark:
+        f"{R}/benchmarks/checklist/checklist.tsv",
+    script:
+        "../scripts/checklist.py"
