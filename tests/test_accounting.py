@@ -45,6 +45,20 @@ def test_unreadable_benchmark_names_the_file(tmp_path):
 def test_grid_jobs_of_the_paper_config():
     """The same counts the paper grid's dry run lists (tests/test_workflow.py checks them against Snakemake)."""
     counts = accounting.grid_jobs(atconfig.load("config/config.yaml", check_data=False))
-    assert counts["train"] == 20 and counts["evaluate_pgd"] == 20 * 13
+    assert counts["train"] == 20 and counts["evaluate_pgd"] == 20 * 13 + 2  # + the checklist's delta = 64
     assert counts["transfer_examples"] == 20 * 6 and counts["evaluate_corruptions"] == 20
-    assert counts["evaluate_quantized"] == 13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5)
+    assert counts["evaluate_quantized"] == (13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5)  # transfer, BPDA
+                                            + 13 * 6 * (1 + 5) + 7 * 6 * (1 + 4)  # APGD-BPDA at one beta
+                                            + 5 + 4)  # the checklist's very large beta
+    assert counts["evaluate_pgd_steps"] == 2 and counts["evaluate_pgd_val"] == 7
+
+
+def test_grid_jobs_follow_the_config():
+    cfg = atconfig.load("config/config.yaml", check_data=False)
+    cfg["quantization"]["beta"] = [8, 12]
+    cfg["quantization"]["attacks"] = ["transfer", "bpda"]
+    del cfg["corruptions"]
+    del cfg["overdesign"]["search"]
+    counts = accounting.grid_jobs(atconfig.validate(cfg, check_data=False))
+    assert counts["evaluate_quantized"] == 13 * (7 + 6) * (1 + 5 * 2) + 7 * (7 + 6) * (1 + 4 * 2) + 5 + 4
+    assert "evaluate_corruptions" not in counts and "evaluate_pgd_val" not in counts

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from atspectrum import data
+from atspectrum import accounting, data
+from atspectrum import config as atconfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -111,6 +112,11 @@ def test_tables_hold_sane_values(tiny_run):
     assert list(log["epoch"]) == [1, 2] and (log["data_seconds"] < log["train_seconds"]).all()
 
 
+# What follows a change to any evaluation: the checklist (it reads them all), the run's config record and the compute
+# table (it waits for every target).
+FOLLOWERS = {"checklist": 1, "run_config": 1, "compute_accounting": 1, "all": 1}
+
+
 def test_second_invocation_has_nothing_to_do(tiny_run):
     res = snakemake(tiny_run, TINY, "-n")
     assert res.returncode == 0, res.stderr[-3000:]
@@ -120,7 +126,7 @@ def test_second_invocation_has_nothing_to_do(tiny_run):
 def test_adding_a_delta_schedules_only_its_evaluations_and_the_aggregate(tiny_run):
     res = snakemake(tiny_run, changed(overdesign__delta=[4, 8, 16]), "-n")
     assert res.returncode == 0, res.stderr[-3000:]
-    assert job_counts(res.stdout + res.stderr) == {"evaluate_pgd": 2, "aggregate_overdesign": 1, "all": 1}
+    assert job_counts(res.stdout + res.stderr) == {"evaluate_pgd": 2, "aggregate_overdesign": 1, **FOLLOWERS}
 
 
 def test_changing_training_hyperparameters_retrains_that_model(tiny_run):
@@ -145,25 +151,36 @@ def test_missing_dataset_root_fails_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_changing_the_evaluation_batch_size_reruns_nothing(tiny_run):
+def test_changing_the_evaluation_batch_size_reruns_only_the_config_record(tiny_run):
     res = snakemake(tiny_run, changed(eval__batch_size=16), "-n")
-    assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert job_counts(res.stdout + res.stderr) == {"run_config": 1, "all": 1}
 
 
 def test_paper_grid_dry_run_lists_every_job(tmp_path):
     """No CIFAR-10 needed to plan: 20 models; 13 + 7 models × PGD at δ ∈ {0, …, 12}; per model, transfer at
-    δ ∈ {0, 2, …, 12} and BPDA at δ ∈ {2, …, 12}, each unquantized once plus every layer (5 / 4) × β (5)."""
+    δ ∈ {0, 2, …, 12} and BPDA at δ ∈ {2, …, 12}, each unquantized once plus every layer (5 / 4) × β (5); APGD-BPDA
+    at δ ∈ {2, …, 12} at β = 8 only; the checklist's extra evaluations (PGD at δ = 64 and PGD-100 for each
+    architecture's largest ε, β = 10⁶ at every layer); the first validation step of 7 overdesign searches."""
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
            "--configfile", str(ROOT / "config" / "config.yaml")]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert job_counts(res.stdout + res.stderr) == {
-        "prepare_data": 1, "train": 20, "evaluate_pgd": 13 * 13 + 7 * 13, "aggregate_overdesign": 2,
-        "transfer_examples": 20 * 6,
-        "evaluate_quantized": 13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5),
-        "aggregate_quantization": 2 * 2 * 5, "aggregate_quantization_clean": 2,
+        "prepare_data": 1, "train": 20, "evaluate_pgd": 13 * 13 + 7 * 13 + 2, "aggregate_overdesign": 2,
+        "evaluate_pgd_steps": 2, "transfer_examples": 20 * 6,
+        "evaluate_quantized": 13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5)  # transfer and BPDA
+        + 13 * 6 * (1 + 5) + 7 * 6 * (1 + 4)  # APGD-BPDA
+        + 5 + 4,  # the checklist's beta = 1e6 at every layer
+        "aggregate_quantization": 2 * 2 * 5 + 2 * 2 * 1, "aggregate_quantization_clean": 2,
         "filter_norms": 20, "aggregate_filter_norms": 2,
-        "evaluate_corruptions": 20, "aggregate_corruptions": 2, "aggregate_corruption_average": 1, "all": 1}
+        "evaluate_corruptions": 20, "aggregate_corruptions": 2, "aggregate_corruption_average": 1,
+        "evaluate_pgd_val": 7, "search_step": 7, "search_result": 7, "aggregate_search": 1, "checklist": 1,
+        "run_config": 1, "compute_accounting": 1, "all": 1}
+    # the compute table's projection counts the same GPU jobs as Snakemake plans
+    counts = job_counts(res.stdout + res.stderr)
+    projected = accounting.grid_jobs(atconfig.load(ROOT / "config" / "config.yaml", check_data=False))
+    assert projected == {rule: counts[rule] for rule in projected}
 
 
 def test_quantization_tables_follow_the_evaluations(tiny_run):
@@ -191,7 +208,7 @@ def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
     assert res.returncode == 0, res.stderr[-3000:]
     # per eps: transfer at delta 8 and delta 0 (clean) plus BPDA at delta 8, for the one layer, at beta 8
     assert job_counts(res.stdout + res.stderr) == {
-        "evaluate_quantized": 2 * 3, "aggregate_quantization": 2, "aggregate_quantization_clean": 1, "all": 1}
+        "evaluate_quantized": 2 * 3, "aggregate_quantization": 2, "aggregate_quantization_clean": 1, **FOLLOWERS}
 
 
 def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
@@ -199,7 +216,7 @@ def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert job_counts(out) == {
-        "evaluate_quantized": 2 * 2, "aggregate_quantization": 1, "aggregate_quantization_clean": 1, "all": 1}
+        "evaluate_quantized": 2 * 2, "aggregate_quantization": 1, "aggregate_quantization_clean": 1, **FOLLOWERS}
     outputs = "\n".join(line for line in out.splitlines() if line.strip().startswith("output:"))
     assert set(re.findall(r"eval/rn/eps\d+/(\w+)/delta\d+/", outputs)) == {"bpda"}
 
@@ -244,7 +261,8 @@ def test_malformed_cifar10c_root_fails_before_any_job_naming_the_file(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-GPU_RULES = {"train", "evaluate_pgd", "transfer_examples", "evaluate_quantized", "evaluate_corruptions"}
+GPU_RULES = {"train", "evaluate_pgd", "transfer_examples", "evaluate_quantized", "evaluate_corruptions",
+             "evaluate_pgd_steps", "evaluate_pgd_val"}
 
 
 def test_gpu_rules_ask_for_one_gpu_and_cpu_rules_for_none(tmp_path):
@@ -282,5 +300,86 @@ def test_html_report_holds_every_table_and_figure(tiny_run):
     html = report.read_text()
     for name in ("robust_error_rn.png", "overdesign_rn.csv", "models_rn.csv", "quantization_rn_bpda_beta4.csv",
                  "quantization_gain_rn_transfer.png", "filter_norms_rn_mean.png", "corruptions_rn.csv",
-                 "corruptions_average.csv", "preact_mean_rn.png"):
+                 "corruptions_average.csv", "preact_mean_rn.png", "quantization_rn_bpda_beta4_ci.csv",
+                 "compute.csv", "config_used.yaml"):
         assert name in html, name
+
+
+def test_every_accuracy_table_has_wilson_intervals_and_paired_tests(tiny_run):
+    from scipy import stats as sst
+
+    tables = tiny_run / "results" / "tiny" / "tables"
+    for stem in ("models_rn", "robust_accuracy_rn", "overdesign_rn", "quantization_rn_transfer_beta4",
+                 "quantization_rn_bpda_beta4", "quantization_clean_rn", "corruptions_rn", "corruptions_severity_rn",
+                 "corruptions_average"):
+        ci = pd.read_csv(tables / f"{stem}_ci.csv")
+        assert len(ci) > 0 and (ci["ci_low"] <= ci["value"] + 1e-9).all() and (ci["value"] <= ci["ci_high"] + 1e-9).all()
+        assert " ± " in (tables / f"{stem}.md").read_text(), stem
+    robust = pd.read_csv(tables / "robust_accuracy_rn_ci.csv")
+    assert set(robust["n"]) == {64} and len(robust) == 2 * 2
+    # every quantized cell is tested against the unquantized model on the same 64 examples
+    ci = pd.read_csv(tables / "quantization_rn_bpda_beta4_ci.csv")
+    tested = ci[ci["layer"] == "conv0"]
+    assert len(tested) == 2 and tested["p_value"].notna().all() and ci.loc[ci["layer"] == "none", "p_value"].isna().all()
+    p_values = []
+    for row in tested.to_dict("records"):
+        eps = row["column"].removeprefix("eps")
+        q = pd.read_parquet(tiny_run / f"results/tiny/eval/rn/eps{eps}/bpda/delta8/conv0/beta4.parquet")
+        u = pd.read_parquet(tiny_run / f"results/tiny/eval/rn/eps{eps}/bpda/delta8/none.parquet")
+        gained, lost = int((q["correct"] & ~u["correct"]).sum()), int((~q["correct"] & u["correct"]).sum())
+        assert (row["gained"], row["lost"]) == (gained, lost)
+        p_values.append(1.0 if gained + lost == 0 else sst.binomtest(gained, gained + lost).pvalue)
+    assert list(tested["p_value"]) == pytest.approx(p_values)
+    low, high = sorted(p_values)  # Holm over the table's two quantized cells
+    holm = {low: min(1.0, 2 * low), high: max(min(1.0, 2 * low), high)}
+    assert list(tested["p_adjusted"]) == pytest.approx([holm[p] for p in p_values])
+    conv0 = [line for line in (tables / "quantization_rn_bpda_beta4.md").read_text().splitlines() if "| conv0 |" in line]
+    marks = conv0[0].count("**") // 2 + conv0[0].count(" _")
+    assert marks == int(tested["significant"].sum())
+
+
+def test_compute_table_and_the_config_used(tiny_run):
+    out = tiny_run / "results" / "tiny"
+    compute = pd.read_csv(out / "tables/compute.csv").set_index("rule")
+    assert compute.loc["train", "jobs"] == 2 and compute.loc["train", "kind"] == "gpu"
+    assert compute.loc["aggregate_overdesign", "kind"] == "cpu"
+    assert compute.loc["train", "grid_jobs"] == 20 and compute.loc["train", "grid_gpu_hours"] > 0
+    assert compute.loc["total", "wall_s"] >= compute.loc["train", "wall_s"] > 0
+    used = yaml.safe_load((out / "config_used.yaml").read_text())
+    assert used["models"]["rn"]["width"] == 2 and used["stats"] == {"alpha": 0.05, "correction": "holm"}
+
+
+def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path):
+    """The checklist runs on the tiny grid: every check with a verdict and numbers that match the evaluations; its
+    extra evaluations are PGD at delta 64, PGD with 5x the steps and beta 1e6; strict fails the run, naming checks."""
+    import shutil
+
+    out = tiny_run / "results" / "tiny"
+    table = pd.read_csv(out / "tables/checklist.csv")
+    assert list(table.columns) == ["check", "model", "eps", "status", "value", "limit", "measured", "criterion"]
+    assert set(table["check"]) == {"monotone_delta", "large_delta", "more_steps", "transfer_vs_bpda", "adv_budget",
+                                   "large_beta"}
+    assert set(table["status"]) <= {"pass", "fail"} and (table["model"] == "rn").all()
+    rows = table.set_index("check")
+    acc = lambda rel: 100 * pd.read_parquet(out / "eval/rn/eps16" / rel)["correct"].mean()
+    assert rows.loc["large_delta", "eps"] == 16 and rows.loc["large_delta", "limit"] == 1.0
+    assert rows.loc["large_delta", "value"] == pytest.approx(acc("pgd/delta64/none.parquet"), abs=1e-3)
+    more = acc("pgd/delta16/none.parquet") - acc("pgd5x/delta16/none.parquet")
+    assert rows.loc["more_steps", "value"] == pytest.approx(more, abs=1e-3)
+    assert "PGD_16-25" in rows.loc["more_steps", "measured"]  # 5 x the tiny grid's 5 steps
+    assert "25" in next((out / "logs/evaluate_pgd_steps").glob("*.log")).read_text()
+    budget = table[table["check"] == "adv_budget"]
+    assert list(budget["eps"]) == [0, 16] and (budget["status"] == "pass").all()
+    assert "delta 8: 8.0000" in budget["measured"].iloc[0]
+    assert rows.loc["large_beta", "status"] == "pass" and "conv0" in rows.loc["large_beta", "measured"]
+    assert (out / "eval/rn/eps16/transfer/delta0/conv0/beta1000000.parquet").exists()
+    assert "| large_delta | rn | 16 |" in (out / "tables/checklist.md").read_text()
+
+    # strict, with a check that must fail (any accuracy at delta 1 is above 0%): the run fails and names it
+    work = tmp_path / "wf"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    res = snakemake(work, changed(checklist={"strict": True, "large_delta": {"delta": 1, "max_accuracy": 0}}),
+                    "--cores", "2")
+    assert res.returncode != 0
+    assert "large_delta (rn, eps 16)" in res.stdout + res.stderr
+    assert "large_delta (rn, eps 16)" in (work / "results/tiny/logs/checklist/checklist.log").read_text()

@@ -13,7 +13,7 @@ import os
 
 import pandas as pd
 
-from . import config as atconfig
+from . import checklist, config as atconfig
 
 COLUMNS = ["rule", "job", "seconds", "max_rss_mb", "cpu_seconds"]
 
@@ -48,21 +48,28 @@ def read_benchmarks(root: str) -> pd.DataFrame:
 
 
 def grid_jobs(config: dict) -> dict[str, int]:
-    """Jobs per GPU rule in the grid a (validated) config describes, counted as the rules expand it."""
+    """Jobs per GPU rule in the grid a (validated) config describes, counted as the rules expand it (the sanity
+    checklist's evaluations included; of an overdesign search, only the first validation evaluation per
+    (model, δ), since the rest depends on the results)."""
     models = sorted(config["models"])
     eps = {m: atconfig.eps_list(config, m) for m in models}
     counts = {"train": sum(len(e) for e in eps.values()),
               "evaluate_pgd": sum(len(atconfig.pgd_deltas(config, m, e)) for m in models for e in eps[m])}
     if atconfig.quantization_enabled(config):
-        attacks = config["quantization"]["attacks"]
-        per_cell = {m: 1 + len(atconfig.quant_layers(config, m)) * len(atconfig.quant_betas(config)) for m in models}
+        attacks = atconfig.quant_eval_attacks(config)  # "worst" is an aggregate: no evaluation jobs
+        per_cell = {(m, a): 1 + len(atconfig.quant_layers(config, m)) * len(atconfig.quant_attack_betas(config, a))
+                    for m in models for a in attacks}  # apgd-bpda may run at a subset of the beta
         counts["transfer_examples"] = sum(
             len([d for d in atconfig.quant_deltas(config, "transfer") if d > 0]) * len(eps[m]) for m in models
         ) if "transfer" in attacks else 0
-        counts["evaluate_quantized"] = sum(len(atconfig.quant_deltas(config, a)) * len(eps[m]) * per_cell[m]
+        counts["evaluate_quantized"] = sum(len(atconfig.quant_deltas(config, a)) * len(eps[m]) * per_cell[m, a]
                                            for a in attacks for m in models)
     if atconfig.corruptions_enabled(config):
         counts["evaluate_corruptions"] = counts["train"]
+    if atconfig.search_enabled(config):  # data-dependent: only each search's first step is known before it runs
+        counts["evaluate_pgd_val"] = len(atconfig.search_models(config)) * len(atconfig.search_deltas(config))
+    for rule, n in checklist.extra_jobs(config).items():
+        counts[rule] = counts.get(rule, 0) + n
     return counts
 
 

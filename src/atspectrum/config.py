@@ -88,6 +88,8 @@ def check(config: dict, check_data: bool = True) -> None:
                                   f"point of {model['arch']}; choose from {list(points)}")
     if not config["overdesign"]["delta"]:
         raise ConfigError("config key 'overdesign.delta': the attack grid is empty")
+    check_quant_attacks(config)
+    check_search(config)
     if check_data:
         check_dataset(data)
 
@@ -162,6 +164,48 @@ def pgd_deltas(config: dict, model: str, eps: int) -> list[int]:
     return sorted(set(overdesign_deltas(config)) | {0, int(eps)})
 
 
+def search_enabled(config: dict) -> bool:
+    return bool(config["overdesign"].get("search"))
+
+
+def search_models(config: dict) -> list[str]:
+    """The models searched by ``overdesign.search`` (``models: null`` = every configured model; none when off)."""
+    if not search_enabled(config):
+        return []
+    chosen = config["overdesign"]["search"].get("models")
+    return sorted(config["models"]) if chosen is None else sorted(chosen)
+
+
+def search_deltas(config: dict) -> list[int]:
+    return sorted(config["overdesign"]["search"]["delta"]) if search_enabled(config) else []
+
+
+def search_settings(config: dict, delta: int) -> dict:
+    """The search at one delta as plain values: ``delta``, ``step``, ``patience``, ``max_eps`` (see atspectrum.search)."""
+    s = config["overdesign"]["search"]
+    return {"delta": int(delta), "step": int(s.get("step", 1)), "patience": int(s.get("patience", 2)),
+            "max_eps": int(s.get("max_eps", 64))}
+
+
+def check_search(config: dict) -> None:
+    """``overdesign.search``: known models, every delta within max_eps, and a validation split to search on."""
+    if not search_enabled(config):
+        return
+    s = config["overdesign"]["search"]
+    for i, name in enumerate(s.get("models") or []):
+        if name not in config["models"]:
+            raise ConfigError(f"config key 'overdesign.search.models[{i}]': {name!r} is not a configured model; "
+                              f"choose from {sorted(config['models'])}")
+    max_eps = s.get("max_eps", 64)
+    for i, delta in enumerate(s["delta"]):
+        if delta > max_eps:
+            raise ConfigError(f"config key 'overdesign.search.max_eps': {max_eps} is below the search's "
+                              f"delta {delta} (overdesign.search.delta[{i}]); the search starts at eps = delta")
+    if config["data"]["val_size"] == 0:
+        raise ConfigError("config key 'data.val_size': overdesign.search measures robust error on the validation "
+                          "split; set data.val_size > 0")
+
+
 def load(path: str | os.PathLike, check_data: bool = True) -> dict:
     """Read and validate a YAML config file."""
     with open(path) as fh:
@@ -205,8 +249,77 @@ def quant_deltas(config: dict, attack: str) -> list[int]:
 
 
 def quant_attack(config: dict, attack: str) -> dict:
-    """steps / step_factor / random_start of the transfer (PGD on the plain model) or BPDA attack."""
-    return dict(config["quantization"][attack])
+    """The settings of one evaluation attack: steps / step_factor / random_start of ``transfer`` (PGD on the plain
+    model) or ``bpda``; steps / restarts / losses of ``apgd-bpda``."""
+    if attack == WORST:
+        raise ValueError("'worst' is an aggregate of the other attacks, it has no settings of its own")
+    # the beta subset is not a setting of one evaluation job (it says which jobs exist)
+    return {k: copy.deepcopy(v) for k, v in config["quantization"][attack].items() if k != "beta"}
+
+
+WORST = "worst"  # the per-example worst case over the other configured attacks: an aggregate, not an evaluation
+
+
+def quant_eval_attacks(config: dict) -> list[str]:
+    """The configured quantization attacks that evaluate (everything but ``worst``), in configured order."""
+    return [a for a in config["quantization"]["attacks"] if a != WORST] if quantization_enabled(config) else []
+
+
+def quant_attack_betas(config: dict, attack: str) -> list[float]:
+    """The beta at which ``attack`` runs: every beta of ``quantization.beta``, or ``apgd-bpda.beta`` when set;
+    ``worst``: the beta at which every evaluation attack runs."""
+    if attack == WORST:
+        runs = [set(quant_attack_betas(config, a)) for a in quant_eval_attacks(config)]
+        return [b for b in quant_betas(config) if all(b in r for r in runs)]
+    own = config["quantization"].get(attack, {}).get("beta")
+    return quant_betas(config) if own is None else sorted(float(b) for b in own)
+
+
+def check_quant_attacks(config: dict) -> None:
+    """``apgd-bpda.beta`` is a subset of ``quantization.beta``; ``worst`` combines at least two evaluation attacks."""
+    if not quantization_enabled(config):
+        return
+    q = config["quantization"]
+    for i, b in enumerate(q.get("apgd-bpda", {}).get("beta") or []):
+        if float(b) not in quant_betas(config):
+            raise ConfigError(f"config key 'quantization.apgd-bpda.beta[{i}]': {b} is not in quantization.beta "
+                              f"{q['beta']}")
+    if WORST not in q["attacks"]:
+        return
+    if len(quant_eval_attacks(config)) < 2:
+        raise ConfigError(f"config key 'quantization.attacks': worst is the per-example worst case over the other "
+                          f"listed attacks and needs at least two of them, got {quant_eval_attacks(config)}")
+
+
+def quant_attack_label(config: dict, attack: str) -> str:
+    """How tables and captions name a quantization attack, with its configured strength."""
+    if attack == WORST:
+        return ("the per-example worst case over " +
+                " + ".join(quant_attack_label(config, a) for a in quant_eval_attacks(config)))
+    a = config["quantization"][attack]
+    if attack == "apgd-bpda":
+        runs = f"{a['restarts']} restart{'s' if a['restarts'] > 1 else ''}"
+        return f"APGD-BPDA_delta-{a['steps']} ({'+'.join(a['losses']).upper()}, {runs})"
+    return {"transfer": f"Transfer PGD_delta-{a['steps']}", "bpda": f"BPDA_delta-{a['steps']}"}[attack]
+
+
+def quant_eval_runtime_minutes(config: dict, attack: str) -> int:
+    """A generous time limit for one quantized evaluation job: an hour, more for APGD with many steps/restarts
+    (about 3 s per forward-backward pass over 10,000 CIFAR-10 images of WRN-28-10 in fp32)."""
+    if attack != "apgd-bpda":
+        return 60
+    a = config["quantization"][attack]
+    passes = (a["steps"] + 1) * a["restarts"] * len(a["losses"])
+    return int(60 + passes * 3 / 60)
+
+
+def checklist_settings(config: dict) -> dict:
+    """The ``checklist`` section (tolerances, the very large delta and beta, the step factor, ``strict``): a copy,
+    with the schema's defaults where the config has no ``checklist`` section (validation fills them too)."""
+    section = copy.deepcopy(config.get("checklist") or {})
+    schema = load_schema()["properties"]["checklist"]
+    _Validator(schema).validate(section)  # fills the defaults in place
+    return section
 
 
 def corruptions_enabled(config: dict) -> bool:

@@ -1,7 +1,9 @@
 """Per-example evaluation of a model under an attack: which test examples stay correctly classified.
 
-PGD against the plain model, BPDA (PGD through a straight-through quantizer, verdict by the real one) and transfer
-(fixed adversarial examples classified by a quantized model) all produce the same per-example frame.
+PGD against the plain model, BPDA (PGD through a straight-through quantizer, verdict by the real one), APGD-BPDA
+(APGD with cross-entropy and DLR through the straight-through quantizer, verdict by the real one) and transfer (fixed
+adversarial examples classified by a quantized model) all produce the same per-example frame; :func:`worst_case`
+combines the frames of several attacks on one cell, example by example.
 
 Random starts are drawn once for the whole test set from a seeded CPU generator, so results do not depend on the
 batch size (a performance knob, not a parameter of the experiment).
@@ -13,7 +15,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import attacks
+from . import apgd, attacks, paths
 
 
 def start_noise(shape: torch.Size, seed: int) -> torch.Tensor:
@@ -92,3 +94,66 @@ def classify_per_example(model: nn.Module, images: torch.Tensor, labels: torch.T
 def accuracy(frame: pd.DataFrame) -> float:
     """Accuracy in percent of a per-example frame."""
     return 100.0 * float(frame["correct"].mean()) if len(frame) else float("nan")
+
+
+def apgd_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, delta: int, steps: int = 100,
+                     restarts: int = 1, losses=apgd.LOSSES, batch_size: int = 512, seed: int = 0,
+                     device: str | torch.device = "cpu", attack_quantize=None, eval_quantize=None,
+                     keep_adv: bool = False) -> tuple[pd.DataFrame, torch.Tensor | None]:
+    """APGD_δ (every loss in ``losses`` × ``restarts``, per-example worst case; see :func:`atspectrum.apgd.attack`).
+    The attack differentiates ``model(x, quantize=attack_quantize)``, the verdict is
+    ``model(x, quantize=eval_quantize)`` (APGD-BPDA: straight-through for the attack, the real quantizer for the
+    verdict). Same frame as :func:`attack_per_example`; ``delta`` in 1/255 units."""
+    device = torch.device(device)
+    model = model.to(device).eval()
+    fwd = (lambda m, inp: m(inp, quantize=attack_quantize)) if attack_quantize else None
+    verdict = lambda m, inp: m(inp) if eval_quantize is None else m(inp, quantize=eval_quantize)  # noqa: E731
+    adv, pred = apgd.attack(model, images, labels, attacks.pixels(delta), steps, losses, restarts, seed=seed,
+                            batch_size=batch_size, device=device, forward=fwd, predict=verdict)
+    return _frame(pred, labels.cpu()), (adv if keep_adv else None)
+
+
+class FrameMismatchError(ValueError):
+    """Per-example frames that do not describe the same test examples."""
+
+
+def worst_case(frames) -> pd.DataFrame:
+    """The per-example worst case over several attacks on one cell: an example is correct only if it is correct under
+    every attack. ``frames`` maps attack names to per-example frames (or is a sequence of frames), paired by
+    ``index``; their indices and labels must agree. ``pred`` is the prediction under the first attack (in the given
+    order) that misclassifies the example, else the label; ``attack`` names that attack ("" when none did)."""
+    named = list(frames.items()) if hasattr(frames, "items") else [(str(i), f) for i, f in enumerate(frames)]
+    if not named:
+        raise ValueError("worst_case needs at least one frame")
+    ref_name, ref = named[0]
+    ref = ref.sort_values("index", kind="stable").reset_index(drop=True)
+    correct = np.ones(len(ref), dtype=bool)
+    pred = ref["label"].to_numpy(dtype=np.int64).copy()
+    broken_by = np.full(len(ref), "", dtype=object)
+    for name, frame in named:
+        f = frame.sort_values("index", kind="stable").reset_index(drop=True)
+        if len(f) != len(ref) or not np.array_equal(f["index"].to_numpy(), ref["index"].to_numpy()):
+            raise FrameMismatchError(f"worst case: the examples of {name!r} ({len(f)}) are not those of "
+                                     f"{ref_name!r} ({len(ref)}): indices differ")
+        if not np.array_equal(f["label"].to_numpy(), ref["label"].to_numpy()):
+            raise FrameMismatchError(f"worst case: labels of {name!r} differ from those of {ref_name!r} "
+                                     f"(another test set?)")
+        first = correct & ~f["correct"].to_numpy(dtype=bool)
+        pred[first], broken_by[first] = f["pred"].to_numpy(dtype=np.int64)[first], name
+        correct &= ~first
+    return pd.DataFrame({"index": ref["index"].to_numpy(dtype=np.int64), "label": ref["label"].to_numpy(np.int64),
+                         "pred": pred, "correct": correct, "attack": broken_by})
+
+
+WORST = "worst"
+
+
+def read_cell(root: str, model: str, eps, attack: str, delta, layer: str = "none", beta=None,
+              worst_of=()) -> pd.DataFrame:
+    """The per-example frame of one quantization cell from its evaluation file; ``attack == "worst"`` combines the
+    files of every attack in ``worst_of`` with :func:`worst_case` (an aggregate: nothing is evaluated)."""
+    if attack != WORST:
+        return pd.read_parquet(paths.eval_file(root, model, eps, attack, delta, layer, beta))
+    if not worst_of:
+        raise ValueError("the worst case needs the attacks it combines (worst_of)")
+    return worst_case({a: read_cell(root, model, eps, a, delta, layer, beta) for a in worst_of})

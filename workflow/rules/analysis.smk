@@ -104,9 +104,9 @@ rule aggregate_corruptions:
 rule aggregate_corruption_average:
     """Table 2: average accuracy over every corruption, one row per model, columns eps."""
     input:
-        [P.table_files(R, f"corruptions_{m}")[0] for m in MODELS],
+        [P.ci_file(R, f"corruptions_{m}") for m in MODELS],
     output:
-        reported(P.table_files(R, "corruptions_average"), "corruptions", "6 corruptions", model="all"),
+        reported(P.table_files(R, "corruptions_average", ci=True), "corruptions", "6 corruptions", model="all"),
     params:
         models=MODELS,
         root=R,

@@ -1,6 +1,8 @@
 # Target builders and the small functions the rules share. Logic lives in atspectrum.config / atspectrum.paths.
 import atspectrum.accounting as accounting
+import atspectrum.checklist as atchecklist
 import atspectrum.paths as P
+import atspectrum.search as atsearch
 from snakemake.io import report as report_flag  # `report(` at a line start would parse as the report: directive
 
 R = P.run_dir(config["run"])
@@ -9,7 +11,8 @@ MODELS = sorted(config["models"])
 
 
 QUANT = atconfig.quantization_enabled(config)
-QUANT_ATTACKS = config["quantization"]["attacks"] if QUANT else []
+QUANT_ATTACKS = config["quantization"]["attacks"] if QUANT else []  # tables: may include "worst" (an aggregate)
+QUANT_EVAL_ATTACKS = atconfig.quant_eval_attacks(config)  # the attacks with evaluation jobs
 CORRUPT = atconfig.corruptions_enabled(config)
 CORRUPTION_NAMES = config["corruptions"]["names"] if CORRUPT else []
 
@@ -19,7 +22,7 @@ wildcard_constraints:
     eps=r"\d+",
     delta=r"\d+",
     dataset=r"[a-z0-9_]+",
-    attack="transfer|bpda",
+    attack="transfer|bpda|apgd-bpda|worst",
     beta=r"[0-9p]+",
     qpoint=r"none|[a-z0-9_]+/beta[0-9p]+",
 
@@ -62,7 +65,7 @@ def quant_eval(model, eps, attack, delta, layer, beta=None):
 
 
 def quant_eval_inputs(w):
-    """A transfer evaluation reads the cached examples (delta 0: the clean test set); BPDA attacks itself."""
+    """A transfer evaluation reads the cached examples (delta 0: the clean test set); BPDA / APGD-BPDA attack."""
     inputs = {"model": P.model_file(R, w.model, w.eps), "test": data_input("test")}
     if w.attack == "transfer" and int(w.delta) > 0:
         inputs["adv"] = P.adv_file(R, w.model, w.eps, w.delta)
@@ -70,9 +73,11 @@ def quant_eval_inputs(w):
 
 
 def quant_table_inputs(model, attack, beta):
-    """Every evaluation of one (model, attack, beta) table: the unquantized row and each layer, for delta > 0."""
+    """Every evaluation of one (model, attack, beta) table: the unquantized row and each layer, for delta > 0;
+    the "worst" table reads the evaluations of every other configured attack."""
     return [
-        quant_eval(model, eps, attack, delta, layer, beta)
+        quant_eval(model, eps, a, delta, layer, beta)
+        for a in (QUANT_EVAL_ATTACKS if attack == atconfig.WORST else [attack])
         for eps in atconfig.eps_list(config, model)
         for delta in atconfig.quant_deltas(config, attack)
         if delta > 0
@@ -84,11 +89,11 @@ def quant_all_inputs(model):
     """Every quantization evaluation of a model (no duplicates: 'none' does not depend on beta)."""
     files = {
         quant_eval(model, eps, attack, delta, layer, beta)
-        for attack in QUANT_ATTACKS
+        for attack in QUANT_EVAL_ATTACKS
         for eps in atconfig.eps_list(config, model)
         for delta in atconfig.quant_deltas(config, attack)
         for layer in ["none"] + atconfig.quant_layers(config, model)
-        for beta in atconfig.quant_betas(config)
+        for beta in atconfig.quant_attack_betas(config, attack)
     }
     return sorted(files)
 
@@ -97,7 +102,7 @@ def quant_outputs(model):
     tables = [
         f
         for attack in QUANT_ATTACKS
-        for beta in atconfig.quant_betas(config)
+        for beta in atconfig.quant_attack_betas(config, attack)
         for f in P.table_files(R, f"quantization_{model}_{attack}_beta{P.beta_token(beta)}", ci=True)
     ]
     return tables + quant_clean_outputs(model)
@@ -113,7 +118,7 @@ def quant_clean_outputs(model):
 def corruption_files():
     """The generated corrupted test sets (prepare_corruptions). A configured CIFAR-10-C directory is read through
     params instead: it is checked file by file before the first job (onstart), and a dry run plans without it."""
-    if config["corruptions"]["root"] is not None:
+    if not CORRUPT or config["corruptions"]["root"] is not None:  # no corruptions section: Section 6 is off
         return []
     root = atconfig.corruption_dir(config, R)
     return [f"{root}/{name}.npy" for name in CORRUPTION_NAMES] + [f"{root}/labels.npy"]
@@ -140,10 +145,43 @@ def search_outputs(model):
     return P.table_files(R, f"overdesign_search_{model}")
 
 
+def search_step_inputs(w):
+    """A search visit: this eps's validation evaluation and, after the start (eps = delta), the previous decision."""
+    settings = atsearch.Settings(**atconfig.search_settings(config, int(w.delta)))
+    previous = settings.previous(int(w.eps))  # refuses an eps off the schedule delta + k * step
+    inputs = {"val": atsearch.val_eval_file(R, w.model, w.delta, w.eps)}
+    if previous is not None:
+        inputs["previous"] = atsearch.step_file(R, w.model, w.delta, previous)
+    return inputs
+
+
+def search_result_inputs(w):
+    """Every decision of the (model, delta) search up to its stop, then the TEST evaluations of eps* and eps = delta.
+    ``checkpoints.search_step.get`` raises until that visit has run: Snakemake then plans it and asks again."""
+    steps, last = atsearch.walk(
+        int(w.delta),
+        lambda eps: checkpoints.search_step.get(model=w.model, delta=w.delta, eps=eps).output[0],
+    )
+    return {
+        "steps": steps,
+        "star": P.eval_file(R, w.model, last["eps_star"], "pgd", w.delta),
+        "base": P.eval_file(R, w.model, w.delta, "pgd", w.delta),
+    }
+
+
 def analysis_outputs(model):
     return (filter_norm_outputs(model) if config["filters"] else []) + (
         corruption_outputs(model) if CORRUPT else []
     )
+
+
+CHECKLIST = atconfig.checklist_settings(config)
+CHECKLIST_PLAN = atchecklist.plan(config)  # what the sanity checklist checks (workflow/rules/checklist.smk)
+
+
+def checklist_inputs(w):
+    """Every artifact the sanity checklist reads: PGD, quantized and cached transfer evaluations, the test set."""
+    return {"test": data_input("test"), **atchecklist.input_files(CHECKLIST_PLAN, CHECKLIST, R)}
 
 
 def all_targets():

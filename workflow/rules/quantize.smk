@@ -1,4 +1,5 @@
-# Section 4: features quantized after one layer, floor(beta x)/beta, under Transfer PGD and BPDA.
+# Section 4: features quantized after one layer, floor(beta x)/beta, under Transfer PGD and BPDA (the paper's), and,
+# beyond the paper, APGD-BPDA and the per-example worst case over every attack run on a cell ("worst", an aggregate).
 # Jobs are per (model, eps, delta, attack, layer, beta); layer "none" is one job per (model, eps, delta, attack).
 # Params hold only this job's scalars, so adding a beta schedules only that beta's evaluations and aggregates.
 
@@ -27,20 +28,23 @@ rule transfer_examples:
 
 
 rule evaluate_quantized:
-    """Transfer (cached examples classified by the quantized model) or BPDA (PGD through the straight-through
-    quantizer at this layer and beta, verdict by the real quantizer); qpoint is 'none' or '<layer>/beta<beta>'."""
+    """Transfer (cached examples classified by the quantized model), BPDA (PGD through the straight-through
+    quantizer at this layer and beta, verdict by the real quantizer) or APGD-BPDA (APGD with CE and DLR through the
+    straight-through quantizer, verdict by the real one); qpoint is 'none' or '<layer>/beta<beta>'."""
+    wildcard_constraints:
+        attack="transfer|bpda|apgd-bpda",
     input:
         unpack(quant_eval_inputs),
     output:
         f"{R}/eval/{{model}}/eps{{eps}}/{{attack}}/delta{{delta}}/{{qpoint}}.parquet",
     params:
-        attack=lambda w: atconfig.quant_attack(config, "bpda") if w.attack == "bpda" else {},
+        attack=lambda w: atconfig.quant_attack(config, w.attack) if w.attack != "transfer" else {},
         seed=config["seed"],
         device=config["device"],
     resources:
         gpu=1,
         mem_mb=8000,
-        runtime=60,
+        runtime=lambda w: atconfig.quant_eval_runtime_minutes(config, w.attack),
     log:
         f"{R}/logs/evaluate_{{attack}}/{{model}}_eps{{eps}}_delta{{delta}}_{{qpoint}}.log",
     benchmark:
@@ -54,14 +58,16 @@ rule aggregate_quantization:
     input:
         lambda w: quant_table_inputs(w.model, w.attack, w.beta),
     output:
-        reported(P.table_files(R, "quantization_{model}_{attack}_beta{beta}"), "quantization", "4 quantization",
+        reported(P.table_files(R, "quantization_{model}_{attack}_beta{beta}", ci=True), "quantization", "4 quantization",
                  model="{model}"),
     params:
         root=R,
         eps=lambda w: atconfig.eps_list(config, w.model),
         deltas=lambda w: [d for d in atconfig.quant_deltas(config, w.attack) if d > 0],
         layers=lambda w: atconfig.quant_layers(config, w.model),
-        steps=lambda w: atconfig.quant_attack(config, w.attack)["steps"],
+        label=lambda w: atconfig.quant_attack_label(config, w.attack),
+        worst_of=lambda w: atconfig.quant_eval_attacks(config) if w.attack == atconfig.WORST else [],
+        stats=config["stats"],
     log:
         f"{R}/logs/aggregate_quantization/{{model}}_{{attack}}_beta{{beta}}.log",
     benchmark:
@@ -82,6 +88,9 @@ rule aggregate_quantization_clean:
         layers=lambda w: atconfig.quant_layers(config, w.model),
         betas=lambda w: atconfig.quant_betas(config),
         deltas={a: atconfig.quant_deltas(config, a) for a in QUANT_ATTACKS},
+        worst_of=QUANT_EVAL_ATTACKS if atconfig.WORST in QUANT_ATTACKS else [],
+        attack_betas={a: atconfig.quant_attack_betas(config, a) for a in QUANT_ATTACKS},
+        stats=config["stats"],
     log:
         f"{R}/logs/aggregate_quantization_clean/{{model}}.log",
     benchmark:

@@ -10,7 +10,7 @@ p, model = snakemake.params, snakemake.wildcards.model
 
 @functools.cache  # each unquantized result is the baseline of every (layer, beta): read it once
 def frame(attack, eps, delta, layer, beta=None):
-    return pd.read_parquet(paths.eval_file(p.root, model, eps, attack, delta, layer, beta))
+    return evaluate.read_cell(p.root, model, eps, attack, delta, layer, beta, p.worst_of)
 
 
 def acc(*key):
@@ -37,7 +37,7 @@ tables.write(table, f"{p.root}/tables/quantization_clean_{model}",
 for attack, deltas in p.deltas.items():
     rows = [{"beta": b, "delta": d, "layer": layer, "eps": e,
              "gain": acc(attack, e, d, layer, b) - acc(attack, e, d, "none")}
-            for b in p.betas for d in deltas if d > 0 for layer in p.layers for e in p.eps]
+            for b in p.attack_betas[attack] for d in deltas if d > 0 for layer in p.layers for e in p.eps]
     figures.quantization_gain(pd.DataFrame(rows), f"{model}, {attack}: quantized − unquantized accuracy",
                               paths.figure_files(p.root, f"quantization_gain_{model}_{attack}", ("png",))[0])
 log(table.to_string())

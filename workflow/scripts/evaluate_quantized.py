@@ -12,11 +12,15 @@ real = None if layer == "none" else Quantizer(layer, beta, straight_through=Fals
 if w.attack == "transfer":
     inputs = transfer.load(snakemake.input.adv, images, labels, delta, device) if delta > 0 else images
     frame = evaluate.classify_per_example(model, inputs, labels, real, batch_size, device)
-else:  # BPDA: differentiate through the straight-through quantizer at this layer and beta
+else:  # BPDA / APGD-BPDA: differentiate through the straight-through quantizer at this layer and beta
     a = p.attack
     straight = None if real is None else real._replace(straight_through=True)
-    frame, _ = evaluate.attack_per_example(model, images, labels, delta, a["steps"], a["step_factor"],
-                                           a["random_start"], batch_size, p.seed, device,
-                                           attack_quantize=straight, eval_quantize=real)
+    if w.attack == "apgd-bpda":
+        frame, _ = evaluate.apgd_per_example(model, images, labels, delta, a["steps"], a["restarts"], a["losses"],
+                                             batch_size, p.seed, device, attack_quantize=straight, eval_quantize=real)
+    else:
+        frame, _ = evaluate.attack_per_example(model, images, labels, delta, a["steps"], a["step_factor"],
+                                               a["random_start"], batch_size, p.seed, device,
+                                               attack_quantize=straight, eval_quantize=real)
 io.write_parquet(snakemake.output[0], frame)
 log(f"{w.model} eps={w.eps} {w.attack} delta={delta} {w.qpoint}: accuracy {evaluate.accuracy(frame):.2f}%")

@@ -1,10 +1,11 @@
 import contextlib
 import os
+import sys
 
 import pandas as pd
 
 from atspectrum import data, io, jobs, logs, models
-from atspectrum.train import TrainConfig, train
+from atspectrum.train import Interrupted, TrainConfig, train
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
@@ -12,8 +13,13 @@ cfg = TrainConfig(**p.hp, eval_batch_size=snakemake.config["eval"]["batch_size"]
 device = jobs.setup(snakemake.threads, p.device)
 log(f"training {snakemake.wildcards.model} at eps={cfg.eps}/255 on {device}: {cfg}")
 model = models.build(**p.spec)
-model, rows, summary = train(model, data.load_prepared(snakemake.input.train), data.load_prepared(snakemake.input.val),
-                             cfg, state_path=p.state, device=device, log=log)
+try:
+    model, rows, summary = train(model, data.load_prepared(snakemake.input.train),
+                                 data.load_prepared(snakemake.input.val), cfg, state_path=p.state, device=device,
+                                 log=log)
+except Interrupted as stop:  # SIGTERM/SIGUSR1 (SLURM time limit, preemption, scancel): already logged by train()
+    log(f"exiting with status {128 + stop.signum}: the job fails and its next attempt (--retries) resumes")
+    sys.exit(128 + stop.signum)
 models.save(snakemake.output.model, model, eps=cfg.eps, **summary)
 with io.atomic_path(snakemake.output.log) as tmp:
     pd.DataFrame(rows).to_csv(tmp, index=False)
