@@ -383,3 +383,15 @@ def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path
     assert res.returncode != 0
     assert "large_delta (rn, eps 16)" in res.stdout + res.stderr
     assert "large_delta (rn, eps 16)" in (work / "results/tiny/logs/checklist/checklist.log").read_text()
+
+
+def test_lint_leaves_only_the_warnings_the_snakefile_justifies(tmp_path):
+    res = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--lint",
+                          "--configfile", str(ROOT / "config" / "demo.yaml")], capture_output=True, text=True,
+                         timeout=300)
+    out = res.stdout + res.stderr
+    titles = set(re.findall(r"^    \* (.+?):?$", out, flags=re.M))
+    justified = {"Specify a conda environment or container for each rule.",
+                 "Param root is a prefix of input or output file but hardcoded"}
+    assert titles and titles <= justified, titles - justified
+    assert "Lints for snakefile" not in out  # no file-level lint (e.g. functions mixed with rules)
