@@ -62,3 +62,19 @@ def test_grid_jobs_follow_the_config():
     counts = accounting.grid_jobs(atconfig.validate(cfg, check_data=False))
     assert counts["evaluate_quantized"] == 13 * (7 + 6) * (1 + 5 * 2) + 7 * (7 + 6) * (1 + 4 * 2) + 5 + 4
     assert "evaluate_corruptions" not in counts and "evaluate_pgd_val" not in counts
+
+
+def test_quantized_evaluations_are_accounted_per_attack(tmp_path):
+    bench(tmp_path / "benchmarks/evaluate_bpda/rn_eps0_delta8_none.tsv", 10.0)
+    bench(tmp_path / "benchmarks/evaluate_apgd-bpda/rn_eps0_delta8_none.tsv", 100.0)
+    cfg = atconfig.load("config/config.yaml", check_data=False)
+    by_attack = accounting.grid_jobs(cfg, by_attack=True)
+    assert "evaluate_quantized" not in by_attack
+    assert (by_attack["evaluate_transfer"] + by_attack["evaluate_bpda"] + by_attack["evaluate_apgd-bpda"]
+            == accounting.grid_jobs(cfg)["evaluate_quantized"])
+    assert by_attack["evaluate_bpda"] == 13 * 6 * (1 + 5 * 5) + 7 * 6 * (1 + 4 * 5)
+    rows = accounting.summary(accounting.read_benchmarks(str(tmp_path)), ["evaluate_quantized"], by_attack)
+    rows = rows.set_index("rule")
+    assert rows.loc["evaluate_apgd-bpda", "kind"] == "gpu"
+    assert rows.loc["evaluate_apgd-bpda", "grid_gpu_hours"] == pytest.approx(by_attack["evaluate_apgd-bpda"] * 100 / 3600)
+    assert rows.loc["evaluate_transfer", "jobs"] == 0  # in the grid, not measured in this run

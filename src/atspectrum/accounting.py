@@ -47,10 +47,17 @@ def read_benchmarks(root: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def grid_jobs(config: dict) -> dict[str, int]:
+def rule_of(kind: str) -> str:
+    """The rule behind a benchmark directory: ``evaluate_quantized`` files its benchmarks per attack
+    (``evaluate_transfer``, ``evaluate_bpda``, ``evaluate_apgd-bpda``), whose costs differ by orders of magnitude."""
+    return "evaluate_quantized" if kind.removeprefix("evaluate_") in atconfig.QUANT_EVAL_ATTACKS else kind
+
+
+def grid_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
     """Jobs per GPU rule in the grid a (validated) config describes, counted as the rules expand it (the sanity
     checklist's evaluations included; of an overdesign search, only the first validation evaluation per
-    (model, δ), since the rest depends on the results)."""
+    (model, δ), since the rest depends on the results). With ``by_attack`` the quantized evaluations are counted
+    per attack, under their benchmark directories' names (``evaluate_<attack>``, see :func:`rule_of`)."""
     models = sorted(config["models"])
     eps = {m: atconfig.eps_list(config, m) for m in models}
     counts = {"train": sum(len(e) for e in eps.values()),
@@ -62,23 +69,26 @@ def grid_jobs(config: dict) -> dict[str, int]:
         counts["transfer_examples"] = sum(
             len([d for d in atconfig.quant_deltas(config, "transfer") if d > 0]) * len(eps[m]) for m in models
         ) if "transfer" in attacks else 0
-        counts["evaluate_quantized"] = sum(len(atconfig.quant_deltas(config, a)) * len(eps[m]) * per_cell[m, a]
-                                           for a in attacks for m in models)
+        for a in attacks:
+            key = f"evaluate_{a}" if by_attack else "evaluate_quantized"
+            counts[key] = counts.get(key, 0) + sum(len(atconfig.quant_deltas(config, a)) * len(eps[m]) * per_cell[m, a]
+                                                   for m in models)
     if atconfig.corruptions_enabled(config):
         counts["evaluate_corruptions"] = counts["train"]
     if atconfig.search_enabled(config):  # data-dependent: only each search's first step is known before it runs
         counts["evaluate_pgd_val"] = len(atconfig.search_models(config)) * len(atconfig.search_deltas(config))
-    for rule, n in checklist.extra_jobs(config).items():
-        counts[rule] = counts.get(rule, 0) + n
+    for rule, n in checklist.extra_jobs(config).items():  # its very-large-beta evaluations are transfer ones
+        key = "evaluate_transfer" if by_attack and rule == "evaluate_quantized" else rule
+        counts[key] = counts.get(key, 0) + n
     return counts
 
 
 def summary(bench: pd.DataFrame, gpu_rules: list[str], projected_jobs: dict[str, int]) -> pd.DataFrame:
-    """Per rule: kind (gpu/cpu), jobs, total/mean/max wall seconds, peak memory, and for GPU rules the jobs of the
+    """Per rule (benchmark directory, see :func:`rule_of`): kind (gpu/cpu), jobs, total/mean/max wall seconds, peak memory, and for GPU rules the jobs of the
     projected grid and its GPU-hours at this run's mean time per job. A last row sums the run and the projection."""
     rows = []
     for rule, g in bench.groupby("rule", sort=True):
-        gpu = rule in gpu_rules
+        gpu = rule_of(rule) in gpu_rules
         paper = projected_jobs.get(rule) if gpu else None
         mean = float(g["seconds"].mean())
         rows.append({"rule": rule, "kind": "gpu" if gpu else "cpu", "jobs": len(g),

@@ -258,6 +258,7 @@ def quant_attack(config: dict, attack: str) -> dict:
 
 
 WORST = "worst"  # the per-example worst case over the other configured attacks: an aggregate, not an evaluation
+QUANT_EVAL_ATTACKS = ("transfer", "bpda", "apgd-bpda")  # the attacks of rule evaluate_quantized
 
 
 def quant_eval_attacks(config: dict) -> list[str]:

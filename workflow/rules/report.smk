@@ -24,7 +24,7 @@ rule compute_accounting:
     params:
         root=R,
         gpu_rules=lambda w: gpu_rules(),
-        grid_jobs=lambda w: accounting.grid_jobs(PAPER_CONFIG),
+        grid_jobs=lambda w: accounting.grid_jobs(PAPER_CONFIG, by_attack=True),
     log:
         f"{R}/logs/compute_accounting.log",
     script:
