@@ -32,8 +32,10 @@ demo: $(STAMP) demo-data
 	@echo "Demo finished. Tables:  $(DEMO_RESULTS)/tables/"; ls $(DEMO_RESULTS)/tables | sed 's/^/  /'
 	@echo "Figures: $(DEMO_RESULTS)/figures/"; ls $(DEMO_RESULTS)/figures | sed 's/^/  /'
 
+# pytest, then the workflow on a real one-node SLURM cluster (tests/slurm/cluster_test.sh: root only, skipped otherwise)
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+	VENV=$(abspath $(VENV)) bash tests/slurm/cluster_test.sh
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --no-deps -r envs/requirements-bench.txt

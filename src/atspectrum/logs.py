@@ -7,7 +7,8 @@ import sys
 
 
 def to_file(path: str | None, name: str = "atspectrum"):
-    """A logger writing to ``path`` (created) and to stderr; returns its ``info`` method."""
+    """A logger appending to ``path`` (created) and writing to stderr; returns its ``info`` method. Appending keeps
+    the log of an earlier attempt (a job killed before its time limit, then resubmitted by ``--retries``)."""
     logger = logging.getLogger(name)
     logger.setLevel(logging.INFO)
     logger.handlers.clear()
@@ -15,8 +16,9 @@ def to_file(path: str | None, name: str = "atspectrum"):
     handlers = [logging.StreamHandler(sys.stderr)]
     if path:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        handlers.append(logging.FileHandler(path, mode="w"))
+        handlers.append(logging.FileHandler(path, mode="a"))
     for h in handlers:
         h.setFormatter(fmt)
         logger.addHandler(h)
+    logger.info(f"---- job started (pid {os.getpid()})")
     return logger.info

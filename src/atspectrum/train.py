@@ -1,16 +1,21 @@
 """Standard training (ε = 0) and PGD adversarial training (Madry et al.) with the paper's Table 5 recipe.
 
 Every epoch ends with an atomic checkpoint of the whole training state, so an interrupted job resumes from its last
-complete epoch and reaches the same weights as an uninterrupted one. All randomness (shuffling, augmentation, PGD
+complete epoch and reaches the same weights as an uninterrupted one. SIGTERM and SIGUSR1 (what SLURM sends before a
+time limit, at it, on preemption or on ``scancel``) stop training before the next batch with :class:`Interrupted`; a
+SIGKILL at any moment loses at most the epoch in progress. All randomness (shuffling, augmentation, PGD
 random starts) is drawn from generators seeded by (seed, epoch), never from global state. The returned model carries
 the weights selected by validation robust accuracy (``best_val``) or those of the last epoch (``last``).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
 import os
+import signal
+import threading
 import time
 from typing import Callable
 
@@ -25,6 +30,33 @@ from .models import CheckpointError
 
 SELECT = ("best_val", "last")
 PRECISIONS = ("fp32", "bf16")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)  # SLURM: the --signal warning, the time limit, preemption, scancel
+
+
+class Interrupted(Exception):
+    """Training stopped by a signal; the state file holds the last complete epoch and the next call resumes there."""
+
+    def __init__(self, signum: int, completed_epochs: int, epochs: int, state_path: str | None):
+        self.signum, self.completed_epochs = int(signum), completed_epochs
+        kept = (f"{state_path} holds epoch {completed_epochs} of {epochs}, the next run resumes from it"
+                if state_path and completed_epochs else "no epoch is saved, the next run starts from epoch 0")
+        super().__init__(f"received {signal.Signals(signum).name}: training stopped; {kept}")
+
+
+@contextlib.contextmanager
+def _stop_requests(signals: tuple[int, ...]):
+    """While training, record ``signals`` in the yielded list instead of dying on them (the epoch loop checks it before
+    every batch). Python handlers exist only in the main thread: elsewhere the signals keep their default action."""
+    received: list[int] = []
+    if not signals or threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in signals}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @dataclasses.dataclass
@@ -107,12 +139,21 @@ def _load_state(path: str) -> dict:
 def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
           val_data: tuple[torch.Tensor, torch.Tensor], cfg: TrainConfig, state_path: str | None = None,
           device: str | torch.device = "cpu", on_epoch_end: Callable[[dict], None] | None = None,
-          log: Callable[[str], None] | None = None) -> tuple[nn.Module, list[dict], dict]:
+          log: Callable[[str], None] | None = None,
+          stop_signals: tuple[int, ...] = STOP_SIGNALS) -> tuple[nn.Module, list[dict], dict]:
     """Train ``model`` in place; returns ``(model with selected weights, per-epoch log rows, summary)``.
 
     ``train_data``/``val_data`` are (uint8 N×C×H×W images, int64 labels). ``state_path`` (optional) is the resume
     checkpoint, rewritten atomically after every epoch; if it exists, training continues from it.
+    A signal in ``stop_signals`` (main thread only; ``()`` leaves signals alone) stops training before the next batch:
+    the epoch in progress is dropped, never checkpointed, and :class:`Interrupted` is raised.
     """
+    with _stop_requests(stop_signals) as stop:
+        return _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, log, stop)
+
+
+def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, log, stop: list[int]):
+    """:func:`train` itself; ``stop`` lists the stop signals received so far."""
     device = torch.device(device)
     if cfg.select == "best_val" and len(val_data[1]) == 0:
         raise ValueError("select: best_val needs a validation split (val_size > 0); use select: last otherwise")
@@ -167,6 +208,11 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
         for start in range(0, n, cfg.batch_size):
+            if stop:  # epochs 1..epoch are complete (and in state_path when it is set): stop here
+                interrupted = Interrupted(stop[0], epoch, cfg.epochs, state_path)
+                if log:
+                    log(str(interrupted))
+                raise interrupted
             td = time.perf_counter()
             idx = order[start:start + cfg.batch_size]
             x = random_crop_flip(xs[idx].float().div_(255), cfg.crop_padding, cfg.flip, gen)
