@@ -301,7 +301,7 @@ def test_html_report_holds_every_table_and_figure(tiny_run):
     for name in ("robust_error_rn.png", "overdesign_rn.csv", "models_rn.csv", "quantization_rn_bpda_beta4.csv",
                  "quantization_gain_rn_transfer.png", "filter_norms_rn_mean.png", "corruptions_rn.csv",
                  "corruptions_average.csv", "preact_mean_rn.png", "quantization_rn_bpda_beta4_ci.csv",
-                 "compute.csv", "config_used.yaml"):
+                 "compute.csv", "config_used.yaml", "checklist.csv"):
         assert name in html, name
 
 
