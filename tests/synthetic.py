@@ -1,4 +1,6 @@
 """Small synthetic datasets for tests."""
+import functools
+
 import torch
 
 
@@ -11,3 +13,19 @@ def bars(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     for i, c in enumerate(labels.tolist()):
         images[i, 0, 4 + 7 * c: 10 + 7 * c, 4:24] += 80
     return images, labels
+
+
+@functools.cache
+def trained_bars_model():
+    """A tiny ResNet-18 trained on the bars (train accuracy > 90%), so that attacks and quantization matter.
+    Trained once per test session; callers only attack and evaluate it (eval mode, parameters untouched)."""
+    from atspectrum import models
+    from atspectrum.train import TrainConfig, train
+
+    torch.manual_seed(0)
+    m = models.build("resnet18", num_classes=3, in_channels=1, width=4)
+    cfg = TrainConfig(eps=0, epochs=4, batch_size=32, lr=0.05, lr_milestones=(10,), crop_padding=0, flip=False,
+                      select="last")
+    m, rows, _ = train(m, bars(192, 0), bars(0, 1), cfg)
+    assert rows[-1]["train_acc"] > 90
+    return m.eval()

@@ -11,7 +11,7 @@ from torch import nn
 
 from atspectrum import apgd, attacks, config as atconfig, evaluate, models, paths
 from atspectrum.quantize import Quantizer, apply as quantize_features
-from synthetic import bars
+from synthetic import bars, trained_bars_model
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -66,15 +66,7 @@ class Peak(nn.Module):
 @pytest.fixture(scope="module")
 def net():
     """A tiny trained model, so that the attacks have something to break."""
-    from atspectrum.train import TrainConfig, train
-
-    torch.manual_seed(0)
-    m = models.build("resnet18", num_classes=3, in_channels=1, width=4)
-    cfg = TrainConfig(eps=0, epochs=4, batch_size=32, lr=0.05, lr_milestones=(10,), crop_padding=0, flip=False,
-                      select="last")
-    m, rows, _ = train(m, bars(192, 0), bars(0, 1), cfg)
-    assert rows[-1]["train_acc"] > 90
-    return m.eval()
+    return trained_bars_model()
 
 
 @pytest.fixture(scope="module")
@@ -347,18 +339,15 @@ def test_config_defaults_labels_and_worst_needs_two_attacks():
 def test_demo_plans_apgd_bpda_at_its_beta_and_worst_as_an_aggregate(tmp_path):
     """The demo's dry run: APGD-BPDA jobs only at apgd-bpda.beta (the unquantized row once per eps), no evaluation
     job for worst, and worst / apgd-bpda tables only at the beta where they apply."""
-    import re
     import subprocess
-    import sys
-    from pathlib import Path
 
     from atspectrum import data
+    from workflow_run import ROOT, SNAKEMAKE
 
     if data.default_root("fashion_mnist") is None:
         pytest.skip("needs Debian's dataset-fashion-mnist")
-    root = Path(__file__).resolve().parents[1]
-    cmd = [str(Path(sys.executable).with_name("snakemake")), "-s", str(root / "Snakefile"), "-d", str(tmp_path), "-n",
-           "--configfile", str(root / "config" / "demo.yaml")]
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
+           "--configfile", str(ROOT / "config" / "demo.yaml")]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     outputs = {f for line in (res.stdout + res.stderr).splitlines() if line.strip().startswith("output:")

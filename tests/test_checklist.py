@@ -1,5 +1,4 @@
 """The sanity checklist: every check passes on sound input and fails on a deliberately broken one."""
-import copy
 
 import numpy as np
 import pandas as pd
@@ -9,7 +8,7 @@ from torch import nn
 
 from atspectrum import checklist as C
 from atspectrum import config as atconfig
-from atspectrum import evaluate, paths, transfer
+from atspectrum import evaluate, transfer
 from atspectrum.quantize import Quantizer, apply
 from synthetic import bars
 

@@ -3,23 +3,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from atspectrum import evaluate, models, tables, transfer
+from atspectrum import evaluate, tables, transfer
 from atspectrum.quantize import Quantizer, scaled_floor
-from synthetic import bars
+from synthetic import bars, trained_bars_model
 
 
 @pytest.fixture(scope="module")
 def net():
     """A trained model, so that quantization (and the attack) matter."""
-    from atspectrum.train import TrainConfig, train
-
-    torch.manual_seed(0)
-    m = models.build("resnet18", num_classes=3, in_channels=1, width=4)
-    cfg = TrainConfig(eps=0, epochs=4, batch_size=32, lr=0.05, lr_milestones=(10,), crop_padding=0, flip=False,
-                      select="last")
-    m, rows, _ = train(m, bars(192, 0), bars(0, 1), cfg)
-    assert rows[-1]["train_acc"] > 90
-    return m.eval()
+    return trained_bars_model()
 
 
 @pytest.fixture(scope="module")

@@ -3,21 +3,16 @@ records, the config keys, and the checkpoint-driven workflow end to end on a tin
 import copy
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from atspectrum import config as C
 from atspectrum import data, search
 from atspectrum.search import MAX_EPS, PATIENCE, Settings, decide
 
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+from workflow_run import ROOT, job_counts, snakemake
 
 
 def run_search(settings: Settings, curve: dict[int, float]):
@@ -268,22 +263,6 @@ TINY = {
 
 workflow = pytest.mark.skipif(data.default_root("fashion_mnist") is None,
                               reason="needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)")
-
-
-def snakemake(workdir, config, *args):
-    cfg = Path(workdir) / "config.yaml"
-    cfg.write_text(yaml.safe_dump(config))
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile", str(cfg), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-
-
-def job_counts(output: str) -> dict[str, int]:
-    counts = {}
-    for line in output.splitlines():
-        m = re.fullmatch(r"\s*([a-z_]+)\s+(\d+)\s*", line)
-        if m and m.group(1) != "total":
-            counts[m.group(1)] = int(m.group(2))
-    return counts
 
 
 def with_search(**edits):

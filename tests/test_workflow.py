@@ -1,7 +1,6 @@
 """The workflow end to end through the snakemake CLI on a tiny config: artifacts, values, caching, reruns."""
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -11,8 +10,7 @@ import yaml
 from atspectrum import accounting, data
 from atspectrum import config as atconfig
 
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+from workflow_run import ROOT, SNAKEMAKE, job_counts, snakemake
 
 pytestmark = [
     pytest.mark.slow,
@@ -43,23 +41,6 @@ def changed(**edits):
             node = node.setdefault(k, {})
         node[keys[-1]] = value
     return cfg
-
-
-def snakemake(workdir, config, *args):
-    cfg = Path(workdir) / "config.yaml"
-    cfg.write_text(yaml.safe_dump(config))
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile", str(cfg), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """The 'job count' table of a dry run: rule → number of jobs."""
-    counts = {}
-    for line in output.splitlines():
-        m = re.fullmatch(r"\s*([a-z_]+)\s+(\d+)\s*", line)
-        if m and m.group(1) != "total":
-            counts[m.group(1)] = int(m.group(2))
-    return counts
 
 
 @pytest.fixture(scope="module")

@@ -84,8 +84,9 @@ def grid_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
 
 
 def summary(bench: pd.DataFrame, gpu_rules: list[str], projected_jobs: dict[str, int]) -> pd.DataFrame:
-    """Per rule (benchmark directory, see :func:`rule_of`): kind (gpu/cpu), jobs, total/mean/max wall seconds, peak memory, and for GPU rules the jobs of the
-    projected grid and its GPU-hours at this run's mean time per job. A last row sums the run and the projection."""
+    """Per rule (benchmark directory, see :func:`rule_of`): kind (gpu/cpu), jobs, total/mean/max wall seconds, peak
+    memory, and for GPU rules the jobs of the projected grid and its GPU-hours at this run's mean time per job. A last
+    row sums the run and the projection."""
     rows = []
     for rule, g in bench.groupby("rule", sort=True):
         gpu = rule_of(rule) in gpu_rules

@@ -170,12 +170,6 @@ def apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: 
     return out.detach()
 
 
-def start_noise(shape: torch.Size, seed: int) -> torch.Tensor:
-    """Uniform [−1, 1] noise for every example of a test set (the same for every batch size)."""
-    g = torch.Generator().manual_seed(int(seed))
-    return torch.rand(shape, generator=g).mul_(2).sub_(1)
-
-
 def run_seed(seed: int, loss: str, restart: int) -> int:
     """The start-point seed of one (loss, restart) run: independent streams, stable under adding restarts."""
     return int(np.random.SeedSequence([int(seed), LOSSES.index(loss), int(restart)]).generate_state(1)[0])
@@ -229,7 +223,7 @@ def attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: fl
             active = (pred == labels).nonzero().squeeze(1)
             if not len(active):
                 return best, pred
-            noise = start_noise(x_all.shape, run_seed(seed, loss, r)) if random_start else None
+            noise = attacks.start_noise(x_all.shape, run_seed(seed, loss, r)) if random_start else None
             for start in range(0, len(active), batch_size):
                 rows = active[start:start + batch_size]
                 x, y = x_all[rows].to(device), labels[rows].to(device)

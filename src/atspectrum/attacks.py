@@ -14,6 +14,13 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def start_noise(shape: torch.Size, seed: int) -> torch.Tensor:
+    """Uniform [-1, 1] noise for a whole test set from a seeded CPU generator: every example gets the same start
+    whatever the batch size (scaled by the budget, it is PGD's and APGD's random start)."""
+    g = torch.Generator().manual_seed(int(seed))
+    return torch.rand(shape, generator=g).mul_(2).sub_(1)
+
+
 def pixels(units: float) -> float:
     """A strength given in 1/255 units (the paper's ε, δ) as a [0, 1] pixel budget."""
     return float(units) / 255.0

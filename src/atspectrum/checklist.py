@@ -29,6 +29,7 @@ import pandas as pd
 
 from . import config as atconfig
 from . import paths
+from .evaluate import accuracy
 
 CHECKS = {
     "monotone_delta": "PGD accuracy never increases with delta",
@@ -44,11 +45,6 @@ _SLACK = 1e-9  # float noise in comparisons of percentages
 
 
 # --------------------------------------------------------------------------------------------------- verdicts
-
-
-def accuracy(frame: pd.DataFrame) -> float:
-    """Accuracy in percent of a per-example frame."""
-    return 100.0 * float(frame["correct"].mean()) if len(frame) else float("nan")
 
 
 def _verdict(ok: bool, value: float, limit: float, measured: str, criterion: str) -> dict:
@@ -209,12 +205,6 @@ def _chosen(eps: list[int], mode: str) -> list[int]:
     return list(eps) if mode == "all" else [max(eps)]
 
 
-def _attack_betas(config: dict, attack: str) -> list[float]:
-    """The β an attack runs at (an attack may have its own list, e.g. ``quantization.apgd-bpda.beta``)."""
-    own = getattr(atconfig, "quant_attack_betas", None)
-    return own(config, attack) if own else atconfig.quant_betas(config)
-
-
 def plan(config: dict) -> dict:
     """What the checklist checks for a (validated) config: plain lists and numbers, so it can be a rule's params.
     The extra evaluations it needs (very large δ, more steps, very large β) are at the ε chosen by each check's
@@ -236,10 +226,11 @@ def plan(config: dict) -> dict:
         if quant:
             # every white-box attack on the quantized model (bpda, apgd-bpda; not the "worst" aggregate), on the
             # cells it shares with transfer
+            transfer_betas = atconfig.quant_attack_betas(config, "transfer")
             m.update(
                 layers=atconfig.quant_layers(config, model), adv=transfer_deltas,
                 whitebox={a: {"deltas": [d for d in atconfig.quant_deltas(config, a) if d in transfer_deltas],
-                              "betas": [b for b in _attack_betas(config, a) if b in _attack_betas(config, "transfer")]}
+                              "betas": [b for b in atconfig.quant_attack_betas(config, a) if b in transfer_betas]}
                           for a in attacks if a not in ("transfer", "worst")},
                 large_beta=_chosen(eps, s["large_beta"]["eps"]))
         out["models"][model] = m
@@ -275,7 +266,8 @@ def extra_jobs(config: dict) -> dict[str, int]:
         counts["evaluate_pgd"] += sum(big_delta not in atconfig.pgd_deltas(config, model, e) for e in m["large_delta"])
         counts["evaluate_pgd_steps"] += len(m["more_steps"])
         if the_plan["quantization"]:
-            on_grid = 0 in atconfig.quant_deltas(config, "transfer") and big_beta in _attack_betas(config, "transfer")
+            on_grid = (0 in atconfig.quant_deltas(config, "transfer")
+                       and big_beta in atconfig.quant_attack_betas(config, "transfer"))
             counts["evaluate_quantized"] += 0 if on_grid else len(m["large_beta"]) * len(m["layers"])
     return counts
 

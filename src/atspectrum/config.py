@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from .evaluate import WORST
 from .models import ARCHS
 from .train import TrainConfig
 
@@ -257,7 +258,6 @@ def quant_attack(config: dict, attack: str) -> dict:
     return {k: copy.deepcopy(v) for k, v in config["quantization"][attack].items() if k != "beta"}
 
 
-WORST = "worst"  # the per-example worst case over the other configured attacks: an aggregate, not an evaluation
 QUANT_EVAL_ATTACKS = ("transfer", "bpda", "apgd-bpda")  # the attacks of rule evaluate_quantized
 
 

@@ -18,12 +18,6 @@ from torch import nn
 from . import apgd, attacks, paths
 
 
-def start_noise(shape: torch.Size, seed: int) -> torch.Tensor:
-    """Uniform [-1, 1] noise for every test example, the same for every batch size."""
-    g = torch.Generator().manual_seed(int(seed))
-    return torch.rand(shape, generator=g).mul_(2).sub_(1)
-
-
 def _frame(pred: torch.Tensor, labels: torch.Tensor) -> pd.DataFrame:
     pred = pred.numpy().astype(np.int64)
     label = labels.numpy().astype(np.int64)
@@ -49,7 +43,7 @@ def attack_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Ten
     device = torch.device(device)
     model = model.to(device).eval()
     eps = attacks.pixels(delta)
-    noise = start_noise(images.shape, seed) if random_start and eps > 0 else None
+    noise = attacks.start_noise(images.shape, seed) if random_start and eps > 0 else None
     attack_fwd = (lambda m, inp: m(inp, quantize=attack_quantize)) if attack_quantize else None
     preds, advs = [], []
     for start in range(0, len(labels), batch_size):
@@ -145,7 +139,7 @@ def worst_case(frames) -> pd.DataFrame:
                          "pred": pred, "correct": correct, "attack": broken_by})
 
 
-WORST = "worst"
+WORST = "worst"  # the per-example worst case over the other configured attacks: an aggregate, not an evaluation
 
 
 def read_cell(root: str, model: str, eps, attack: str, delta, layer: str = "none", beta=None,

@@ -1,8 +1,9 @@
 rule evaluate_pgd:
-    """PGD_delta-k against the unquantized model; per-example correctness and prediction (delta 0: clean)."""
+    """PGD_delta-k against the unquantized model; per-example correctness and prediction (delta 0: clean).
+    ``images`` is the split attacked: the test split here, the validation split in evaluate_pgd_val."""
     input:
         model=P.model_file(R, "{model}", "{eps}"),
-        test=data_input("test"),
+        images=data_input("test"),
     output:
         P.eval_file(R, "{model}", "{eps}", "pgd", "{delta}"),
     params:

@@ -9,29 +9,17 @@
 # The input functions (search_step_inputs, search_result_inputs) are in common.smk.
 
 
-rule evaluate_pgd_val:
-    """PGD_delta-k on the VALIDATION split: the overdesign search's measure (the grid's evaluation attack)."""
+use rule evaluate_pgd as evaluate_pgd_val with:
+    # PGD_delta-k on the VALIDATION split: the overdesign search's measure (the grid's evaluation attack)
     input:
         model=P.model_file(R, "{model}", "{eps}"),
-        val=data_input("val"),
+        images=data_input("val"),
     output:
         atsearch.val_eval_file(R, "{model}", "{delta}", "{eps}"),
-    params:
-        steps=config["overdesign"]["attack"]["steps"],
-        step_factor=config["overdesign"]["attack"]["step_factor"],
-        random_start=config["overdesign"]["attack"]["random_start"],
-        seed=config["seed"],
-        device=config["device"],
-    resources:
-        gpu=1,
-        mem_mb=8000,
-        runtime=60,
     log:
         f"{R}/logs/evaluate_pgd_val/{{model}}_delta{{delta}}_eps{{eps}}.log",
     benchmark:
         f"{R}/benchmarks/evaluate_pgd_val/{{model}}_delta{{delta}}_eps{{eps}}.tsv",
-    script:
-        "../scripts/search_evaluate.py"
 
 
 localrules:
