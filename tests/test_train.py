@@ -1,6 +1,8 @@
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
+import atspectrum.train as training
 from atspectrum import augment, models
 from atspectrum.models import CheckpointError
 from atspectrum.train import TrainConfig, train
@@ -101,3 +103,113 @@ def test_augmentation_crops_and_flips_within_the_padded_image():
         windows = [padded[:, r:r + 6, c:c + 6] for r in range(5) for c in range(5)]
         assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows)
     assert torch.equal(augment.random_crop_flip(x, padding=0, flip=False), x)
+
+
+@pytest.mark.parametrize("eps, random_start", [(8, True), (8, False), (0, True)])
+def test_adversarial_training_fits_the_pgd_examples_not_the_clean_batch(monkeypatch, eps, random_start):
+    clean, fitted = [], []
+
+    def recording_crop_flip(*args, **kwargs):
+        out = augment.random_crop_flip(*args, **kwargs)
+        clean.append(out.clone())
+        return out
+
+    monkeypatch.setattr(training, "random_crop_flip", recording_crop_flip)
+    model = fresh()
+    # the training forward is the only one in train mode (PGD crafts in eval mode, validation is eval mode)
+    model.register_forward_pre_hook(lambda m, inp: fitted.append(inp[0].detach().clone()) if m.training else None)
+    c = cfg(eps=eps, epochs=1, select="last", attack_random_start=random_start)
+    train(model, tiny_data(48, 0), tiny_data(8, 1), c)
+    assert len(fitted) == len(clean) == 3  # 48 images in batches of 16
+    budget = eps / 255
+    gaps = []
+    for x, x_fit in zip(clean, fitted):
+        gap = (x_fit - x).abs().flatten(1).amax(1)  # per example
+        assert x_fit.min() >= 0 and x_fit.max() <= 1
+        assert gap.max() <= budget + 1e-6
+        if eps == 0:
+            assert torch.equal(x_fit, x)  # standard training fits the augmented batch itself
+        else:
+            assert (gap > 0).all()  # every example of the batch is perturbed
+        gaps.append(gap.max().item())
+    # how far PGD reaches in [0, 1] pixels: from a random start in the ball some pixel ends on its border (ε);
+    # from the clean image, `steps` signed steps of α = factor·ε (2 · ε/4 here)
+    reach = budget if random_start else min(budget, c.attack_steps * c.attack_step_factor * budget)
+    assert max(gaps) == pytest.approx(reach, abs=1e-6)
+
+
+# Scripted validation results (%), one pair per epoch: clean peaks at epoch 2; robust peaks at epoch 3 and ties at
+# epoch 4, where the earlier epoch is kept (a tie is no improvement); the last epoch (5) is neither.
+SCRIPTED_CLEAN = [10.0, 50.0, 20.0, 30.0, 25.0]
+SCRIPTED_ROBUST = [5.0, 10.0, 40.0, 40.0, 30.0]
+EPOCHS = len(SCRIPTED_ROBUST)
+
+
+def script_validation(monkeypatch):
+    """``validate`` returns the scripted results in order, one pair per call, across runs (a resume continues)."""
+    results = iter(zip(SCRIPTED_CLEAN, SCRIPTED_ROBUST))
+    monkeypatch.setattr(training, "validate", lambda *args, **kwargs: next(results))
+
+
+def weights(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def same_weights(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def train_scripted(select, **kw):
+    """Standard training (fast) under scripted validation; returns the run and each epoch's weights."""
+    model, per_epoch = fresh(), []
+    out = train(model, tiny_data(32, 0), tiny_data(8, 1), cfg(eps=0, epochs=EPOCHS, select=select),
+                on_epoch_end=lambda row: per_epoch.append(weights(model)), **kw)
+    return out, per_epoch
+
+
+@pytest.mark.parametrize("select, epoch", [("best_val", 3), ("last", EPOCHS)])
+def test_the_returned_weights_are_those_of_the_selected_epoch(monkeypatch, select, epoch):
+    script_validation(monkeypatch)
+    (model, rows, summary), per_epoch = train_scripted(select)
+    assert [r["val_robust_acc"] for r in rows] == SCRIPTED_ROBUST
+    assert summary["selected_epoch"] == epoch  # best_val: robust accuracy, not clean (epoch 2), first maximum
+    assert summary["val_robust_acc"] == SCRIPTED_ROBUST[epoch - 1]
+    assert summary["val_clean_acc"] == SCRIPTED_CLEAN[epoch - 1]
+    assert len(per_epoch) == EPOCHS
+    returned = weights(model)
+    for e, w in enumerate(per_epoch, start=1):
+        assert same_weights(returned, w) == (e == epoch), e  # the epochs' weights all differ: only one matches
+
+
+def test_a_resumed_run_keeps_the_best_epoch_of_the_interrupted_one(tmp_path, monkeypatch):
+    script_validation(monkeypatch)  # the interrupted run validates epochs 1-4, the resumed one epoch 5
+    state, model, per_epoch = str(tmp_path / "state.pt"), fresh(), []
+
+    def snapshot_then_stop_after_fourth(row):  # the best epoch (3) is then neither the current nor the last one
+        per_epoch.append(weights(model))
+        if row["epoch"] == 4:
+            raise Interrupt
+
+    tr, va = tiny_data(32, 0), tiny_data(8, 1)
+    with pytest.raises(Interrupt):
+        train(model, tr, va, cfg(eps=0, epochs=EPOCHS), state_path=state, on_epoch_end=snapshot_then_stop_after_fourth)
+    model = fresh()
+    _, rows, summary = train(model, tr, va, cfg(eps=0, epochs=EPOCHS), state_path=state,
+                             on_epoch_end=lambda row: per_epoch.append(weights(model)))
+    assert [r["epoch"] for r in rows] == list(range(1, EPOCHS + 1)) and len(per_epoch) == EPOCHS
+    assert summary["selected_epoch"] == 3 and summary["val_robust_acc"] == SCRIPTED_ROBUST[2]
+    returned = weights(model)
+    for e, w in enumerate(per_epoch, start=1):
+        assert same_weights(returned, w) == (e == 3), e
+
+
+def test_learning_rate_steps_at_epoch_milestones_not_batches():
+    lrs = []
+    handle = register_optimizer_step_pre_hook(lambda opt, args, kwargs: lrs.append(opt.param_groups[0]["lr"]))
+    try:
+        _, rows, _ = train(fresh(), tiny_data(32, 0), tiny_data(0, 1),
+                           cfg(eps=0, epochs=3, lr=0.05, lr_milestones=(2,), lr_gamma=0.1, select="last"))
+    finally:
+        handle.remove()
+    assert lrs == pytest.approx([0.05] * 4 + [0.005] * 2)  # two batches per epoch, ×0.1 after epoch 2
+    assert [r["lr"] for r in rows] == pytest.approx([0.05, 0.05, 0.005])

@@ -5,7 +5,8 @@ complete epoch and reaches the same weights as an uninterrupted one. SIGTERM and
 time limit, at it, on preemption or on ``scancel``) stop training before the next batch with :class:`Interrupted`; a
 SIGKILL at any moment loses at most the epoch in progress. All randomness (shuffling, augmentation, PGD
 random starts) is drawn from generators seeded by (seed, epoch), never from global state. The returned model carries
-the weights selected by validation robust accuracy (``best_val``) or those of the last epoch (``last``).
+the weights selected by validation robust accuracy (``best_val``; on ties the earlier epoch) or those of the last
+epoch (``last``).
 """
 from __future__ import annotations
 
