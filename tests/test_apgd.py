@@ -1,6 +1,8 @@
 """APGD (Croce & Hein 2020) and APGD-BPDA: known answers, exact budget, strength against PGD-20 BPDA, restarts,
 reproducibility; the per-example worst case over attacks; the configuration of both."""
 import copy
+import math
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -85,6 +87,7 @@ def test_checkpoints_follow_the_paper():
     assert apgd.checkpoints(100) == [22, 41, 57, 70, 80, 87, 93, 99]
     assert apgd.checkpoints(1000) == [220, 410, 570, 700, 800, 870, 930, 990]
     assert apgd.checkpoints(5) == [2, 3, 4, 5]  # ⌈p·5⌉ with duplicates collapsed
+    assert all(apgd.checkpoints(n) == reference_checkpoints(n) for n in range(1, 301))  # the same, in fractions
     assert apgd.RHO == 0.75 and apgd.ALPHA == 0.75
 
 
@@ -153,6 +156,184 @@ def test_model_state_is_left_as_found():
     apgd.attack(net, x, y, 4 / 255, steps=3, restarts=2)
     assert net.training and all(p.requires_grad and p.grad is None for p in net.parameters())
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # BatchNorm untouched: eval mode
+
+
+# --------------------------------------------------------------------------------------------------------------
+# APGD against a plain reference, iterate by iterate
+
+def reference_checkpoints(steps):
+    """``⌈p_j·steps⌉`` for ``p_1 = 0.22``, ``p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06) ≤ 1`` (exact fractions)."""
+    p = [Fraction(0), Fraction(22, 100)]
+    while (nxt := p[-1] + max(p[-1] - p[-2] - Fraction(3, 100), Fraction(6, 100))) <= 1:
+        p.append(nxt)
+    return sorted({math.ceil(q * steps) for q in p[1:]})
+
+
+def reference_loss(logits, y, loss):
+    """One example's loss: cross-entropy, or DLR ``−(z_y − max_{i≠y} z_i) / (z_π1 − z_π3 + 1e−12)``."""
+    z = logits[0]
+    if loss == "ce":
+        return F.cross_entropy(logits, y)
+    top = z.sort(descending=True).values
+    return -(z[y[0]] - torch.cat([z[:y[0]], z[y[0] + 1:]]).max()) / (top[0] - top[2] + 1e-12)
+
+
+def reference_apgd(model, x, y, eps, steps, loss, start):
+    """Croce & Hein 2020, Algorithm 1 (L∞, sign of the gradient), written plainly, one example at a time, with the
+    conventions of ``atspectrum.apgd``: an example leaves the run at its first misclassified iterate; checkpoints are
+    judged after iterate ``w_j``, whose loss the rise count includes; a restart replaces the current iterate by the
+    best one and keeps the previous one (the momentum goes on). Returns the points and, per example, a log."""
+    marks = reference_checkpoints(steps)
+    outs, logs = [], []
+    for i in range(len(x)):
+        xi, yi = x[i:i + 1], y[i:i + 1]
+        lo, up = (xi - eps).clamp(min=0), (xi + eps).clamp(max=1)
+
+        def project(z):
+            return torch.max(torch.min(z, up), lo)
+
+        def evaluate_at(z):
+            z = z.clone().requires_grad_(True)
+            logits = model(z)
+            value = reference_loss(logits, yi, loss)
+            (grad,) = torch.autograd.grad(value, z)
+            return value.item(), grad, logits.argmax(1).item() != yi.item()
+
+        log = {"checkpoints": [], "fooled_at": None}
+        logs.append(log)
+        eta = 2 * eps
+        x_k = project(start[i:i + 1])
+        f_k, g_k, fooled = evaluate_at(x_k)
+        if fooled:
+            log["fooled_at"] = 0
+            outs.append(x_k)
+            continue
+        x_prev = x_k
+        x_max, f_max, g_max = x_k, f_k, g_k
+        rises, w_last, eta_at_w_last, f_max_at_w_last = 0, 0, eta, f_k
+        for k in range(steps):  # makes iterate k + 1
+            z = project(x_k + eta * g_k.sign())
+            x_new = z if k == 0 else project(x_k + 0.75 * (z - x_k) + 0.25 * (x_k - x_prev))
+            f_new, g_new, fooled = evaluate_at(x_new)
+            rises += f_new > f_k
+            x_prev, x_k, f_k, g_k = x_k, x_new, f_new, g_new
+            if fooled:
+                log["fooled_at"] = k + 1
+                break
+            if f_k > f_max:
+                x_max, f_max, g_max = x_k, f_k, g_k
+            if k + 1 in marks:
+                condition_1 = rises < 0.75 * (k + 1 - w_last)
+                condition_2 = eta == eta_at_w_last and f_max == f_max_at_w_last
+                entry = {"step": k + 1, "rises": rises, "window": k + 1 - w_last, "condition_1": condition_1,
+                         "condition_2": condition_2, "restart_moved": not torch.equal(x_k, x_max)}
+                eta_at_w_last, f_max_at_w_last, rises, w_last = eta, f_max, 0, k + 1
+                if condition_1 or condition_2:
+                    eta = eta / 2
+                    x_k, f_k, g_k = x_max, f_max, g_max
+                log["checkpoints"].append(entry | {"eta": eta})
+        outs.append(x_k if log["fooled_at"] is not None else x_max)
+    return torch.cat(outs), logs
+
+
+class SineNet(nn.Module):
+    """A small MLP with a sine activation: a bumpy loss on which APGD halves, restarts from points it has left and
+    breaks some examples (float64, for exact agreement)."""
+
+    def __init__(self, seed=0):
+        super().__init__()
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            self.a, self.b = nn.Linear(16, 12).double(), nn.Linear(12, 4).double()
+
+    def forward(self, x):
+        return self.b(torch.sin(3 * self.a(x.flatten(1))))
+
+
+class TwoWells(nn.Module):
+    """Two pixels; logits ``(1, h, −10)`` with ``h = −(x_0 − 0.05)² − (x_1 − 0.25)²``, so class 0 always wins and
+    CE and DLR both grow with ``h``. In the ball ``[0, 1]²`` (x = 0.5, ε = 0.5, step 1), at the first checkpoint of
+    16 steps (``w_1 = 4``), the loss has risen at three steps of four (3 ≮ 0.75·4: condition 1 holds not) from either
+    start: from ``(0.1, 0.05)`` it dropped at the first step and stayed below the start's, so condition 2 alone halves
+    the step and the run restarts from the start point; from ``(0.9, 0.1)`` it rose above the start's, so the step is
+    kept."""
+
+    def forward(self, x):
+        v = x.flatten(1)
+        h = -(v[:, :1] - 0.05) ** 2 - (v[:, 1:2] - 0.25) ** 2
+        return torch.cat([torch.ones_like(h), h, torch.full_like(h, -10.0)], 1)
+
+
+def reference_case(name):
+    if name == "sine":
+        model = SineNet().eval()
+        x = torch.rand(12, 1, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+        eps = 0.15
+        start = x + attacks.start_noise(x.shape, 2).double() * eps
+        return model, x, model(x).argmax(1).detach(), eps, start
+    x = torch.full((2, 1, 1, 2), 0.5, dtype=torch.float64)
+    start = torch.tensor([[0.1, 0.05], [0.9, 0.1]], dtype=torch.float64).view(2, 1, 1, 2)
+    return TwoWells(), x, torch.zeros(2, dtype=torch.long), 0.5, start
+
+
+@pytest.mark.parametrize("case, loss, steps, events", [("sine", "ce", 40, {"some broken"}),
+                                                       ("sine", "dlr", 40, {"some broken"}),
+                                                       ("sine", "dlr", 13, {"some broken", "a step kept"}),
+                                                       ("wells", "ce", 16, {"condition 2 alone",
+                                                                            "kept at 3 rises of 4"})])
+def test_apgd_matches_the_plain_reference_iterate_by_iterate(case, loss, steps, events):
+    model, x, y, eps, start = reference_case(case)
+    ref, logs = reference_apgd(model, x, y, eps, steps, loss, start)
+    trace = []
+    got = apgd.apgd(model, x, y, eps, steps, loss, init=start, allow_reduced_precision=True, trace=trace)
+    # the comparison means something only where the reference halved the step and restarted from a best point that
+    # was not the current one, and where each case's events happened
+    marks = [m for log in logs for m in log["checkpoints"]]
+    halved = [m for m in marks if m["condition_1"] or m["condition_2"]]
+    assert any(m["restart_moved"] for m in halved)
+    happened = {"some broken": 0 < sum(log["fooled_at"] is not None for log in logs) < len(x),
+                "a step kept": len(halved) < len(marks),
+                "condition 2 alone": any(m["condition_2"] and not m["condition_1"] and m["restart_moved"]
+                                         for m in halved),
+                "kept at 3 rises of 4": any(m["rises"] == 3 and m["window"] == 4
+                                            and not (m["condition_1"] or m["condition_2"]) for m in marks)}
+    assert all(happened[e] for e in events), happened
+    assert torch.equal(got, ref)
+    # the checkpoints: the same steps, step sizes after them and halvings, for the examples still in the run
+    seen = {(int(i), t["step"]): (e.item(), bool(h)) for t in trace
+            for i, e, h in zip(t["index"], t["eta"], t["halved"])}
+    expected = {(i, m["step"]): (m["eta"], m["condition_1"] or m["condition_2"])
+                for i, log in enumerate(logs) for m in log["checkpoints"]}
+    assert seen == expected
+
+
+class Lottery(nn.Module):
+    """Three classes; class 1 wins exactly where the first pixel lies in ``(lo, hi)``, class 0 elsewhere. The gradient
+    is zero everywhere: APGD stays at its start, so only the random start decides."""
+
+    def __init__(self, lo, hi):
+        super().__init__()
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        v = x.flatten(1)
+        inside = ((v[:, 0] > self.lo) & (v[:, 0] < self.hi)).to(x.dtype)[:, None]
+        return torch.cat([1 - 2 * inside, torch.zeros_like(inside), torch.full_like(inside, -1.0)], 1) + 0 * v[:, :1]
+
+
+def test_each_restart_starts_elsewhere_and_a_later_one_can_break_what_the_first_cannot():
+    x, y, eps = torch.full((1, 1, 1, 1), 0.5), torch.zeros(1, dtype=torch.long), 0.1
+    starts = [(x + attacks.start_noise(x.shape, apgd.run_seed(0, "ce", r)) * eps).flatten()[0].item()
+              for r in range(2)]
+    assert starts[0] != starts[1]
+    # a window around restart 1's start that excludes restart 0's
+    half = abs(starts[1] - starts[0]) / 2
+    model = Lottery(starts[1] - half, starts[1] + half).eval()
+    runs = {r: apgd.attack(model, x, y, eps, steps=3, losses=["ce"], restarts=r)[1] for r in (1, 2, 3)}
+    assert runs[1].tolist() == [0]  # the first start misses
+    assert runs[2].tolist() == runs[3].tolist() == [1]  # the second hits
+    # with random_start=False every restart repeats the first run
+    assert apgd.attack(model, x, y, eps, steps=3, losses=["ce"], restarts=3, random_start=False)[1].tolist() == [0]
 
 
 # --------------------------------------------------------------------------------------------------------------

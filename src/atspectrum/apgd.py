@@ -8,7 +8,9 @@ One run (:func:`apgd`) is projected gradient ascent with momentum and a per-exam
 - at the checkpoints ``w_j = ⌈p_j·N⌉``, ``p_0 = 0``, ``p_1 = 0.22``, ``p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03,
   0.06)``, an example's step is halved and it restarts from its highest-loss point so far when (1) the loss rose in
   fewer than ``ρ = 0.75`` of the steps since the last checkpoint, or (2) its step was not halved at the last
-  checkpoint and its best loss has not improved since;
+  checkpoint and its best loss has not improved since. The restart replaces the current iterate ``x_k`` (and its
+  loss and gradient) by the best point; ``x_{k−1}`` is kept, so the next step's momentum is ``x_max − x_{k−1}``
+  (Algorithm 1 of the paper, ``x^(k+1) ← x_max``, and the authors' code alike);
 - ``P`` projects onto the ε-ball around the clean input intersected with the [0, 1] box, exactly: every iterate lies
   between ``max(x − ε, 0)`` and ``min(x + ε, 1)`` as computed in the input's dtype.
 
@@ -159,7 +161,7 @@ def apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: 
                 halve = stalled | stuck
                 h = _per_example(halve, s["cur"])
                 s |= {"eta": torch.where(halve, s["eta"] / 2, s["eta"]),
-                      "cur": torch.where(h, s["best_x"], s["cur"]), "prev": torch.where(h, s["best_x"], s["prev"]),
+                      "cur": torch.where(h, s["best_x"], s["cur"]),  # "prev" kept: the momentum goes on
                       "grad": torch.where(h, s["best_grad"], s["grad"]), "f": torch.where(halve, s["best_f"], s["f"]),
                       "rises": torch.zeros_like(s["rises"]), "halved_last": halve, "best_f_last": s["best_f"]}
                 last = k + 1
