@@ -68,10 +68,22 @@ def quantization_gain(gain: pd.DataFrame, title: str, path: str) -> None:
     save(fig, [path])
 
 
+FILTER_NORM_LABELS = {
+    "mean": "mean over slices of max|w[o, i, :, :]| (paper)",
+    "max": "max over slices of max|w[o, i, :, :]| (paper)",
+    "op_norm": "L∞ operator norm  max_o Σ|w[o]| (ours)",
+    "op_norm_bn": "BN-rescaled  max_o |γ_o|/σ_o · Σ|w[o]| (ours)",
+}
+
+
 def filter_norms(frame: pd.DataFrame, stat: str, title: str, path: str) -> None:
-    """Figure 2 / 5: ``stat`` (mean or max) of the 3×3 filter norms of each layer against ε; the first two layers in
-    strong colours and thick lines, the others thin on a grey-blue ramp."""
-    sub = frame[frame["kind"] != "1x1"].sort_values(["index", "eps"])
+    """Figure 2 / 5 (``stat`` mean or max: the paper's) and our operator-norm figures (``op_norm``, ``op_norm_bn``):
+    ``stat`` of each non-1×1 layer against ε; the first two layers in strong colours and thick lines, the others
+    thin on a blue ramp. Layers without a value (``op_norm_bn`` of a conv no BatchNorm directly follows) are left
+    out."""
+    if stat not in FILTER_NORM_LABELS:
+        raise ValueError(f"unknown filter-norm statistic {stat!r}; choose one of {list(FILTER_NORM_LABELS)}")
+    sub = frame[frame["kind"] != "1x1"].dropna(subset=[stat]).sort_values(["index", "eps"])
     layers = sorted(sub["index"].dropna().unique())
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -85,23 +97,28 @@ def filter_norms(frame: pd.DataFrame, stat: str, title: str, path: str) -> None:
             ax.plot(curve["eps"], curve[stat], lw=1, color=ramp[k - 2], alpha=0.8,
                     label="layers 3+" if k == 2 else None)
     ax.set_xlabel("training strength ε (×1/255)")
-    ax.set_ylabel(f"{stat} of ‖w[o, i, :, :]‖∞")
+    ax.set_ylabel(FILTER_NORM_LABELS[stat])
     ax.set_title(title)
     ax.legend(fontsize="small")
     save(fig, [path])
 
 
-def preact_mean(stats: dict[int, dict], title: str, path: str) -> None:
-    """Figure 3: mean of the final pre-activation features against ε on the corrupted and the clean set, and the
-    fraction of units within ±0.1 of zero."""
-    eps = sorted(stats)
+def preact_figure3(summary: dict[int, dict], kind: str, title: str, path: str) -> None:
+    """Figure 3 from :func:`atspectrum.analysis.figure3` per ε. Left: the mean final ``kind`` feature value, as the
+    paper's code computes it (average of the per-corruption means at severity 5; its figure), as its text describes
+    it (all corruptions and severities pooled), and on the clean set (ours). Right: (count negative − count
+    positive) / number of values, the same three ways (the code plots the raw count, averaged over corruptions)."""
+    eps = sorted(summary)
+    sev = summary[eps[0]]["code"]["severity"]
+    lines = (("code", "-o", f"code: mean of per-corruption values, severity {sev}"),
+             ("text", "--s", "text: all corruptions × severities pooled"), ("clean", ":^", "clean test set (ours)"))
     sns.set_theme(style="whitegrid")
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9.6, 3.8))
-    for key, style in (("corrupted", "-o"), ("clean", "--s")):
-        a.plot(eps, [stats[e][key]["mean"] for e in eps], style, label=key)
-        b.plot(eps, [100 * stats[e][key]["near_zero_fraction"] for e in eps], style, label=key)
-    a.set_ylabel("mean final pre-activation")
-    b.set_ylabel("units within ±0.1 of zero (%)")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10.4, 4.0))
+    for key, style, label in lines:
+        a.plot(eps, [summary[e][key]["mean"] for e in eps], style, label=label)
+        b.plot(eps, [100 * summary[e][key]["neg_minus_pos_fraction"] for e in eps], style, label=label)
+    a.set_ylabel(f"mean of final {kind} features")
+    b.set_ylabel("(# negative − # positive) / # values (%)")
     for ax in (a, b):
         ax.set_xlabel("training strength ε (×1/255)")
         ax.legend(fontsize="small")

@@ -184,6 +184,23 @@ def corruption_average_table(averages: dict[str, pd.Series]) -> tuple[pd.DataFra
     return table, best_marks(table, [c for c in table.columns if c != "model"])
 
 
+def preact_table(summary: dict[int, dict]) -> pd.DataFrame:
+    """Figure 3's numbers, one row per ε, from :func:`atspectrum.analysis.figure3` per ε: ``code_*`` (the paper's
+    code: per-corruption values at severity ``code_severity``, averaged over the corruptions; ``code_neg_minus_pos``
+    is its raw count), ``text_*`` (the paper's text: every corruption and severity pooled) and ``clean_*`` (ours);
+    ``*_neg_minus_pos_pct`` is 100 · (count negative − count positive) / number of values."""
+    rows = []
+    for e, s in sorted(summary.items()):
+        row = {"eps": int(e), "code_severity": s["code"]["severity"], "code_mean": s["code"]["mean"],
+               "code_neg_minus_pos": s["code"]["neg_minus_pos"]}
+        for key in ("code", "text", "clean"):
+            if key != "code":
+                row[f"{key}_mean"] = s[key]["mean"]
+            row[f"{key}_neg_minus_pos_pct"] = 100.0 * s[key]["neg_minus_pos_fraction"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "–"

@@ -125,17 +125,19 @@ def corruption_files():
 
 
 def filter_norm_outputs(model):
-    """The filter-norm table and figures of one model (``model`` may be the wildcard "{model}")."""
+    """The filter-norm table and figures of one model (``model`` may be the wildcard "{model}"): the paper's mean
+    and max, then our operator norm and BN-rescaled operator norm (aggregate_filter_norms.py relies on this order)."""
     return [f"{R}/tables/filter_norms_{model}.csv"] + [
-        P.figure_files(R, f"filter_norms_{model}_{s}", ("png",))[0] for s in ("mean", "max")
+        P.figure_files(R, f"filter_norms_{model}_{s}", ("png",))[0] for s in ("mean", "max", "op_norm", "op_norm_bn")
     ]
 
 
 def corruption_outputs(model):
-    """The corruption tables and the pre-activation figure of one model (``model`` may be "{model}")."""
+    """The corruption tables, Figure 3's table and figure of one model (``model`` may be "{model}"); the figure last."""
     return (
         P.table_files(R, f"corruptions_{model}", ci=True)
         + P.table_files(R, f"corruptions_severity_{model}", ci=True)
+        + P.table_files(R, f"preact_{model}")
         + P.figure_files(R, f"preact_mean_{model}", ("png",))
     )
 

@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 
-from atspectrum import figures, logs, tables
+from atspectrum import analysis, figures, logs, tables
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model
@@ -23,10 +23,18 @@ n_severity = sizes.groupby("severity").size().reindex(severity["severity"]).to_n
 tables.write(severity, f"{p.root}/tables/corruptions_severity_{model}",
              f"{model}: accuracy (%) on all corruptions per severity. Bold: best in the row; underlined: second. "
              f"{ci}", smarks, n=n_severity)
-preact = {}
+summary = {}
 for e, path in zip(p.eps, snakemake.input.preact):
     with open(path) as fh:
-        preact[e] = json.load(fh)
+        summary[e] = analysis.figure3(json.load(fh))
 kind = "pre-Swish" if p.arch == "wrn28_10" else "pre-ReLU"
-figures.preact_mean(preact, f"{model}: final {kind} features", snakemake.output[-1])
+preact = tables.preact_table(summary)
+sev = int(preact["code_severity"].iloc[0])
+tables.write(preact, f"{p.root}/tables/preact_{model}",
+             f"{model}: final {kind} features (Figure 3). code_*: the paper's code, per corruption over the images "
+             f"at severity {sev}, averaged over the {len(p.names)} corruptions (code_neg_minus_pos: its count of "
+             f"negative minus positive values); text_*: the paper's text, every corruption and severity pooled; "
+             f"clean_*: the clean test set (ours). *_neg_minus_pos_pct: 100 (negative - positive) / values.")
+figures.preact_figure3(summary, kind, f"{model}: final {kind} features (Figure 3)", snakemake.output[-1])
 log(table.to_string())
+log(preact.to_string())

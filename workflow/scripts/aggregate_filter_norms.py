@@ -8,6 +8,10 @@ frame = pd.concat([pd.read_csv(path, dtype={"index": "Int64"}).assign(eps=e) for
                   ignore_index=True)
 with io.atomic_path(snakemake.output[0]) as tmp:
     frame.to_csv(tmp, index=False)
-for stat, path in (("mean", snakemake.output[1]), ("max", snakemake.output[2])):
-    figures.filter_norms(frame, stat, f"{model}: {stat} of the L∞ norms of 3×3 filters per layer", path)
-log(frame.groupby("index")[["mean", "max"]].mean().to_string())
+titles = {"mean": "mean over 3×3 slices of max|w| (paper's L∞ measure)",
+          "max": "max over 3×3 slices of max|w| (paper's L∞ measure)",
+          "op_norm": "L∞ operator norm of each conv (ours)",
+          "op_norm_bn": "L∞ operator norm of conv + following BatchNorm (ours)"}
+for stat, path in zip(titles, snakemake.output[1:]):
+    figures.filter_norms(frame, stat, f"{model}: {titles[stat]}", path)
+log(frame.groupby("index")[list(titles)].mean().to_string())
