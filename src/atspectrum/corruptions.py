@@ -17,9 +17,10 @@ The original works on 32×32 images. Constants that are lengths in pixels are mu
 glass-blur sigma (its pixel-shift distance becomes ``max(1, round(1·s))``), motion-blur radius and sigma,
 Gaussian-blur sigma, snow's motion-blur radius and sigma, spatter's blur sigmas and its distance clip (20 px),
 elastic-transform's three lengths (the original writes them as ``IMSIZE·k`` with ``IMSIZE = 32``; we use
-``IMSIZE = min(H, W)``), frost's texture feature sizes. Defocus blur's disk radius and alias sigma are multiplied by
-``max(1, s)`` (see 4. below). Pixelate shrinks to ``(int(W·c), int(H·c))`` (the original: ``int(32·c)``). Fog's
-plasma fractal has side ``2^ceil(log2(max(H, W)))`` (32 for both 28×28 and 32×32) and is cropped to ``H×W``.
+``IMSIZE = min(H, W)``), frost's photograph shrink factor (0.2·s, see 9.). Defocus blur's disk radius and alias
+sigma are multiplied by ``max(1, s)`` (see 4. below). Pixelate shrinks to ``(int(W·c), int(H·c))`` (the original:
+``int(32·c)``). Fog's plasma fractal has side ``2^ceil(log2(max(H, W)))`` (32 for both 28×28 and 32×32) and is
+cropped to ``H×W``.
 Not scaled (relative or per-pixel quantities): noise amplitudes, colour/contrast constants, JPEG quality, zoom-blur
 factors, snow's zoom factor.
 
@@ -27,12 +28,14 @@ Grayscale (C = 1)
 -----------------
 Spatial operations run per channel, so they apply to one channel unchanged. Where the original mixes colours:
 ``snow`` uses the image itself as its gray version; ``spatter`` and ``frost`` use the luminance
-(ITU-R 601: 0.299 R + 0.587 G + 0.114 B, OpenCV's RGB2GRAY weights) of their colours; ``brightness`` on a gray pixel
-(R = G = B) is exactly ``clip(x + c)``; ``saturate`` treats the gray image as RGB with equal channels, applies the
-HSV transform and converts back to luminance. A gray pixel has saturation 0 and CIFAR-10-C's saturate severities
-1–3 only *scale* saturation (offset 0), so **on gray input saturate is the identity at severities 1–3**; severities
-4–5 add 0.1 / 0.2 saturation at hue 0 (red), which darkens the luminance by a factor ``1 − 0.701·c``. We keep this
-rather than invent a gray analogue; the tests exempt gray saturate at severities 1–3 and say why.
+(ITU-R 601: 0.299 R + 0.587 G + 0.114 B, OpenCV's RGB2GRAY weights) of their colours (frost: of the RGB crop of the
+photograph, so a gray image gets the luminance of exactly the frost an RGB image of the same size and seed gets);
+``brightness`` on a gray pixel (R = G = B) is exactly ``clip(x + c)``; ``saturate`` treats the gray image as RGB
+with equal channels, applies the HSV transform and converts back to luminance. A gray pixel has saturation 0 and
+CIFAR-10-C's saturate severities 1–3 only *scale* saturation (offset 0), so **on gray input saturate is the identity
+at severities 1–3**; severities 4–5 add 0.1 / 0.2 saturation at hue 0 (red), which darkens the luminance by a
+factor ``1 − 0.701·c``. We keep this rather than invent a gray analogue; the tests exempt gray saturate at
+severities 1–3 and say why.
 
 The corruptions, their source and every deviation from the original
 --------------------------------------------------------------------
@@ -76,15 +79,18 @@ the original performs — glass blur, snow, spatter — keep its truncation/roun
 8. ``snow``            — the original algorithm: N(loc, scale) layer, clipped zoom, threshold, 8-bit truncation,
    ImageMagick motion blur (our re-implementation above, angle ~ U(−135°, −45°)) rounded to 8 bits, image blended
    towards ``max(x, 1.5·gray + 0.5)``, layer and its 180° rotation added.
-9. ``frost``           — the original blends ``c0·x + c1·frost`` with a random 32×32 crop of one of six
-   photographs of frost (``frost1.png`` … ``frost6.jpg``, shrunk ×0.2; ``randint(5)`` never picks the sixth),
-   which we cannot ship. **Deviation:** the frost layer is a seeded procedural texture: a multi-octave
-   blurred-noise haze, small crystal grains (thresholded fine noise) and crystal streaks (random line segments with
-   ±60° side branches), tinted pale blue-white (RGB 0.84, 0.92, 1.0). The blend and the constants are the
-   original's; the texture's statistics (intensity mean ≈ 0.42, std ≈ 0.26, ~12 % of pixels above 0.8, i.e.
-   bright sparse streaks over a darker haze) are our guess at the photographs', so frost accuracies are not
-   comparable with published CIFAR-10-C frost numbers. A new texture is drawn per image (the original: a random
-   crop per image).
+9. ``frost``           — ``c0·x + c1·frost`` with a random crop of one of the original's frost photographs,
+   shipped as package data (``atspectrum/frost/``, Apache-2.0, from hendrycks/robustness; read with Pillow through
+   ``importlib.resources``): per image ``randint(5)`` picks one of ``frost1.png`` … ``frost5.jpg`` (the file list
+   has a sixth, ``frost6.jpg``, which ``randint(5)`` never picks; we ship it too, unused; ``frost2.png`` and
+   ``frost3.png`` hold the same pixels, so that texture is drawn with probability 2/5), the photograph is shrunk
+   ×0.2 with OpenCV's ``INTER_LINEAR`` (at exactly 0.2 that samples source pixel ``5i + 2``; our re-implementation
+   is pixel-identical to OpenCV there) and the crop's top-left corner is ``(randint(0, rows − 32),
+   randint(0, columns − 32))`` (as the original: the last row/column offset is never drawn), RGB order; the
+   blend is clipped, then rounded (see above). Other sizes: the shrink factor is ``0.2·s`` (the crop covers the same
+   part of the photograph as a 32×32 crop at 0.2; OpenCV's 8-bit fixed point differs from our float interpolation by
+   at most one level there), enlarged where a photograph would be smaller than ``(H + 1) × (W + 1)`` (wide or large
+   images); the crop is ``H×W``. Draws: photo index, then rows, then columns, for the whole batch from our generator.
 10. ``fog``            — plasma fractal (diamond-square, our implementation, same wibble/decay scheme and min-max
     normalisation as the original) added with weight c0, rescaled by ``max/(max + c0)``. Vectorised over the batch.
 11. ``brightness``     — HSV value + c (skimage colour conversion), as the original.
@@ -115,6 +121,8 @@ the original performs — glass blur, snow, spatter — keep its truncation/roun
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import io
 import math
 import types
@@ -128,7 +136,8 @@ from scipy import ndimage as ndi
 from skimage import color as skcolor
 from skimage.feature import canny
 
-__all__ = ["CORRUPTIONS", "SEVERITIES", "CONSTANTS", "MIN_SIZE", "CHUNK", "corrupt", "scale_factor"]
+__all__ = ["CORRUPTIONS", "SEVERITIES", "CONSTANTS", "MIN_SIZE", "CHUNK", "FROST_FILES", "FROST_CHOICES",
+           "FROST_RESIZE", "corrupt", "scale_factor"]
 
 CORRUPTIONS: tuple[str, ...] = (
     "gaussian_noise",
@@ -229,7 +238,13 @@ CONSTANTS = types.MappingProxyType(_CONSTANTS)
 _LUMA = np.array([0.299, 0.587, 0.114])            # ITU-R 601 / OpenCV RGB2GRAY
 _WATER_RGB = np.array([175.0, 238.0, 238.0]) / 255.0
 _MUD_RGB = np.array([63.0, 42.0, 20.0]) / 255.0
-_FROST_TINT_RGB = np.array([0.84, 0.92, 1.0])
+
+# frost: the original's file list (package data in atspectrum/frost/, Apache-2.0, see its README.md); per image its
+# randint(5) draws one of the first FROST_CHOICES, which is shrunk by FROST_RESIZE (OpenCV INTER_LINEAR)
+FROST_DIR = "frost"
+FROST_FILES: tuple[str, ...] = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg", "frost6.jpg")
+FROST_CHOICES = 5
+FROST_RESIZE = 0.2
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -567,59 +582,65 @@ def _snow(images, c, rng):
     return _to_uint8(x + layer + layer[:, :, ::-1, ::-1])
 
 
-def _frost_texture(rng: np.random.Generator, n: int, h: int, w: int, s: float) -> np.ndarray:
-    """Procedural frost intensity in [0, 1], N×H×W (stands in for the original's frost photographs)."""
-    # 1. haze: multi-octave blurred noise
-    haze = np.zeros((n, h, w))
-    for sigma, weight in ((3.0, 0.5), (1.5, 0.3), (0.75, 0.2)):
-        f = ndi.gaussian_filter(rng.standard_normal((n, h, w)), (0, sigma * s, sigma * s), mode="wrap")
-        f /= f.std(axis=(1, 2), keepdims=True) + 1e-12
-        haze += weight * f
-    haze -= haze.min(axis=(1, 2), keepdims=True)
-    haze /= haze.max(axis=(1, 2), keepdims=True) + 1e-12
-    haze = haze**1.2
-    # 2. crystal grains: fine noise above its 80th percentile
-    fine = ndi.gaussian_filter(rng.standard_normal((n, h, w)), (0, 0.6 * s, 0.6 * s), mode="wrap")
-    q = np.quantile(fine, 0.8, axis=(1, 2), keepdims=True)
-    top = fine.max(axis=(1, 2), keepdims=True)
-    grains = np.clip((fine - q) / (top - q + 1e-12), 0, 1)
-    # 3. crystal streaks: random segments, each with two side branches at ±60°
-    k = max(4, int(round(0.02 * h * w)))
-    y0 = rng.uniform(0, h, size=(n, k))
-    x0 = rng.uniform(0, w, size=(n, k))
-    ang = rng.uniform(0, np.pi, size=(n, k))
-    length = rng.uniform(4.0, 12.0, size=(n, k)) * s
-    level = rng.uniform(0.6, 1.0, size=(n, k))
-    at = rng.uniform(0.2, 0.9, size=(n, k, 2)) * length[..., None]          # branch points along the segment
-    side = np.array([1.0, -1.0]) * (np.pi / 3)
-    by0 = y0[..., None] + at * np.sin(ang)[..., None]
-    bx0 = x0[..., None] + at * np.cos(ang)[..., None]
-    bang = ang[..., None] + side
-    blen = 0.35 * length[..., None] * np.ones(2)
-    seg_y0 = np.concatenate([y0, by0.reshape(n, -1)], axis=1)
-    seg_x0 = np.concatenate([x0, bx0.reshape(n, -1)], axis=1)
-    seg_ang = np.concatenate([ang, bang.reshape(n, -1)], axis=1)
-    seg_len = np.concatenate([length, blen.reshape(n, -1)], axis=1)
-    seg_lvl = np.concatenate([level, 0.8 * np.repeat(level, 2, axis=1)], axis=1)
-    points = int(math.ceil(12.0 * s / 0.5)) + 1
-    t = np.linspace(0.0, 1.0, points)
-    py = np.rint(seg_y0[..., None] + t * seg_len[..., None] * np.sin(seg_ang)[..., None]).astype(np.int64)
-    px = np.rint(seg_x0[..., None] + t * seg_len[..., None] * np.cos(seg_ang)[..., None]).astype(np.int64)
-    inside = (py >= 0) & (py < h) & (px >= 0) & (px < w)
-    img_idx = np.broadcast_to(np.arange(n)[:, None, None], py.shape)
-    flat = (img_idx * h + py) * w + px
-    streaks = np.zeros(n * h * w)
-    np.maximum.at(streaks, flat[inside], np.broadcast_to(seg_lvl[..., None], py.shape)[inside])
-    streaks = streaks.reshape(n, h, w)
-    streaks = np.maximum(streaks, ndi.gaussian_filter(streaks, (0, 0.7 * s, 0.7 * s)) * 1.5)
-    return np.clip(0.5 * haze + 0.3 * grains + 0.7 * streaks, 0.0, 1.0)
+def _linear_resize_matrix(n_in: int, n_out: int, factor: float) -> np.ndarray:
+    """(n_out × n_in) matrix of OpenCV's ``resize(INTER_LINEAR)`` along one axis at scale ``factor``: source
+    position ``(i + 0.5) / factor − 0.5`` (half-pixel centres), linear weights, clamped at the borders, no
+    anti-aliasing. At factor 0.2 every position is the integer ``5i + 2``, i.e. pure sampling (checked against
+    OpenCV 5.0 on the six frost photographs: identical)."""
+    pos = (np.arange(n_out) + 0.5) * (1.0 / factor) - 0.5
+    lo = np.floor(pos).astype(np.int64)
+    frac = pos - lo
+    outside = (lo < 0) | (lo >= n_in - 1)
+    lo = np.clip(lo, 0, n_in - 1)
+    frac[outside] = 0.0
+    hi = np.minimum(lo + 1, n_in - 1)
+    m = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    np.add.at(m, (rows, lo), 1.0 - frac)
+    np.add.at(m, (rows, hi), frac)
+    return m
+
+
+@functools.lru_cache(maxsize=len(FROST_FILES))
+def _frost_photo_u8(index: int) -> np.ndarray:
+    """Frost photograph ``FROST_FILES[index]`` as uint8 H×W×3 RGB, read from package data (alpha dropped, as
+    OpenCV's ``imread`` does; Pillow decodes all six to the same pixels as OpenCV)."""
+    resource = importlib.resources.files("atspectrum").joinpath(FROST_DIR, FROST_FILES[index])
+    with resource.open("rb") as fh, Image.open(fh) as img:
+        return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _frost_photo(index: int, height: int, width: int) -> np.ndarray:
+    """Photograph ``index`` resized for ``height × width`` images: read-only float H'×W'×3 RGB in [0, 1].
+
+    Factor ``FROST_RESIZE · s`` (``s = scale_factor(height, width)``; 0.2 for 32×32, as the original), enlarged
+    where needed so that the photograph is at least ``(height + 1) × (width + 1)`` (the original's
+    ``randint(0, size − 32)`` needs one spare row and column); rounded to 8 bits like OpenCV's uint8 resize."""
+    photo = _frost_photo_u8(index)
+    ph, pw = photo.shape[:2]
+    factor = max(FROST_RESIZE * scale_factor(height, width), (height + 1) / ph, (width + 1) / pw)
+    out_h, out_w = max(height + 1, round(ph * factor)), max(width + 1, round(pw * factor))
+    rows = _linear_resize_matrix(ph, out_h, factor)
+    cols = _linear_resize_matrix(pw, out_w, factor)
+    resized = np.stack([rows @ photo[..., k].astype(np.float64) @ cols.T for k in range(3)], axis=-1)
+    out = np.rint(resized) / 255.0
+    out.flags.writeable = False
+    return out
 
 
 def _frost(images, c, rng):
     x = _float(images)
     n, ch, h, w = x.shape
-    texture = _frost_texture(rng, n, h, w, scale_factor(h, w))[:, None]
-    layer = texture * _colour(_FROST_TINT_RGB, ch)
+    choice = rng.integers(0, FROST_CHOICES, size=n)                     # the original's randint(5)
+    photos = [_frost_photo(i, h, w) for i in range(FROST_CHOICES)]
+    top = rng.integers(0, np.array([p.shape[0] for p in photos])[choice] - h)    # randint(0, rows − 32)
+    left = rng.integers(0, np.array([p.shape[1] for p in photos])[choice] - w)   # randint(0, columns − 32)
+    layer = np.empty((n, 3, h, w))
+    for i in range(n):
+        layer[i] = photos[choice[i]][top[i]:top[i] + h, left[i]:left[i] + w].transpose(2, 0, 1)
+    if ch == 1:
+        layer = _gray(layer)                                            # luminance of the frost crop
     return _to_uint8(c[0] * x + c[1] * layer)
 
 
