@@ -484,5 +484,5 @@ def test_to_float():
     assert y.dtype == torch.float32
     assert torch.allclose(y, torch.tensor([[0.0, 0.2, 1.0]]))
     assert x.tolist() == [[0, 51, 255]]  # input untouched
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="expects a uint8 tensor, got torch.float32"):
         data.to_float(y)

@@ -1,8 +1,11 @@
+import copy
+import math
 import os
 
 import pytest
 import torch
 
+from atspectrum import config as C
 from atspectrum import models
 from atspectrum.quantize import Quantizer
 
@@ -34,6 +37,10 @@ def test_output_shapes(arch, width, shape):
 def test_quant_points_have_the_papers_names(small):
     assert small["resnet18"].quant_points == ("conv0", "layer1", "layer2", "layer3", "layer4")
     assert small["wrn28_10"].quant_points == ("init_conv", "layer0", "layer1", "layer2")
+    # the one extra point is selectable by name, never part of the paper's default grid
+    assert small["resnet18"].selectable_quant_points() == ("conv0", "conv0_post", "layer1", "layer2", "layer3",
+                                                            "layer4")
+    assert small["wrn28_10"].selectable_quant_points() == small["wrn28_10"].quant_points
 
 
 @pytest.mark.parametrize("arch", ["resnet18", "wrn28_10"])
@@ -42,7 +49,7 @@ def test_quantize_hook_acts_at_every_point_and_only_there(small, arch):
     x = torch.rand(4, 1, 28, 28)
     plain = m(x)
     seen = []
-    for layer in m.quant_points:
+    for layer in m.selectable_quant_points():
         coarse = m(x, quantize=Quantizer(layer, 2.0))
         assert not torch.allclose(coarse, plain), layer  # a coarse floor after this layer changes the logits
         seen.append(coarse)
@@ -113,3 +120,121 @@ def test_checkpoint_loading_never_executes_code(tmp_path):
     torch.save({"spec": {"arch": "resnet18"}, "state_dict": Evil()}, path)
     with pytest.raises(models.CheckpointError, match="evil.pt"):
         models.load(path)
+
+
+# --- BatchNorm momentum (issue #12): the paper code's 0.1, a config key, stored in the checkpoint -------------------
+
+def _momenta(model):
+    return {m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)}
+
+
+@pytest.mark.parametrize("arch,width", [("resnet18", 2), ("wrn28_10", 1)])
+def test_batchnorm_momentum_is_the_papers_unless_set_and_the_checkpoint_keeps_it(tmp_path, arch, width):
+    default = models.build(arch, 10, 1, width=width)
+    assert _momenta(default) == {0.1} == {models.PAPER_BN_MOMENTUM} and default.spec["bn_momentum"] == 0.1
+    slow = models.build(arch, 10, 1, width=width, bn_momentum=0.01)
+    assert _momenta(slow) == {0.01}
+    models.save(tmp_path / "m.pt", slow)
+    loaded = models.load(tmp_path / "m.pt")
+    assert _momenta(loaded) == {0.01} and loaded.spec["bn_momentum"] == 0.01
+    # a checkpoint written before the key existed rebuilds with the paper's value
+    old = models.read_checkpoint(tmp_path / "m.pt")
+    del old["spec"]["bn_momentum"]
+    assert _momenta(models.from_checkpoint(old)) == {0.1}
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 1.5, math.nan, "0.1"])
+def test_bad_batchnorm_momentum_is_refused(bad):
+    with pytest.raises(ValueError, match=r"bn_momentum must be a number in \(0, 1\]"):
+        models.build("wrn28_10", 10, 1, width=1, bn_momentum=bad)
+
+
+WRN_CONFIG = {"run": "t", "data": {"dataset": "fashion_mnist", "root": None, "val_size": 10},
+              "models": {"w": {"arch": "wrn28_10", "width": 1, "eps": [0]}}, "overdesign": {"delta": [4]}}
+
+
+def test_bn_momentum_config_key_reaches_the_model():
+    cfg = C.validate(copy.deepcopy(WRN_CONFIG), check_data=False)
+    assert cfg["models"]["w"]["bn_momentum"] is None
+    assert "bn_momentum" not in C.model_spec(cfg, "w")  # null: the rule's params are those of before the key
+    assert _momenta(models.build(**C.model_spec(cfg, "w"))) == {0.1}
+    cfg = copy.deepcopy(WRN_CONFIG)
+    cfg["models"]["w"]["bn_momentum"] = 0.01
+    C.validate(cfg, check_data=False)
+    assert _momenta(models.build(**C.model_spec(cfg, "w"))) == {0.01}
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, math.nan, "fast"])
+def test_bad_bn_momentum_config_names_the_key(bad):
+    cfg = copy.deepcopy(WRN_CONFIG)
+    cfg["models"]["w"]["bn_momentum"] = bad
+    with pytest.raises(C.ConfigError, match=r"config key 'models\.w\.bn_momentum'"):
+        C.validate(cfg, check_data=False)
+
+
+def test_extra_quant_point_is_selectable_by_config_but_not_a_default():
+    cfg = copy.deepcopy(WRN_CONFIG)
+    cfg["models"]["r"] = {"arch": "resnet18", "width": 2, "eps": [0], "quant_layers": ["layer2", "conv0_post"]}
+    C.validate(cfg, check_data=False)
+    assert C.quant_layers(cfg, "r") == ["conv0_post", "layer2"]  # forward order
+    assert C.quant_layers(cfg, "w") == ["init_conv", "layer0", "layer1", "layer2"]
+    cfg["models"]["r"]["quant_layers"] = None
+    assert C.quant_layers(cfg, "r") == ["conv0", "layer1", "layer2", "layer3", "layer4"]
+    cfg["models"]["w"]["quant_layers"] = ["conv0_post"]
+    with pytest.raises(C.ConfigError, match=r"'models\.w\.quant_layers\[0\]': 'conv0_post' is not a quantization"):
+        C.validate(cfg, check_data=False)
+
+
+# --- the paper code's ResNet18_preReLU: no ReLU between the two blocks of a stage ------------------------------------
+
+def paper_code_resnet18_forward(m, x):
+    """The forward of the paper code's ResNet18_preReLU (models/resnet_ours.py, the network PGDAT.py and ST.py
+    train), written out from our modules: BasicBlock_withoutReLU blocks, a ReLU only before each stage and the pool."""
+    out = m.bn1(m.conv1(x))
+    for stage in (m.layer1, m.layer2, m.layer3, m.layer4):
+        out = torch.nn.functional.relu(out)
+        for block in stage:
+            h = torch.nn.functional.relu(block.bn1(block.conv1(out)))
+            out = block.bn2(block.conv2(h)) + block.shortcut(out)
+    out = torch.nn.functional.relu(out)
+    return m.linear(torch.nn.functional.avg_pool2d(out, out.shape[-1]).flatten(1))
+
+
+def test_resnet18_is_the_paper_codes_network_unless_asked_for_the_standard_one(tmp_path):
+    torch.manual_seed(1)
+    paper = models.build("resnet18", 10, 1, width=4).eval()
+    assert paper.spec["relu_between_blocks"] is False
+    x = torch.rand(6, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(paper(x), paper_code_resnet18_forward(paper, x), atol=1e-6)
+        standard = models.build("resnet18", 10, 1, width=4, relu_between_blocks=True).eval()
+        standard.load_state_dict(paper.state_dict())
+        assert not torch.allclose(standard(x), paper(x), atol=1e-5)  # the missing ReLUs change the function
+        for net, negative in ((paper, True), (standard, False)):  # what each stage's first block hands on
+            seen = []
+            hooks = [stage[0].register_forward_hook(lambda mod, inp, out: seen.append(out.min().item() < 0))
+                     for stage in (net.layer1, net.layer2, net.layer3, net.layer4)]
+            net(x)
+            for h in hooks:
+                h.remove()
+            assert seen == [negative] * 4
+        models.save(tmp_path / "s.pt", standard)
+        assert torch.equal(models.load(tmp_path / "s.pt")(x), standard(x))
+        # a checkpoint written before the key existed holds the standard network
+        old = models.read_checkpoint(tmp_path / "s.pt")
+        del old["spec"]["relu_between_blocks"]
+        assert torch.equal(models.from_checkpoint(old)(x), standard(x))
+    with pytest.raises(ValueError, match="relu_between_blocks must be true, false or None"):
+        models.build("resnet18", 10, 1, width=4, relu_between_blocks="yes")
+
+
+def test_relu_between_blocks_config_key():
+    cfg = copy.deepcopy(WRN_CONFIG)
+    cfg["models"]["r"] = {"arch": "resnet18", "width": 2, "eps": [0]}
+    C.validate(cfg, check_data=False)
+    assert C.model_spec(cfg, "r")["relu_between_blocks"] is False  # resolved: a new default retrains
+    cfg["models"]["r"]["relu_between_blocks"] = True
+    assert models.build(**C.model_spec(cfg, "r")).spec["relu_between_blocks"] is True
+    cfg["models"]["w"]["relu_between_blocks"] = False
+    with pytest.raises(C.ConfigError, match=r"'models\.w\.relu_between_blocks': applies to resnet18 only"):
+        C.validate(cfg, check_data=False)

@@ -1,10 +1,15 @@
+import copy
+import math
+import re
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from atspectrum import evaluate, tables, transfer
-from atspectrum.quantize import Quantizer, scaled_floor
+from atspectrum import config as C
+from atspectrum import evaluate, models, tables, transfer
+from atspectrum.quantize import Quantizer, apply, check_beta, scaled_floor
 from synthetic import bars, trained_bars_model
 
 
@@ -42,10 +47,11 @@ def test_bpda_gradient_is_the_plain_gradient_at_the_quantized_activation(net):
     beta = 4.0
     loss = F.cross_entropy(net(x, quantize=Quantizer("conv0", beta, True)), y, reduction="sum")
     (g_bpda,) = torch.autograd.grad(loss, x)
-    # by hand: the stem, the quantized activation as a leaf, the rest of the network from there
-    h = F.relu(net.bn1(net.conv1(x)))
-    q = scaled_floor(h.detach(), beta).requires_grad_(True)
-    out = q
+    # by hand: the stem convolution, its quantized raw output as a leaf (conv0 sits before the stem BatchNorm), the
+    # rest of the network from there
+    h = net.conv1(x)
+    q = (torch.floor(h.detach() * beta) / beta).requires_grad_(True)
+    out = F.relu(net.bn1(q))
     for name in ("layer1", "layer2", "layer3", "layer4"):
         out = getattr(net, name)(out)
     logits = net.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
@@ -117,3 +123,192 @@ def test_quantization_table_layout_and_marks():
     md = tables.to_markdown(table, marks=marks)
     assert md.count("**") // 2 == (marks == "+").sum().sum()
     assert r"\textit{" in tables.to_latex(table, marks=marks) or (marks == "-").sum().sum() == 0
+
+
+# --- where each quantization point sits (issue #12): the tensors the paper's code quantizes -----------------------
+
+def _floor(t, beta):
+    """floor(beta t)/beta written out, independent of atspectrum.quantize."""
+    return torch.floor(t * beta) / beta
+
+
+def _straight_through(t, beta):
+    """floor(beta t)/beta forward, identity backward, written out."""
+    return t + (_floor(t, beta) - t).detach()
+
+
+def _set_batchnorm(bns, seed=1):
+    """Far-from-identity BatchNorm weights (some negative), biases and running statistics, so that a tensor before
+    a BatchNorm (+ ReLU) is not the one after it."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for bn in bns:
+            n = bn.num_features
+            bn.weight.copy_(torch.randn(n, generator=g))
+            bn.bias.copy_(torch.randn(n, generator=g) * 0.3)
+            bn.running_mean.copy_(torch.randn(n, generator=g) * 0.3)
+            bn.running_var.copy_(torch.rand(n, generator=g) * 0.5 + 0.05)
+
+
+@pytest.fixture(scope="module")
+def resnet(net, batch):
+    """The trained ResNet-18, its stem convolution scaled by 1/2 and its stem BatchNorm's running statistics set to
+    match: the same network, but the stem BatchNorm now scales by about 7, so that quantizing before it and after it
+    (+ ReLU) differ."""
+    m = copy.deepcopy(net)
+    with torch.no_grad():
+        m.conv1.weight.mul_(0.5)
+        m.bn1.running_mean.mul_(0.5)
+        m.bn1.running_var.mul_(0.25)
+        assert (m.bn1.weight / (m.bn1.running_var + m.bn1.eps).sqrt()).abs().min() > 5
+        x = batch[0][:6].float() / 255
+        assert torch.allclose(m(x), net(x), atol=1e-2)
+    return m.eval()
+
+
+@pytest.fixture(scope="module")
+def wrn():
+    torch.manual_seed(0)
+    m = models.build("wrn28_10", 3, 1, width=1)
+    _set_batchnorm([b for b in m.modules() if isinstance(b, torch.nn.BatchNorm2d)])
+    return m.eval()
+
+
+def _resnet_by_hand(m, x, point=None, fn=None, relu_first=False):
+    """ResNet-18's forward written out from its parts, ``fn`` applied at ``point`` where the paper's code quantizes:
+    ``conv0`` on the raw stem convolution (before its BatchNorm), ``layerK`` on stage K's last residual sum (before
+    its final ReLU; ``relu_first``: after it, the old placement); ``conv0_post`` (ours) after conv + BN + ReLU."""
+    at = lambda name, t: fn(t) if name == point else t  # noqa: E731
+    out = at("conv0", m.conv1(x))
+    out = at("conv0_post", F.relu(m.bn1(out)))
+    for k, (first, last) in enumerate((m.layer1, m.layer2, m.layer3, m.layer4), 1):
+        out = first(out)
+        s = last.bn2(last.conv2(F.relu(last.bn1(last.conv1(out))))) + last.shortcut(out)
+        out = at(f"layer{k}", F.relu(s)) if relu_first else F.relu(at(f"layer{k}", s))
+    return m.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+
+def _wrn_by_hand(m, x, point=None, fn=None):
+    """WRN-28-10's forward from its parts: ``init_conv`` on the raw initial convolution, ``layerK`` on block group K's
+    output (the paper's ``before_f0`` … ``before_f3``)."""
+    at = lambda name, t: fn(t) if name == point else t  # noqa: E731
+    out = at("init_conv", m.init_conv((x - m.mean) / m.std))
+    for i, group in enumerate(m.layer):
+        out = at(f"layer{i}", group(out))
+    return m.logits(F.adaptive_avg_pool2d(F.silu(m.batchnorm(out)), 1).flatten(1))
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "wrn28_10"])
+def test_each_point_quantizes_the_papers_tensor(resnet, wrn, batch, arch):
+    m, by_hand = (resnet, _resnet_by_hand) if arch == "resnet18" else (wrn, _wrn_by_hand)
+    x, beta = batch[0][:6].float() / 255, 4.0
+    with torch.no_grad():
+        plain = m(x)
+        assert torch.allclose(by_hand(m, x), plain, atol=1e-5)  # the reference is the model
+        for point in m.selectable_quant_points():
+            got = m(x, quantize=Quantizer(point, beta))
+            assert (got - plain).abs().max() > 1e-2, point  # quantizing here matters at this tolerance
+            assert torch.allclose(got, by_hand(m, x, point, lambda t: _floor(t, beta)), atol=1e-5), point
+        if arch == "resnet18":  # before and after the stem BatchNorm + ReLU are different functions
+            pre, post = m(x, quantize=("conv0", beta, False)), m(x, quantize=("conv0_post", beta, False))
+            assert (pre - post).abs().max() > 0.1
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "wrn28_10"])
+def test_each_points_bpda_gradient_is_the_straight_through_one_at_the_papers_tensor(resnet, wrn, batch, arch):
+    m, by_hand = (resnet, _resnet_by_hand) if arch == "resnet18" else (wrn, _wrn_by_hand)
+    x0, y, beta = batch[0][:6].float() / 255, batch[1][:6], 2.0
+
+    def grad(forward):
+        x = x0.clone().requires_grad_(True)
+        return torch.autograd.grad(F.cross_entropy(forward(x), y, reduction="sum"), x)[0]
+
+    for point in m.selectable_quant_points():
+        got = grad(lambda x: m(x, quantize=(point, beta, True)))
+        want = grad(lambda x: by_hand(m, x, point, lambda t: _straight_through(t, beta)))
+        assert torch.allclose(got, want, atol=1e-6, rtol=1e-4), point
+        if point.startswith("layer") and arch == "resnet18":  # the quantizer after the final ReLU is another one
+            after = grad(lambda x: by_hand(m, x, point, lambda t: _straight_through(t, beta), relu_first=True))
+            assert not torch.allclose(got, after, atol=1e-6, rtol=1e-4), point
+
+
+def test_layer_points_sit_before_the_final_relu_for_the_straight_through_gradient(resnet, batch):
+    """At ``layer4`` the gradient of the summed logits reaching the pre-ReLU sum s is w_c · 1[s ≥ 1/β]
+    (relu(q(s)) with q' = 1): zero for s in (0, 1/β) too, where a quantizer after the ReLU would pass it."""
+    m, beta, seen = resnet, 2.0, []
+
+    def keep(module, inp, out):
+        out.retain_grad()
+        seen.append(out)
+
+    handle = m.layer4[-1].preact.register_forward_hook(keep)
+    try:
+        x = (batch[0][:6].float() / 255).requires_grad_(True)
+        m(x, quantize=("layer4", beta, True)).sum().backward()
+    finally:
+        handle.remove()
+    s = seen[0]
+    w = (m.linear.weight.sum(0) / (s.shape[2] * s.shape[3]))[None, :, None, None].expand_as(s)
+    low = (s > 0) & (s < 1 / beta)
+    assert low.any() and (s >= 1 / beta).any() and (s < 0).any()  # every case occurs
+    assert torch.allclose(s.grad, w * (s >= 1 / beta), atol=1e-7)
+    assert (s.grad[low] == 0).all() and (w[low] != 0).all()
+
+
+# --- beta: a finite number > 0 at every entry point (issue #11) ----------------------------------------------------
+
+BAD_BETAS = [-1.0, 0.0, math.nan, math.inf]
+BETA_MESSAGE = "quantization beta must be a finite number > 0"
+
+
+@pytest.mark.parametrize("beta", BAD_BETAS)
+def test_bad_beta_is_refused_by_the_quantizer_and_the_models(net, wrn, beta):
+    with pytest.raises(ValueError, match=BETA_MESSAGE):
+        check_beta(beta)
+    with pytest.raises(ValueError, match=BETA_MESSAGE):
+        apply(torch.ones(2), "conv0", Quantizer("conv0", beta, False))
+    x = torch.rand(2, 1, 28, 28)
+    for m, point in ((net, "conv0"), (net, "layer3"), (wrn, "layer1")):
+        for straight_through in (False, True):
+            with pytest.raises(ValueError, match=BETA_MESSAGE):
+                m(x, quantize=Quantizer(point, beta, straight_through))
+
+
+@pytest.mark.parametrize("beta", BAD_BETAS)
+def test_bad_beta_is_refused_by_the_evaluations_before_any_work(net, beta):
+    # no examples: nothing reaches the model, the evaluation itself must refuse the quantizer
+    images, labels = torch.zeros((0, 1, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.long)
+    bad_st, bad = Quantizer("conv0", beta, True), Quantizer("conv0", beta, False)
+    calls = [lambda: evaluate.classify_per_example(net, images, labels, quantize=bad),
+             lambda: evaluate.attack_per_example(net, images, labels, 8, 2, 0.25, attack_quantize=bad_st),
+             lambda: evaluate.attack_per_example(net, images, labels, 8, 2, 0.25, eval_quantize=bad),
+             lambda: evaluate.apgd_per_example(net, images, labels, 8, 2, attack_quantize=bad_st),
+             lambda: evaluate.apgd_per_example(net, images, labels, 8, 2, eval_quantize=bad)]
+    for call in calls:
+        with pytest.raises(ValueError, match=BETA_MESSAGE):
+            call()
+
+
+QUANT_CONFIG = {"run": "t", "data": {"dataset": "fashion_mnist", "root": None, "val_size": 10},
+                "models": {"r": {"arch": "resnet18", "width": 2, "eps": [0]}}, "overdesign": {"delta": [4]},
+                "quantization": {"delta": [4], "beta": [4, 8], "attacks": ["transfer", "bpda", "apgd-bpda"],
+                                 "apgd-bpda": {"beta": [8]}}}
+
+
+def test_the_quantization_config_without_a_bad_beta_is_valid():
+    cfg = C.validate(copy.deepcopy(QUANT_CONFIG), check_data=False)
+    assert C.quant_attack_betas(cfg, "apgd-bpda") == [8.0] and cfg["checklist"]["large_beta"]["beta"] == 1e6
+
+
+@pytest.mark.parametrize("beta", BAD_BETAS)
+@pytest.mark.parametrize("where,key", [(("quantization", "beta"), "quantization.beta[1]"),
+                                       (("quantization", "apgd-bpda", "beta"), "quantization.apgd-bpda.beta[0]"),
+                                       (("checklist", "large_beta", "beta"), "checklist.large_beta.beta")])
+def test_bad_beta_in_the_config_names_the_key(beta, where, key):
+    cfg = copy.deepcopy(QUANT_CONFIG)
+    node = cfg
+    for part in where[:-1]:
+        node = node.setdefault(part, {})
+    node[where[-1]] = [8, beta] if key.endswith("[1]") else [beta] if key.endswith("[0]") else beta
+    with pytest.raises(C.ConfigError, match=re.escape(f"config key '{key}'")):
+        C.validate(cfg, check_data=False)

@@ -5,14 +5,19 @@ Used by the Snakefile (before any job is scheduled) and importable on its own. E
 from __future__ import annotations
 
 import copy
+import json
 import os
 from pathlib import Path
 
 import jsonschema
 import yaml
 
+from .data import DataError, search_part_size
 from .evaluate import WORST
 from .models import ARCHS
+from .models.base import bn_momentum
+from .models.resnet import relu_between_blocks_of
+from .quantize import check_beta
 from .train import TrainConfig
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -82,20 +87,36 @@ def check(config: dict, check_data: bool = True) -> None:
                 raise ConfigError("config key 'data.val_size': select: best_val needs a validation split; "
                                   "set data.val_size > 0 or train.select: last")
     for name, model in config["models"].items():
-        points = ARCHS[model["arch"]].quant_points
+        points = ARCHS[model["arch"]].selectable_quant_points()
         for i, layer in enumerate(model.get("quant_layers") or []):
             if layer not in points:
                 raise ConfigError(f"config key 'models.{name}.quant_layers[{i}]': {layer!r} is not a quantization "
                                   f"point of {model['arch']}; choose from {list(points)}")
+        try:
+            bn_momentum(model.get("bn_momentum"))
+        except ValueError as exc:
+            raise ConfigError(f"config key 'models.{name}.bn_momentum': {exc}") from None
+        if model.get("relu_between_blocks") is not None and model["arch"] != "resnet18":
+            raise ConfigError(f"config key 'models.{name}.relu_between_blocks': applies to resnet18 only, "
+                              f"not {model['arch']}; leave it null")
+    check_betas(config)
     if not config["overdesign"]["delta"]:
         raise ConfigError("config key 'overdesign.delta': the attack grid is empty")
     check_quant_attacks(config)
+    check_masking(config)
     check_search(config)
+    corr = config.get("corruptions") or {}
+    if corr.get("test_size") and data["test_size"] and corr["test_size"] > data["test_size"]:
+        raise ConfigError(f"config key 'corruptions.test_size': {corr['test_size']} is larger than data.test_size "
+                          f"({data['test_size']}): the corrupted images are the first corruptions.test_size images "
+                          f"of the prepared test set; lower corruptions.test_size")
     if check_data:
         check_dataset(data)
 
 
-def check_dataset(data: dict) -> None:
+def check_dataset(data: dict, files: bool = False) -> None:
+    """The dataset can be found: ``data.root`` exists (with ``files``: and holds every file, all missing ones named
+    at once) or the dataset has a default location, unless ``data.download`` is set."""
     from . import data as datamod
 
     root, name = data.get("root"), data["dataset"]
@@ -106,12 +127,71 @@ def check_dataset(data: dict) -> None:
             raise ConfigError(f"config key 'data.root': dataset directory {root!r} does not exist and "
                               f"data.download is false; point data.root at the {name} files or set "
                               f"data.download: true")
+        missing = missing_dataset_files(name, root) if files else []
+        if missing:
+            raise ConfigError(f"config key 'data.root': {len(missing)} {name} file(s) missing under {root!r}: "
+                              f"{', '.join(missing)}; point data.root at the {name} files or set data.download: true")
         return
     if datamod.default_root(name) is None:
         hint = ("install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist)"
                 if name == "fashion_mnist" else "set it to a directory holding cifar-10-batches-py")
         raise ConfigError(f"config key 'data.root' is not set and {name} has no default location; {hint}, "
                           f"or set data.download: true")
+
+
+def missing_dataset_files(name: str, root: str) -> list[str]:
+    """The dataset files the data preparation reads that ``root`` lacks (every one): CIFAR-10's python batches
+    under ``<root>/cifar-10-batches-py``; Fashion-MNIST's four idx files (``.gz`` or not) in ``root`` or
+    torchvision's ``<root>/FashionMNIST/raw`` (or its processed ``.pt`` files)."""
+    from . import data as datamod
+
+    if name == "cifar10":
+        base = os.path.join(root, datamod.CIFAR10_DIRNAME)
+        names = [f"data_batch_{b}" for b in range(1, 6)] + ["test_batch", "batches.meta"]
+        return [os.path.join(base, f) for f in names if not os.path.isfile(os.path.join(base, f))]
+    tv = os.path.join(root, "FashionMNIST")
+    if all(os.path.isfile(os.path.join(tv, "processed", f)) for f in ("training.pt", "test.pt")):
+        return []
+    found = {**datamod._find_fashion_sources(os.path.join(tv, "raw")), **datamod._find_fashion_sources(root)}
+    return [os.path.join(root, f"{stem}[.gz]") for stem in datamod._FASHION_FILES if stem not in found]
+
+
+def prepared_test_rows(config: dict, prepared_test: str | None = None):
+    """(source index, labels) of the prepared test set's rows: read from ``prepared_test`` when it exists, else
+    computed as the data preparation will (the dataset's test split, then the seeded ``data.test_size`` subset);
+    None with ``data.download`` before a download. A dataset that cannot be read raises ConfigError."""
+    import numpy as np
+    import torch
+
+    from . import data as datamod
+
+    if prepared_test is not None and os.path.exists(prepared_test):
+        _, labels = datamod.load_prepared(prepared_test)
+        with np.load(prepared_test, allow_pickle=False) as npz:
+            index = npz["index"] if "index" in npz.files else np.arange(len(labels), dtype=np.int64)
+        return index, labels.numpy()
+    data = config["data"]
+    if data.get("download"):
+        return None
+    check_dataset(data, files=True)
+    try:
+        _, labels = datamod.load(data["dataset"], data["root"], "test")
+        # the same seeded subset data.prepare draws (data.test_size)
+        index = datamod._subset(torch.arange(len(labels), dtype=torch.int64), data["test_size"], "test_size",
+                                config["seed"], "test examples")
+    except datamod.DataError as exc:
+        key = "data.test_size" if "test_size" in str(exc) else "data.root"
+        raise ConfigError(f"config key '{key}': {exc}") from None
+    return index.numpy(), labels[index].numpy()
+
+
+def check_inputs(config: dict, prepared_test: str | None = None) -> None:
+    """Everything later jobs read from the inputs, checked before the first job (the Snakefile's onstart): the
+    dataset files (every missing one named), ``data.test_size`` against the test split, and a configured CIFAR-10-C
+    directory (:func:`check_corruptions`) against the test images it must pair with."""
+    if not (prepared_test and os.path.exists(prepared_test)):
+        check_dataset(config["data"], files=True)
+    check_corruptions(config, prepared_test_rows(config, prepared_test) if corruptions_enabled(config) else None)
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -147,9 +227,16 @@ def train_config(config: dict, model: str, eps: int) -> TrainConfig:
 
 
 def model_spec(config: dict, model: str) -> dict:
-    """Arguments of :func:`atspectrum.models.build` for a configured model."""
+    """Arguments of :func:`atspectrum.models.build` for a configured model (``bn_momentum`` only when set: null is
+    the architecture's paper value; ResNet-18's ``relu_between_blocks`` always, resolved, so that a change of the
+    architecture's default retrains its models)."""
     m, info = config["models"][model], DATASET_INFO[config["data"]["dataset"]]
-    return {"name": m["arch"], "width": m.get("width"), **info}
+    spec = {"name": m["arch"], "width": m.get("width"), **info}
+    if m.get("bn_momentum") is not None:
+        spec["bn_momentum"] = m["bn_momentum"]
+    if m["arch"] == "resnet18":
+        spec["relu_between_blocks"] = relu_between_blocks_of(m.get("relu_between_blocks"))
+    return spec
 
 
 def eps_list(config: dict, model: str) -> list[int]:
@@ -188,6 +275,12 @@ def search_settings(config: dict, delta: int) -> dict:
             "max_eps": int(s.get("max_eps", 64))}
 
 
+def search_val_fraction(config: dict) -> float:
+    """The share of the validation split held out for the overdesign search (``overdesign.search.val_fraction``);
+    checkpoint selection (``train.select: best_val``) sees only the rest. None when the search is off."""
+    return float(config["overdesign"]["search"].get("val_fraction", 0.5)) if search_enabled(config) else None
+
+
 def check_search(config: dict) -> None:
     """``overdesign.search``: known models, every delta within max_eps, and a validation split to search on."""
     if not search_enabled(config):
@@ -205,6 +298,11 @@ def check_search(config: dict) -> None:
     if config["data"]["val_size"] == 0:
         raise ConfigError("config key 'data.val_size': overdesign.search measures robust error on the validation "
                           "split; set data.val_size > 0")
+    try:
+        search_part_size(config["data"]["val_size"], search_val_fraction(config))
+    except DataError as exc:
+        raise ConfigError(f"config key 'overdesign.search.val_fraction': {exc} (data.val_size = "
+                          f"{config['data']['val_size']})") from None
 
 
 def load(path: str | os.PathLike, check_data: bool = True) -> dict:
@@ -229,11 +327,13 @@ def quantization_enabled(config: dict) -> bool:
 
 
 def quant_layers(config: dict, model: str) -> list[str]:
-    """The quantization points evaluated for ``model`` (the architecture's, in forward order, unless configured)."""
+    """The quantization points evaluated for ``model``, in forward order: the configured ones, else the paper's
+    (the architecture's ``quant_points``; named extras such as ``conv0_post`` only when configured)."""
     m = config["models"][model]
-    points = list(ARCHS[m["arch"]].quant_points)
     chosen = m.get("quant_layers")
-    return points if chosen is None else [p for p in points if p in chosen]
+    if chosen is None:
+        return list(ARCHS[m["arch"]].quant_points)
+    return [p for p in ARCHS[m["arch"]].selectable_quant_points() if p in chosen]
 
 
 def quant_betas(config: dict) -> list[float]:
@@ -274,6 +374,48 @@ def quant_attack_betas(config: dict, attack: str) -> list[float]:
         return [b for b in quant_betas(config) if all(b in r for r in runs)]
     own = config["quantization"].get(attack, {}).get("beta")
     return quant_betas(config) if own is None else sorted(float(b) for b in own)
+
+
+HEADLINE_BETA = 8.0  # the paper's headline beta (Table 1)
+
+
+def masking_beta(config: dict) -> float | None:
+    """The beta of the checklist's gradient-masking checks (``checklist.masking.beta``; null: 8 when BPDA runs at 8,
+    else BPDA's largest beta); None without BPDA."""
+    if "bpda" not in quant_eval_attacks(config):
+        return None
+    chosen = ((config.get("checklist") or {}).get("masking") or {}).get("beta")
+    betas = quant_attack_betas(config, "bpda")
+    if chosen is not None:
+        return float(chosen)
+    return HEADLINE_BETA if HEADLINE_BETA in betas else max(betas)
+
+
+def check_masking(config: dict) -> None:
+    """``checklist.masking.beta``, when set, is a beta at which BPDA runs (the checks read and extend those cells)."""
+    chosen = ((config.get("checklist") or {}).get("masking") or {}).get("beta")
+    if chosen is None or "bpda" not in quant_eval_attacks(config):
+        return
+    if float(chosen) not in quant_attack_betas(config, "bpda"):
+        raise ConfigError(f"config key 'checklist.masking.beta': {chosen} is not a beta BPDA runs at "
+                          f"(quantization.beta {config['quantization']['beta']})")
+
+
+def check_betas(config: dict) -> None:
+    """Every configured quantization beta is a finite number > 0 (the schema cannot reject NaN or infinity)."""
+    keyed = [("checklist.large_beta.beta", (config.get("checklist") or {}).get("large_beta", {}).get("beta"))]
+    if quantization_enabled(config):
+        q = config["quantization"]
+        keyed += [(f"quantization.beta[{i}]", b) for i, b in enumerate(q["beta"])]
+        keyed += [(f"quantization.apgd-bpda.beta[{i}]", b)
+                  for i, b in enumerate((q.get("apgd-bpda") or {}).get("beta") or [])]
+    for key, beta in keyed:
+        if beta is None:
+            continue
+        try:
+            check_beta(beta)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"config key '{key}': {exc}") from None
 
 
 def check_quant_attacks(config: dict) -> None:
@@ -333,11 +475,21 @@ def corruption_dir(config: dict, run_root: str) -> str:
     return root if root is not None else f"{run_root}/corruptions/{config['data']['dataset']}"
 
 
-def check_corruptions(config: dict) -> None:
-    """A configured CIFAR-10-C root must hold every configured corruption, well formed (checked up front)."""
+def check_corruptions(config: dict, test=None) -> None:
+    """A configured CIFAR-10-C root must hold every configured corruption, well formed (checked up front), and the
+    images the corruption evaluation pairs with the clean ones: ``test`` is (source index, labels) of the prepared
+    test rows (:func:`prepared_test_rows`; None: unknown yet). Row ``i`` of each severity block is test image ``i``,
+    so every evaluated image's index must lie within a block and its label must agree."""
+    import numpy as np
+
     from . import cifar10c
 
-    root = config["corruptions"]["root"] if corruptions_enabled(config) else None
+    if not corruptions_enabled(config):
+        return
+    root, size = config["corruptions"]["root"], config["corruptions"]["test_size"]
+    if test is not None and size is not None and size > len(test[0]):
+        raise ConfigError(f"config key 'corruptions.test_size': {size} is larger than the {len(test[0])} images of "
+                          f"the prepared test set; lower corruptions.test_size")
     if root is None:
         return
     if not os.path.isdir(root):
@@ -346,17 +498,64 @@ def check_corruptions(config: dict) -> None:
         cifar10c.check(root, config["corruptions"]["names"])
     except cifar10c.CorruptionDataError as exc:
         raise ConfigError(f"config key 'corruptions.root': {exc}") from None
+    labels_file = os.path.join(root, cifar10c.LABELS_FILE)
+    labels = np.load(labels_file, mmap_mode="r", allow_pickle=False)
+    per = len(labels) // 5
+    if test is None:  # the test images are not known yet: at least the count must fit
+        for key, n in (("corruptions.test_size", size), ("data.test_size", config["data"]["test_size"])):
+            if n is not None and n > per:
+                raise ConfigError(f"config key '{key}': {n} test images but {labels_file} holds {per} images per "
+                                  f"severity; lower {key}")
+        return
+    index, test_labels = (np.asarray(a)[:size] for a in test)
+    if len(index) and int(index.max()) >= per:
+        key = ("data.test_size" if config["data"]["test_size"] is not None
+               else "corruptions.test_size" if size is not None else "corruptions.root")
+        raise ConfigError(f"config key '{key}': the evaluated test images include test image {int(index.max())} "
+                          f"but {labels_file} holds {per} images per severity (row i of each severity is test image "
+                          f"i); its corrupted version does not exist. Lower {key} or use the complete CIFAR-10-C")
+    wrong = int((np.asarray(labels[:per])[index] != test_labels).sum())
+    if wrong:
+        raise ConfigError(f"config key 'corruptions.root': {labels_file} disagrees with the test split's labels on "
+                          f"{wrong} of the {len(index)} evaluated test images: it is not the CIFAR-10-C of this "
+                          f"test split")
 
 
-# GPU seconds per 1,000 training images per epoch of PGD-10 AT at the paper's batch size, measured on an H200
-# (bench/throughput.py: ResNet-18 ≈ 3,100 img/s fp32, WRN-28-10 ≈ 900 img/s bf16); used only to size SLURM time limits.
-_AT_SECONDS_PER_1K = {"resnet18": 0.33, "wrn28_10": 1.1}
+# PGD-10 adversarial-training images/s on one H200 at the paper's batch sizes, per (architecture, training precision);
+# used only to size SLURM time limits (README "Benchmarks"; bench/throughput.py): ResNet-18 (batch 256) 3,098 in
+# fp32 and 4,221 in bf16 (+ channels-last); WRN-28-10 (batch 128) 907 in bf16 (+ channels-last). WRN-28-10 in fp32
+# was not measured: estimated as its bf16 rate / _FP32_SLOWDOWN (ours: a compute-bound WRN-28-10 loses bf16's tensor
+# cores in full, unlike ResNet-18, which is launch-bound at batch 256 and only 1.36 x slower in fp32).
+_FP32_SLOWDOWN = 2.5
+_AT_IMAGES_PER_S = {("resnet18", "fp32"): 3098.0, ("resnet18", "bf16"): 4221.0, ("wrn28_10", "bf16"): 907.0,
+                    ("wrn28_10", "fp32"): 907.0 / _FP32_SLOWDOWN}
+BENCH_DIR = Path(__file__).resolve().parents[2] / "bench" / "results"
 
 
-def train_runtime_minutes(config: dict, model: str, eps: int) -> int:
-    """A generous time limit for one training job: 1.5 × the measured cost of its epochs, plus 30 minutes."""
+def at_images_per_second(arch: str, precision: str, bench_dir: str | os.PathLike | None = BENCH_DIR) -> float:
+    """PGD-10 AT throughput of ``arch`` trained in ``precision``: the slowest uncompiled measurement of that pair in
+    the newest ``bench_dir/throughput-*.json`` (bench/throughput.py) that has one, else the table above."""
+    files = sorted(Path(bench_dir).glob("throughput-*.json"), reverse=True) if bench_dir else []
+    for path in files:
+        try:
+            rows = json.loads(path.read_text()).get("rows", [])
+            rates = [float(r["at_images_per_s"]) for r in rows if r.get("arch") == arch and
+                     str(r.get("config", "")).split("+")[0] == precision and "compile" not in str(r.get("config"))]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue  # an unreadable or cut-off benchmark file: the next one, else the table
+        if rates:
+            return min(rates)
+    return _AT_IMAGES_PER_S[(arch, precision)]
+
+
+def train_runtime_minutes(config: dict, model: str, eps: int,
+                          bench_dir: str | os.PathLike | None = BENCH_DIR) -> int:
+    """A generous time limit for one training job: 1.5 × the cost of its epochs at the measured throughput of its
+    architecture in its precision (:func:`at_images_per_second`), plus 30 minutes. Override it with Snakemake's
+    ``--set-resources train:runtime=<minutes>``."""
     t = train_config(config, model, eps)
     images = config["data"]["train_size"] or {"cifar10": 49_000, "fashion_mnist": 59_000}[config["data"]["dataset"]]
     passes = (t.attack_steps + 1) / 11 if eps else 1 / 11
-    seconds = t.epochs * images / 1000 * _AT_SECONDS_PER_1K[config["models"][model]["arch"]] * passes
+    rate = at_images_per_second(config["models"][model]["arch"], t.precision, bench_dir)
+    seconds = t.epochs * images / rate * passes
     return int(30 + 1.5 * seconds / 60)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from . import apgd, attacks, paths
+from .quantize import check_quantizer
 
 
 def _frame(pred: torch.Tensor, labels: torch.Tensor) -> pd.DataFrame:
@@ -40,6 +41,8 @@ def attack_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Ten
     verdict). ``delta`` is in 1/255 units (0 → clean accuracy); the step is ``step_factor · δ/255``. With
     ``keep_adv`` the adversarial examples come back too (float32, on the CPU).
     """
+    for q in (attack_quantize, eval_quantize):  # a bad beta fails before any work
+        check_quantizer(q)
     device = torch.device(device)
     model = model.to(device).eval()
     eps = attacks.pixels(delta)
@@ -75,6 +78,7 @@ def pgd_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor
 def classify_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, quantize=None,
                          batch_size: int = 512, device: str | torch.device = "cpu") -> pd.DataFrame:
     """Predictions of ``model(x, quantize=quantize)`` on fixed inputs (uint8 or float): the transfer verdict."""
+    check_quantizer(quantize)
     device = torch.device(device)
     model = model.to(device).eval()
     preds = []
@@ -98,6 +102,8 @@ def apgd_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     The attack differentiates ``model(x, quantize=attack_quantize)``, the verdict is
     ``model(x, quantize=eval_quantize)`` (APGD-BPDA: straight-through for the attack, the real quantizer for the
     verdict). Same frame as :func:`attack_per_example`; ``delta`` in 1/255 units."""
+    for q in (attack_quantize, eval_quantize):
+        check_quantizer(q)
     device = torch.device(device)
     model = model.to(device).eval()
     fwd = (lambda m, inp: m(inp, quantize=attack_quantize)) if attack_quantize else None

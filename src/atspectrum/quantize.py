@@ -1,10 +1,12 @@
 """Scaled-floor quantization of intermediate features, ``floor(beta * x) / beta``.
 
-A :class:`Quantizer` names the layer after which the features are quantized, the scale ``beta`` and whether the
-backward pass is the identity (straight-through, for BPDA). Models accept one through ``forward(x, quantize=...)``.
+A :class:`Quantizer` names the quantization point (the tensor that is quantized; each model's docstring says which
+tensor each of its points is), the scale ``beta`` (a finite number > 0) and whether the backward pass is the identity
+(straight-through, for BPDA). Models accept one through ``forward(x, quantize=...)``.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -17,10 +19,20 @@ class Quantizer(NamedTuple):
 
 
 def check_beta(beta: float) -> float:
+    """``beta`` as a float; anything but a finite number > 0 (negative, zero, NaN, infinite) is a ValueError."""
     beta = float(beta)
-    if not beta > 0 or beta != beta or beta == float("inf"):
+    if not (beta > 0 and math.isfinite(beta)):
         raise ValueError(f"quantization beta must be a finite number > 0, got {beta!r}")
     return beta
+
+
+def check_quantizer(quantize: Quantizer | tuple | None) -> Quantizer | None:
+    """``quantize`` as a :class:`Quantizer` with its beta checked (``None`` stays ``None``)."""
+    if quantize is None:
+        return None
+    q = Quantizer(*quantize)
+    check_beta(q.beta)
+    return q
 
 
 def scaled_floor(x: torch.Tensor, beta: float, straight_through: bool = False) -> torch.Tensor:

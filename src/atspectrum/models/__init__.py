@@ -1,8 +1,11 @@
 """Models of the paper and their self-describing checkpoints.
 
-``build(name, num_classes, in_channels=3, width=None)`` makes a model; ``save(path, model, **meta)`` writes a
-checkpoint holding the architecture's arguments beside the weights; ``load(path)`` rebuilds the model from that file
-alone (``torch.load(..., weights_only=True)``: loading never executes code).
+``build(name, num_classes, in_channels=3, width=None, bn_momentum=None)`` makes a model; ``save(path, model, **meta)``
+writes a checkpoint holding the architecture's arguments (BatchNorm momentum included) beside the weights;
+``load(path)`` rebuilds the model from that file alone (``torch.load(..., weights_only=True)``: loading never executes
+code). Each model's ``quant_points`` are the paper's quantization points (the tensors its code quantizes, see
+:mod:`.resnet` and :mod:`.wideresnet`); ``selectable_quant_points()`` adds the named extras (ResNet-18
+``conv0_post``).
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import torch
 from torch import nn
 
 from ..io import atomic_path
-from .base import SpectrumModel
+from .base import PAPER_BN_MOMENTUM, SpectrumModel
 from .resnet import ResNet18
 from .wideresnet import WideResNet
 
@@ -67,6 +70,8 @@ def from_checkpoint(ckpt: dict, path: str = "<checkpoint>") -> SpectrumModel:
     arch = spec.pop("arch", None)
     if arch not in ARCHS:
         raise CheckpointError(f"checkpoint {path} names unknown architecture {arch!r}")
+    if arch == "resnet18":  # checkpoints written before the key existed hold the standard ResNet-18
+        spec.setdefault("relu_between_blocks", True)
     model = ARCHS[arch](**spec)
     try:
         model.load_state_dict(ckpt["state_dict"])
@@ -84,5 +89,5 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["ARCHS", "CheckpointError", "ResNet18", "SpectrumModel", "WideResNet", "build", "count_parameters",
+__all__ = ["ARCHS", "CheckpointError", "PAPER_BN_MOMENTUM", "ResNet18", "SpectrumModel", "WideResNet", "build", "count_parameters",
            "load", "read_checkpoint", "save"]

@@ -6,26 +6,45 @@ from torch import nn
 
 from .. import quantize as _quantize
 
+# BatchNorm momentum of both of the paper's models: its code builds every BatchNorm as nn.BatchNorm2d(c), PyTorch's
+# default 0.1 (models/resnet_ours.py, models/dm_wide_resnet.py of perturb-spectrum/analysis_and_methods)
+PAPER_BN_MOMENTUM = 0.1
+
+
+def bn_momentum(value: float | None) -> float:
+    """The BatchNorm momentum to build with: ``None`` → the paper's 0.1; otherwise a number in (0, 1]."""
+    if value is None:
+        return PAPER_BN_MOMENTUM
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError(f"bn_momentum must be a number in (0, 1] (or None for the paper's "
+                         f"{PAPER_BN_MOMENTUM}), got {value!r}")
+    return float(value)
+
 
 class SpectrumModel(nn.Module):
-    """Base class: subclasses set ``quant_points`` (layer names, in forward order) and ``spec`` (constructor args)."""
+    """Base class. Subclasses set ``quant_points`` (the paper's quantization points, in forward order: the default
+    grid), optionally ``all_quant_points`` (every selectable point in forward order, the paper's and named extras)
+    and ``spec`` (constructor args)."""
 
     quant_points: tuple[str, ...] = ()
+    all_quant_points: tuple[str, ...] = ()
 
     def __init__(self, spec: dict):
         super().__init__()
         self.spec = dict(spec)
 
+    @classmethod
+    def selectable_quant_points(cls) -> tuple[str, ...]:
+        """Every point ``forward(x, quantize=...)`` accepts, in forward order (the paper's and named extras)."""
+        return cls.all_quant_points or cls.quant_points
+
     def _check_quantize(self, quantize) -> None:
-        if quantize is None:
-            return
-        q = _quantize.Quantizer(*quantize)
-        if q.layer not in self.quant_points:
+        q = _quantize.check_quantizer(quantize)
+        if q is not None and q.layer not in self.selectable_quant_points():
             raise ValueError(
                 f"unknown quantization layer {q.layer!r} for {self.spec['arch']}; "
-                f"choose one of {list(self.quant_points)}"
+                f"choose one of {list(self.selectable_quant_points())}"
             )
-        _quantize.check_beta(q.beta)
 
     def _q(self, x: torch.Tensor, layer: str, quantize) -> torch.Tensor:
         return _quantize.apply(x, layer, quantize)
