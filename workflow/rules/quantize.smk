@@ -1,4 +1,5 @@
-# Section 4: features quantized after one layer, floor(beta x)/beta, under Transfer PGD and BPDA (the paper's), and,
+# Section 4: features quantized at one quantization point (the paper code's tensors, see README), floor(beta x)/beta,
+# under Transfer PGD and BPDA (the paper's), and,
 # beyond the paper, APGD-BPDA and the per-example worst case over every attack run on a cell ("worst", an aggregate).
 # Jobs are per (model, eps, delta, attack, layer, beta); layer "none" is one job per (model, eps, delta, attack).
 # Params hold only this job's scalars, so adding a beta schedules only that beta's evaluations and aggregates.

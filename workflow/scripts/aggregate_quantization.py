@@ -17,7 +17,7 @@ table, marks = tables.quantization_table(acc, p.eps, p.deltas, p.layers,
                                          tables.significance(tests, ["delta", "layer"]))
 name = p.label
 tables.write(table, f"{p.root}/tables/quantization_{w.model}_{w.attack}_beta{w.beta}",
-             f"{w.model} under {name}: test accuracy (%) with the features after one layer quantized as "
+             f"{w.model} under {name}: test accuracy (%) with the features at one quantization point quantized as "
              f"floor({beta:g} x)/{beta:g}; rows delta x layer (none = unquantized), columns eps. "
              f"{tables.significance_note(p.stats)}", marks, n=len(next(iter(frames.values()))), tests=tests)
 log(table.to_string())
