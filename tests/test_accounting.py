@@ -49,7 +49,8 @@ def test_grid_jobs_of_the_paper_config():
     assert counts["transfer_examples"] == 20 * 6 and counts["evaluate_corruptions"] == 20
     assert counts["evaluate_quantized"] == (13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5)  # transfer, BPDA
                                             + 13 * 6 * (1 + 5) + 7 * 6 * (1 + 4)  # APGD-BPDA at one beta
-                                            + 5 + 4)  # the checklist's very large beta
+                                            + 5 + 4  # the checklist's very large beta
+                                            + 2 * 2)  # its BPDA at delta 64 on two points per architecture
     assert counts["evaluate_pgd_steps"] == 2 and counts["evaluate_pgd_val"] == 7
 
 
@@ -60,7 +61,7 @@ def test_grid_jobs_follow_the_config():
     del cfg["corruptions"]
     del cfg["overdesign"]["search"]
     counts = accounting.grid_jobs(atconfig.validate(cfg, check_data=False))
-    assert counts["evaluate_quantized"] == 13 * (7 + 6) * (1 + 5 * 2) + 7 * (7 + 6) * (1 + 4 * 2) + 5 + 4
+    assert counts["evaluate_quantized"] == 13 * (7 + 6) * (1 + 5 * 2) + 7 * (7 + 6) * (1 + 4 * 2) + 5 + 4 + 2 * 2
     assert "evaluate_corruptions" not in counts and "evaluate_pgd_val" not in counts
 
 
@@ -72,7 +73,8 @@ def test_quantized_evaluations_are_accounted_per_attack(tmp_path):
     assert "evaluate_quantized" not in by_attack
     assert (by_attack["evaluate_transfer"] + by_attack["evaluate_bpda"] + by_attack["evaluate_apgd-bpda"]
             == accounting.grid_jobs(cfg)["evaluate_quantized"])
-    assert by_attack["evaluate_bpda"] == 13 * 6 * (1 + 5 * 5) + 7 * 6 * (1 + 4 * 5)
+    assert by_attack["evaluate_bpda"] == 13 * 6 * (1 + 5 * 5) + 7 * 6 * (1 + 4 * 5) + 2 * 2  # + the checklist's
+    assert by_attack["evaluate_quantized_steps"] == 2 * 2  # BPDA-100 on the checklist's masking cells
     rows = accounting.summary(accounting.read_benchmarks(str(tmp_path)), ["evaluate_quantized"], by_attack)
     rows = rows.set_index("rule")
     assert rows.loc["evaluate_apgd-bpda", "kind"] == "gpu"

@@ -159,6 +159,105 @@ def test_gradient_masking_is_caught_and_bpda_passes(net, test_set):
     assert verdict["status"] == "fail", verdict["measured"]
 
 
+# ------------------------------------------------------------- gradient masking by the quantizer, under BPDA
+
+
+class _GarbledFloor(torch.autograd.Function):
+    """floor(β·h)/β whose backward is zero (``noise`` None) or the identity swamped by Gaussian noise ``noise`` times
+    the gradient's mean magnitude: a deliberately masked straight-through quantizer."""
+
+    @staticmethod
+    def forward(ctx, h, beta, noise):
+        ctx.noise = noise
+        return torch.floor(h * beta) / beta
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.noise is None:
+            return torch.zeros_like(grad), None, None
+        return grad + ctx.noise * grad.abs().mean() * torch.randn_like(grad), None, None
+
+
+class Garbled(Tiny):
+    """The trained ``net`` with a masked straight-through quantizer: BPDA's and APGD-BPDA's attack pass (a quantizer
+    with ``straight_through``) differentiates through :class:`_GarbledFloor`; the verdict (the real quantizer) and
+    every forward value are the sound model's."""
+
+    def __init__(self, net, noise):
+        super().__init__()
+        self.load_state_dict(net.state_dict())
+        self.noise = noise
+        self.eval()
+
+    def forward(self, x, quantize=None):
+        h = torch.relu(self.conv(x))
+        if quantize is not None and quantize.straight_through:
+            h = _GarbledFloor.apply(h, quantize.beta, self.noise)
+        else:
+            h = apply(h, "conv0", quantize)
+        return self.linear(h.flatten(1))
+
+
+REAL = Quantizer("conv0", 2.0)
+
+
+def bpda(model, test_set, delta, steps):
+    return pgd(model, test_set, delta, steps, attack_quantize=REAL._replace(straight_through=True),
+               eval_quantize=REAL)[0]
+
+
+def apgd_bpda(model, test_set, delta, steps):
+    images, labels = test_set
+    return evaluate.apgd_per_example(model, images, labels, delta, steps, 1, ["ce", "dlr"],
+                                     attack_quantize=REAL._replace(straight_through=True), eval_quantize=REAL)[0]
+
+
+@pytest.fixture(scope="module")
+def noisy_bpda(net, test_set):
+    """BPDA-20 at δ 48 through the noise-swamped straight-through quantizer (about 40% left; sound BPDA: 0%)."""
+    return bpda(Garbled(net, 3.0), test_set, 48, 20)
+
+
+def test_bpda_large_delta_fails_when_the_quantizer_masks_the_gradient(net, test_set):
+    sound = C.check_large_delta(bpda(net, test_set, 64, 20), 64, 20, 1.0, "BPDA")
+    assert sound["status"] == "pass" and "BPDA_64-20" in sound["measured"]
+    zero = bpda(Garbled(net, None), test_set, 64, 20)  # the straight-through gradient is zero: BPDA cannot move
+    masked = C.check_large_delta(zero, 64, 20, 1.0, "BPDA")
+    assert masked["status"] == "fail" and masked["value"] > 90
+
+
+def test_bpda_more_steps_fails_when_the_gradient_is_garbled(net, test_set, noisy_bpda):
+    # sound: BPDA-20 at δ 40 leaves about 17%, BPDA-40 one example (1.6 pp) less
+    sound = C.check_more_steps(bpda(net, test_set, 40, 20), bpda(net, test_set, 40, 40), 40, 20, 40, 2.0, "BPDA")
+    assert sound["status"] == "pass" and "BPDA_40-40" in sound["measured"]
+    # garbled: each step's sign is mostly noise, so twice the steps get much further
+    more = bpda(Garbled(net, 3.0), test_set, 48, 40)
+    masked = C.check_more_steps(noisy_bpda, more, 48, 20, 40, 2.0, "BPDA")
+    assert masked["status"] == "fail" and masked["value"] > 10
+
+
+def test_apgd_vs_bpda_fails_when_bpda_understates_the_attack(net, test_set, noisy_bpda):
+    sound = C.check_drop(bpda(net, test_set, 48, 20), apgd_bpda(net, test_set, 48, 20), "BPDA_48-20",
+                         "APGD-BPDA_48-20", 1.0)
+    assert sound["status"] == "pass"
+    # the same masked quantizer under both: APGD (adaptive step, DLR loss) gets through where BPDA-20 does not
+    masked = C.check_drop(noisy_bpda, apgd_bpda(Garbled(net, 3.0), test_set, 48, 20), "BPDA_48-20",
+                          "APGD-BPDA_48-20", 1.0)
+    assert masked["status"] == "fail" and masked["value"] > 20 and "APGD-BPDA_48-20" in masked["measured"]
+
+
+def test_combine_fails_if_any_cell_fails_and_reports_the_worst():
+    ok = C.check_large_delta(frame(0), 64, 20, 1.0, "BPDA")
+    bad = C.check_large_delta(frame(30), 64, 20, 1.0, "BPDA")
+    worse = C.check_large_delta(frame(50), 64, 20, 1.0, "BPDA")
+    assert C.combine({"a": ok, "b": ok})["status"] == "pass"
+    verdict = C.combine({"a": ok, "b": bad, "c": worse})
+    assert verdict["status"] == "fail" and verdict["value"] == 50 and verdict["limit"] == 1.0
+    assert verdict["measured"].startswith("worst cell c: BPDA_64-20: 50.00%") and "2 of 3 cells fail" in \
+        verdict["measured"]
+    assert C.combine({})["status"] == "n/a"
+
+
 # ------------------------------------------------------------------------------------------ cached examples
 
 
@@ -233,6 +332,41 @@ def test_plan_adds_the_extra_evaluations_at_the_largest_eps():
     assert "R/eval/resnet18/eps32/transfer/delta0/layer2/beta1000000.parquet" in files["quantized"]
     assert "R/eval/resnet18/eps0/bpda/delta16/conv0/beta8.parquet" in files["quantized"]
     assert files["adv"] == [f"R/adv/resnet18/eps{e}/delta16.npz" for e in (0, 16, 32, 8)]
+    # gradient masking: the demo's two quantization points at beta 8, BPDA at delta 64 and BPDA-100 at the BPDA
+    # delta nearest eps 32 (16) at eps 32, APGD-BPDA against BPDA at every eps
+    masking = m["masking"]
+    assert (masking["beta"], masking["layers"], masking["large_delta"], masking["more_steps"]) == \
+        (8.0, ["conv0", "layer2"], [32], [[32, 16]])
+    assert masking["apgd_deltas"] == [16] and masking["eps"] == [0, 8, 16, 32]
+    for layer in ("conv0", "layer2"):
+        assert f"R/eval/resnet18/eps32/bpda/delta64/{layer}/beta8.parquet" in files["quantized"]
+        assert f"R/eval/resnet18/eps32/bpda5x/delta16/{layer}/beta8.parquet" in files["quantized"]
+        assert f"R/eval/resnet18/eps0/apgd-bpda/delta16/{layer}/beta8.parquet" in files["quantized"]
+    assert not any("bpda5x" in f and "beta4" in f for f in files["quantized"])  # the headline beta only
+
+
+def test_masking_cells_follow_the_config():
+    cfg = demo_config(masking={"layers": 1})
+    cfg["quantization"]["beta"] = [4, 6]  # no 8: the largest configured beta is the headline
+    cfg["quantization"]["apgd-bpda"]["beta"] = [4]
+    cfg = atconfig.validate(cfg, check_data=False)
+    masking = C.plan(cfg)["models"]["resnet18"]["masking"]
+    assert (masking["beta"], masking["layers"]) == (6.0, ["conv0"])
+    assert "apgd_deltas" not in masking and "does not run at beta 6" in masking["apgd_reason"]
+    cfg["quantization"]["attacks"] = ["transfer", "bpda"]
+    masking = C.plan(cfg)["models"]["resnet18"]["masking"]
+    assert masking["apgd_reason"] == "apgd-bpda is not in quantization.attacks"
+    cfg["quantization"]["attacks"] = ["transfer"]
+    assert C.plan(cfg)["models"]["resnet18"]["masking"] == {"reason": "bpda is not in quantization.attacks"}
+    # BPDA with more steps runs at the BPDA delta nearest eps (ties: the larger)
+    cfg = demo_config(more_steps={"eps": "all"})
+    cfg["quantization"]["delta"] = [4, 12, 20]
+    masking = C.plan(atconfig.validate(cfg, check_data=False))["models"]["resnet18"]["masking"]
+    assert masking["more_steps"] == [[0, 4], [8, 12], [16, 20], [32, 20]]
+    bad = demo_config()
+    bad["checklist"]["masking"]["beta"] = 5
+    with pytest.raises(atconfig.ConfigError, match="checklist.masking.beta"):
+        atconfig.validate(bad, check_data=False)
 
 
 def test_plan_every_eps_and_a_standard_model():
@@ -254,8 +388,9 @@ def test_checklist_settings_defaults_and_invalid_values_name_the_key():
         atconfig.validate(cfg, check_data=False)
 
 
-def write_grid(root, plan, settings, images, labels, acc):
-    """Evaluation files for every path the plan reads; ``acc(kind, path)`` gives the number correct of 100."""
+def write_grid(root, plan, settings, images, labels, acc, excess=0):
+    """Evaluation files for every path the plan reads; ``acc(path)`` gives the number correct of 100; the cached
+    examples lie ``excess`` (1/255) outside their budget."""
     files = C.input_files(plan, settings, root)
     for path in files["pgd"] + files["quantized"]:
         f = frame(acc(path), n=len(labels))
@@ -264,7 +399,7 @@ def write_grid(root, plan, settings, images, labels, acc):
         f.to_parquet(_mk(path), index=False)
     for path in files["adv"]:
         delta = int(path.rsplit("delta", 1)[1].split(".")[0])
-        adv = np.clip(images / 255.0 + delta / 255.0, 0, 1).astype(np.float32)
+        adv = np.clip(images / 255.0 + (delta + excess) / 255.0, 0, 1).astype(np.float32)
         transfer.save(_mk(path), torch.from_numpy(adv), torch.from_numpy(labels), delta)
 
 
@@ -277,12 +412,14 @@ def _mk(path):
 
 def sound_accuracy(path):
     """Correct counts that pass every check: falling with delta, near zero at delta 64, steady with more steps."""
+    delta = int(path.split("/delta")[1].split("/")[0])
     if "/pgd/" in path or "pgd5x" in path:
-        delta = int(path.split("/delta")[1].split("/")[0])
         return 0 if delta >= 64 else max(1, 90 - 2 * delta)
     if "beta1000000" in path:
         return 90  # the clean accuracy
-    return 40 if "/transfer/" in path else 35
+    if delta >= 64:
+        return 0  # BPDA at the very large delta
+    return 40 if "/transfer/" in path else 35  # BPDA, BPDA with more steps and APGD-BPDA alike
 
 
 def test_collect_on_a_grid_of_files_passes_and_names_what_breaks(tmp_path):
@@ -317,6 +454,36 @@ def test_collect_on_a_grid_of_files_passes_and_names_what_breaks(tmp_path):
     assert C.summary(rows).startswith(f"{len(rows) - 3} passed, 3 failed")
 
 
+def broken_accuracy(path):
+    """Correct counts that fail every check: PGD accuracy rising with delta (and high at delta 64), five times the
+    steps at zero, transfer far below BPDA, beta 1e6 far from the clean accuracy, BPDA high at delta 64, BPDA with
+    more steps and APGD-BPDA at zero."""
+    delta = int(path.split("/delta")[1].split("/")[0])
+    if "/pgd/" in path:
+        return 10 + delta
+    if "beta1000000" in path:
+        return 90
+    if "/transfer/" in path:
+        return 5
+    return 60 if "/bpda/" in path else 0  # pgd5x, bpda5x, apgd-bpda
+
+
+def test_a_grid_that_breaks_every_check_fails_every_check(tmp_path):
+    cfg = demo_config()
+    cfg["models"]["resnet18"]["eps"] = [0, 8]
+    plan, settings = C.plan(cfg), atconfig.checklist_settings(cfg)
+    images = np.full((100, 1, 28, 28), 100, np.uint8)
+    labels = np.random.default_rng(1).integers(0, 3, 100)
+    write_grid(str(tmp_path), plan, settings, images, labels, broken_accuracy, excess=5)
+    rows = C.collect(plan, settings, str(tmp_path), images, labels)
+    table, marks = C.table(rows)
+    assert (table["status"] == "fail").all(), table[table["status"] != "fail"].to_string()
+    assert set(table["check"]) == set(C.CHECKS) and (marks["status"] == "+").all()
+    assert C.summary(rows) == f"0 passed, {len(rows)} failed, 0 not applicable"
+    with pytest.raises(C.ChecklistFailed, match=f"{len(rows)} check\\(s\\) failed"):
+        C.enforce(rows, strict=True)
+
+
 def test_quantization_off_gives_not_applicable_rows(tmp_path):
     cfg = demo_config()
     del cfg["quantization"]
@@ -328,15 +495,35 @@ def test_quantization_off_gives_not_applicable_rows(tmp_path):
     write_grid(str(tmp_path), plan, settings, images, labels, sound_accuracy)
     table, _ = C.table(C.collect(plan, settings, str(tmp_path), images, labels))
     na = table[table["status"] == "n/a"]
-    assert set(na["check"]) == {"transfer_vs_bpda", "adv_budget", "large_beta"}
+    assert set(na["check"]) == {"transfer_vs_bpda", "bpda_large_delta", "bpda_more_steps", "apgd_vs_bpda",
+                                "adv_budget", "large_beta"}
     assert na["eps"].isna().all() and (na["measured"] == "quantization is off").all()
     assert (table.loc[table["status"] != "n/a", "status"] == "pass").all()
 
 
 def test_extra_jobs_of_the_paper_grid():
     """What the paper grid's dry run adds for the checklist: PGD_64-20 and PGD_12-100 at eps 12 of each
-    architecture, and beta = 1e6 after each of ResNet-18's 5 and WRN-28-10's 4 quantization points."""
+    architecture, beta = 1e6 after each of ResNet-18's 5 and WRN-28-10's 4 quantization points, and on the first two
+    points of each at beta 8: BPDA_64-20 and BPDA_12-100."""
     cfg = atconfig.load("config/config.yaml", check_data=False)
-    assert C.extra_jobs(cfg) == {"evaluate_pgd": 2, "evaluate_pgd_steps": 2, "evaluate_quantized": 5 + 4}
-    cfg["checklist"]["large_delta"]["delta"] = 12  # already on the grid: no extra job
-    assert C.extra_jobs(cfg)["evaluate_pgd"] == 0
+    assert C.extra_jobs(cfg) == {"evaluate_pgd": 2, "evaluate_pgd_steps": 2, "evaluate_quantized": 5 + 4 + 2 * 2,
+                                 "evaluate_quantized_steps": 2 * 2}
+    assert C.extra_jobs(cfg, by_attack=True) == {"evaluate_pgd": 2, "evaluate_pgd_steps": 2,
+                                                 "evaluate_transfer": 5 + 4, "evaluate_bpda": 2 * 2,
+                                                 "evaluate_quantized_steps": 2 * 2}
+    cfg["checklist"]["large_delta"]["delta"] = 12  # already on the grid (PGD and BPDA): no extra job
+    assert C.extra_jobs(cfg)["evaluate_pgd"] == 0 and C.extra_jobs(cfg)["evaluate_quantized"] == 5 + 4
+    cfg["checklist"]["masking"]["layers"] = 1
+    assert C.extra_jobs(cfg)["evaluate_quantized_steps"] == 2
+
+
+def test_checklist_table_prints_small_limits_with_their_digits(tmp_path):
+    """adv_budget's tolerance 0.001 (1/255 units) printed as 0.00 read as "no tolerance at all" (issue 14)."""
+    from atspectrum import tables
+
+    verdict = C.check_adv_budget([], 1e-3) | {"status": "pass", "value": 0.0004, "limit": 1e-3}
+    table, marks = C.table([{"check": "adv_budget", "model": "r", "eps": 8, **verdict}])
+    tables.write(table, str(tmp_path / "checklist"), "caption", marks)
+    row = next(line for line in (tmp_path / "checklist.md").read_text().splitlines() if "adv_budget" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[4:6] == ["0.0004", "0.001"]  # value, limit

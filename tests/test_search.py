@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from atspectrum import config as C
-from atspectrum import data, search
+from atspectrum import data, search, stats
 from atspectrum.search import MAX_EPS, PATIENCE, Settings, decide
 
 from workflow_run import ROOT, job_counts, snakemake
@@ -178,6 +178,9 @@ def test_result_record_and_table():
     row = table.iloc[1]
     assert row["eps_visited"] == "2, 4" and row["val_errors"] == "50.00, 60.00" and row["stop_reason"] == PATIENCE
     assert row["eps_star"] == 2 and row["eps_star_minus_delta"] == 0 and row["n_val"] == 10
+    # each visit's 95% Wilson interval, in order: 5 and 6 wrong of 10
+    expected = ", ".join("{:.2f}–{:.2f}".format(*(100 * b for b in stats.wilson(k, 10))) for k in (5, 6))
+    assert row["val_error_ci95"] == expected and search.val_interval({"val_error": 50.0, "n": 10})[0] < 50.0
     with pytest.raises(ValueError, match="same test examples"):
         search.result_record(last, star.iloc[:10], base)
     with pytest.raises(ValueError, match="not stopped"):
@@ -196,7 +199,9 @@ GOOD = {
 
 def test_search_defaults_and_accessors():
     cfg = C.validate(copy.deepcopy(GOOD), check_data=False)
-    assert cfg["overdesign"]["search"] == {"delta": [8, 4], "step": 1, "patience": 2, "max_eps": 64, "models": None}
+    assert cfg["overdesign"]["search"] == {"delta": [8, 4], "step": 1, "patience": 2, "max_eps": 64,
+                                           "val_fraction": 0.5, "models": None}
+    assert C.search_val_fraction(cfg) == 0.5
     assert C.search_models(cfg) == ["r", "w"] and C.search_deltas(cfg) == [4, 8]
     assert C.search_settings(cfg, 4) == {"delta": 4, "step": 1, "patience": 2, "max_eps": 64}
     cfg["overdesign"]["search"]["models"] = ["w"]
@@ -217,6 +222,9 @@ def test_search_defaults_and_accessors():
     ({"delta": [4, 40], "max_eps": 32}, "overdesign.search.max_eps"),
     ({"delta": [4], "models": ["nope"]}, "overdesign.search.models[0]"),
     ({"delta": [4], "patiense": 2}, "overdesign.search"),
+    ({"delta": [4], "val_fraction": 1.0}, "overdesign.search.val_fraction"),
+    ({"delta": [4], "val_fraction": 0.01}, "overdesign.search.val_fraction"),  # 0 of val_size 10 for the search
+    ({"delta": [4], "val_fraction": 0.97}, "overdesign.search.val_fraction"),  # 0 of 10 left for selection
 ])
 def test_invalid_search_config_names_the_key(search_cfg, key):
     cfg = copy.deepcopy(GOOD)
@@ -242,6 +250,47 @@ def test_shipped_configs_search():
     s = C.search_settings(demo, C.search_deltas(demo)[0])
     # every eps the demo's search can visit is a grid model (no extra training)
     assert set(Settings(**s).schedule()) <= set(demo["models"]["resnet18"]["eps"])
+
+
+# --- the validation split: checkpoint selection and the search never share an image ----------------------------------
+
+@pytest.mark.parametrize("n, fraction, n_search", [(250, 0.5, 125), (1000, 0.3, 300), (7, 0.5, 4), (2, 0.5, 1)])
+def test_validation_parts_are_disjoint_cover_the_split_and_are_seeded(n, fraction, n_search):
+    select, held = data.split_val_parts(n, fraction, seed=0)
+    assert len(held) == n_search and len(select) == n - n_search
+    assert set(select.tolist()).isdisjoint(held.tolist())
+    assert sorted(select.tolist() + held.tolist()) == list(range(n))
+    assert select.tolist() == sorted(select.tolist()) and held.tolist() == sorted(held.tolist())
+    again = data.split_val_parts(n, fraction, seed=0)
+    assert again[0].tolist() == select.tolist() and again[1].tolist() == held.tolist()  # deterministic
+
+
+def test_validation_parts_are_random_and_depend_on_the_seed():
+    select, held = data.split_val_parts(1000, 0.5, seed=0)
+    assert held.tolist() != list(range(500)) and held.tolist() != list(range(500, 1000))  # not a block
+    assert data.split_val_parts(1000, 0.5, seed=1)[1].tolist() != held.tolist()
+    assert 200 < int((held < 500).sum()) < 300  # spread over the whole split
+    with pytest.raises(data.DataError, match="each part needs at least one"):
+        data.split_val_parts(1, 0.5, seed=0)
+    with pytest.raises(data.DataError, match="strictly between 0 and 1"):
+        data.split_val_parts(10, 0.0, seed=0)
+
+
+def test_written_parts_keep_the_source_rows(tmp_path):
+    images = np.arange(10 * 1 * 2 * 2, dtype=np.uint8).reshape(10, 1, 2, 2)
+    labels, index = np.arange(10, dtype=np.int64) % 3, np.arange(100, 110, dtype=np.int64)
+    src = tmp_path / "val.npz"
+    np.savez(src, images=images, labels=labels, index=index)
+    select, held = data.split_val_parts(10, 0.4, seed=3)
+    assert data.write_rows(src, tmp_path / "held.npz", held.numpy()) == 4
+    with np.load(tmp_path / "held.npz") as z:
+        assert z["index"].tolist() == (100 + held).tolist()
+        assert (z["images"] == images[held.numpy()]).all() and (z["labels"] == labels[held.numpy()]).all()
+
+
+def test_training_selects_on_the_selection_part_only_while_a_search_runs():
+    assert search.selection_split(True) == search.SELECT_SPLIT != search.SEARCH_SPLIT
+    assert search.selection_split(False) == "val"  # no search: nothing to keep apart, the whole split selects
 
 
 # --- the workflow: checkpoint-driven, end to end ------------------------------------------------------------------
@@ -287,9 +336,33 @@ def test_dry_run_before_the_search_plans_only_its_first_step(searched):
     _, dry = searched
     counts = job_counts(dry)
     assert counts["evaluate_pgd_val"] == 1 and counts["search_step"] == 1 and counts["search_result"] == 1
-    assert counts["aggregate_search"] == 1
+    assert counts["aggregate_search"] == 1 and counts["split_validation"] == 1
     assert counts["train"] == 3  # the grid's eps 8, 24, 32: the search's start (eps 8) is the grid's model
     assert "search/rn/delta8/eps8/step.json" in dry and "eps16" not in dry
+    # what each job is given: training validates on the selection part, the search measures on the other
+    inputs = {rule: re.findall(rf"rule {rule}:\n\s+input: ([^\n]+)", dry) for rule in ("train", "evaluate_pgd_val")}
+    assert len(inputs["train"]) == 3 and len(inputs["evaluate_pgd_val"]) == 1
+    for line in inputs["train"]:
+        assert "data/fashion_mnist/val_select.npz" in line and "val_search" not in line and "/val.npz" not in line
+    assert "data/fashion_mnist/val_search.npz" in inputs["evaluate_pgd_val"][0]
+    assert "val_select" not in inputs["evaluate_pgd_val"][0]
+
+
+@pytest.mark.slow
+@workflow
+def test_selection_and_search_parts_partition_the_validation_split(searched):
+    workdir, _ = searched
+    split = {}
+    for name in ("val", "val_select", "val_search"):
+        with np.load(workdir / f"results/tiny/data/fashion_mnist/{name}.npz") as z:
+            split[name] = z["index"].tolist()
+    assert len(split["val_select"]) == len(split["val_search"]) == 16  # val_fraction 0.5 of 32
+    assert set(split["val_select"]).isdisjoint(split["val_search"])
+    assert sorted(split["val_select"] + split["val_search"]) == sorted(split["val"])
+    # the search's evaluations are of the search part, example by example
+    frame = pd.read_parquet(workdir / "results/tiny/search/rn/delta8/eps8/val.parquet")
+    with np.load(workdir / "results/tiny/data/fashion_mnist/val_search.npz") as z:
+        assert frame["label"].tolist() == z["labels"].tolist() and len(frame) == 16
 
 
 @pytest.mark.slow
@@ -309,7 +382,7 @@ def test_the_checkpoints_drive_the_search_to_its_end(searched):
     assert (row["delta"], row["eps_visited"], row["eps_star"]) == (8, "8, 16", expected.eps_star)
     test = pd.read_parquet(out / f"eval/rn/eps{expected.eps_star}/pgd/delta8/none.parquet")
     assert row["test_error_at_eps_star"] == pytest.approx(search.error_percent(test), abs=1e-3)
-    assert len(test) == 32 and row["n_val"] == 32
+    assert len(test) == 32 and row["n_val"] == 16  # the search part: half of the 32 validation examples
     assert "| delta | eps_visited |" in (out / "tables/overdesign_search_rn.md").read_text()
     # sharing: putting eps 16 on the grid trains nothing more
     grid16 = copy.deepcopy(TINY)

@@ -3,11 +3,14 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
-from atspectrum import accounting, data
+from atspectrum import accounting, analysis, data, models
+from atspectrum.quantize import Quantizer
 from atspectrum import config as atconfig
 
 from workflow_run import ROOT, SNAKEMAKE, job_counts, snakemake
@@ -152,7 +155,10 @@ def test_paper_grid_dry_run_lists_every_job(tmp_path):
         "evaluate_pgd_steps": 2, "transfer_examples": 20 * 6,
         "evaluate_quantized": 13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5)  # transfer and BPDA
         + 13 * 6 * (1 + 5) + 7 * 6 * (1 + 4)  # APGD-BPDA
-        + 5 + 4,  # the checklist's beta = 1e6 at every layer
+        + 5 + 4  # the checklist's beta = 1e6 at every layer
+        + 2 * 2,  # the checklist's BPDA at delta 64 on the first two quantization points of each model (beta 8)
+        "evaluate_quantized_steps": 2 * 2,  # and its BPDA with 5x the steps there
+        "split_validation": 1,  # the validation split divided: checkpoint selection / the overdesign search
         "aggregate_quantization": 2 * 2 * 5 + 2 * 2 * 1, "aggregate_quantization_clean": 2,
         "filter_norms": 20, "aggregate_filter_norms": 2,
         "evaluate_corruptions": 20, "aggregate_corruptions": 2, "aggregate_corruption_average": 1,
@@ -175,9 +181,15 @@ def test_quantization_tables_follow_the_evaluations(tiny_run):
                 frame = pd.read_parquet(out / f"eval/rn/eps{eps}/{attack}/delta8/{rel}")
                 cell = table.loc[table["layer"] == layer, f"eps{eps}"].item()
                 assert cell == pytest.approx(100 * frame["correct"].mean(), abs=1e-3)
-    # transfer at layer none is the PGD attack's own verdict on its stored examples
-    transfer_none = pd.read_parquet(out / "eval/rn/eps16/transfer/delta8/none.parquet")
-    assert 0 <= transfer_none["correct"].mean() <= 1
+    # transfer cells classify the cached examples (PGD against the unquantized model), unquantized and quantized
+    model = models.load(out / "models/rn/eps16/model.pt")
+    with np.load(out / "adv/rn/eps16/delta8.npz") as z:
+        adv, adv_labels = torch.from_numpy(z["adv"]), torch.from_numpy(z["labels"])
+    for rel, quantize in (("none.parquet", None), ("conv0/beta4.parquet", Quantizer("conv0", 4.0))):
+        frame = pd.read_parquet(out / "eval/rn/eps16/transfer/delta8" / rel)
+        with torch.no_grad():
+            pred = model(adv, quantize=quantize).argmax(1)
+        assert frame["pred"].tolist() == pred.tolist() and frame["label"].tolist() == adv_labels.tolist(), rel
     clean = pd.read_csv(out / "tables/quantization_clean_rn.csv")
     assert list(zip(clean["beta"].astype(str), clean["layer"])) == [("–", "none"), ("4", "conv0")]
     pgd_clean = pd.read_parquet(out / "eval/rn/eps16/pgd/delta0/none.parquet")
@@ -187,27 +199,36 @@ def test_quantization_tables_follow_the_evaluations(tiny_run):
 def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
     res = snakemake(tiny_run, changed(quantization__beta=[4, 8]), "-n")
     assert res.returncode == 0, res.stderr[-3000:]
-    # per eps: transfer at delta 8 and delta 0 (clean) plus BPDA at delta 8, for the one layer, at beta 8
+    # per eps: transfer at delta 8 and delta 0 (clean) plus BPDA at delta 8, for the one layer, at beta 8; and beta 8
+    # becomes the checklist's headline beta (checklist.masking.beta: null): its BPDA at delta 64 and BPDA-25 at eps 16
     assert job_counts(res.stdout + res.stderr) == {
-        "evaluate_quantized": 2 * 3, "aggregate_quantization": 2, "aggregate_quantization_clean": 1, **FOLLOWERS}
+        "evaluate_quantized": 2 * 3 + 1, "evaluate_quantized_steps": 1, "aggregate_quantization": 2,
+        "aggregate_quantization_clean": 1, **FOLLOWERS}
 
 
 def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
     res = snakemake(tiny_run, changed(quantization__bpda={"steps": 7}), "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
-    assert job_counts(out) == {
-        "evaluate_quantized": 2 * 2, "aggregate_quantization": 1, "aggregate_quantization_clean": 1, **FOLLOWERS}
+    assert job_counts(out) == {  # + the checklist's BPDA at delta 64 and BPDA with 5x the steps (eps 16, conv0)
+        "evaluate_quantized": 2 * 2 + 1, "evaluate_quantized_steps": 1, "aggregate_quantization": 1,
+        "aggregate_quantization_clean": 1, **FOLLOWERS}
     outputs = "\n".join(line for line in out.splitlines() if line.strip().startswith("output:"))
-    assert set(re.findall(r"eval/rn/eps\d+/(\w+)/delta\d+/", outputs)) == {"bpda"}
+    assert set(re.findall(r"eval/rn/eps\d+/(\w+)/delta\d+/", outputs)) == {"bpda", "bpda5x"}
 
 
 def test_filter_norm_and_corruption_outputs(tiny_run):
     out = tiny_run / "results" / "tiny"
     norms = pd.read_csv(out / "tables/filter_norms_rn.csv")
-    assert set(norms["eps"]) == {0, 16} and (norms["max"] >= norms["mean"]).all()
+    assert set(norms["eps"]) == {0, 16}
+    for eps in (0, 16):  # the table holds each checkpoint's own filter norms
+        want = analysis.filter_norms(models.load(out / f"models/rn/eps{eps}/model.pt"))
+        got = norms[norms["eps"] == eps].reset_index(drop=True)
+        assert list(got["layer"]) == list(want["layer"])
+        cols = ["mean", "max", "op_norm", "op_norm_bn"]
+        np.testing.assert_allclose(got[cols].to_numpy(), want[cols].to_numpy(), rtol=1e-6)
     assert (norms.loc[norms["kind"] == "3x3", "index"].max()) == 17
-    for stat in ("mean", "max"):
+    for stat in ("mean", "max", "op_norm", "op_norm_bn"):
         assert (out / f"figures/filter_norms_rn_{stat}.png").stat().st_size > 1000
     table = pd.read_csv(out / "tables/corruptions_rn.csv")
     assert list(table["corruption"]) == ["gaussian_noise", "contrast", "average"]
@@ -224,7 +245,13 @@ def test_filter_norm_and_corruption_outputs(tiny_run):
     assert (out / "figures/preact_mean_rn.png").stat().st_size > 1000
     preact = __import__("json").loads((out / "analysis/rn/eps0/preact.json").read_text())
     assert preact["corrupted"]["units"] == 2 * preact["per_corruption"]["contrast"]["units"]
-    assert 0 <= preact["clean"]["near_zero_fraction"] <= 1
+    # Figure 3's table: the code's statistic (severity 5, averaged over corruptions) and the text's (all pooled)
+    fig3 = pd.read_csv(out / "tables/preact_rn.csv").set_index("eps")
+    per5 = [preact["per_severity"][n]["5"] for n in ("gaussian_noise", "contrast")]
+    assert fig3.loc[0, "code_severity"] == 5
+    assert fig3.loc[0, "code_mean"] == pytest.approx(sum(c["mean"] for c in per5) / 2, abs=1e-4)
+    assert fig3.loc[0, "code_neg_minus_pos"] == pytest.approx(sum(c["neg_minus_pos"] for c in per5) / 2, abs=1e-4)
+    assert fig3.loc[0, "text_mean"] == pytest.approx(preact["corrupted"]["mean"], abs=1e-4)
 
 
 def test_malformed_cifar10c_root_fails_before_any_job_naming_the_file(tmp_path):
@@ -243,7 +270,7 @@ def test_malformed_cifar10c_root_fails_before_any_job_naming_the_file(tmp_path):
 
 
 GPU_RULES = {"train", "evaluate_pgd", "transfer_examples", "evaluate_quantized", "evaluate_corruptions",
-             "evaluate_pgd_steps", "evaluate_pgd_val"}
+             "evaluate_pgd_steps", "evaluate_pgd_val", "evaluate_quantized_steps"}
 
 
 def test_gpu_rules_ask_for_one_gpu_and_cpu_rules_for_none(tmp_path):
@@ -339,8 +366,15 @@ def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path
     table = pd.read_csv(out / "tables/checklist.csv")
     assert list(table.columns) == ["check", "model", "eps", "status", "value", "limit", "measured", "criterion"]
     assert set(table["check"]) == {"monotone_delta", "large_delta", "more_steps", "transfer_vs_bpda", "adv_budget",
-                                   "large_beta"}
-    assert set(table["status"]) <= {"pass", "fail"} and (table["model"] == "rn").all()
+                                   "large_beta", "bpda_large_delta", "bpda_more_steps", "apgd_vs_bpda"}
+    assert (table["model"] == "rn").all()
+    applies = table["status"].isin(["pass", "fail"])  # n/a (read back as NaN): only APGD-BPDA against BPDA,
+    # since TINY has no apgd-bpda
+    assert list(table.loc[~applies, "check"]) == ["apgd_vs_bpda"]
+    # each verdict is its own numbers' verdict (every check passes iff its value is within its limit)
+    within = table.loc[applies, "value"] <= table.loc[applies, "limit"] + 1e-9
+    assert list(table.loc[applies, "status"]) == ["pass" if ok else "fail" for ok in within], \
+        table[["check", "status"]]
     rows = table.set_index("check")
     acc = lambda rel: 100 * pd.read_parquet(out / "eval/rn/eps16" / rel)["correct"].mean()
     assert rows.loc["large_delta", "eps"] == 16 and rows.loc["large_delta", "limit"] == 1.0
@@ -353,8 +387,14 @@ def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path
     assert list(budget["eps"]) == [0, 16] and (budget["status"] == "pass").all()
     assert "delta 8: 8.0000" in budget["measured"].iloc[0]
     assert rows.loc["large_beta", "status"] == "pass" and "conv0" in rows.loc["large_beta", "measured"]
-    assert (out / "eval/rn/eps16/transfer/delta0/conv0/beta1000000.parquet").exists()
+    huge_beta = acc("transfer/delta0/conv0/beta1000000.parquet") - acc("pgd/delta0/none.parquet")
+    assert rows.loc["large_beta", "value"] == pytest.approx(abs(huge_beta), abs=1e-3)
     assert "| large_delta | rn | 16 |" in (out / "tables/checklist.md").read_text()
+    # gradient masking on the quantized cell (conv0 at TINY's only beta, 4): BPDA at delta 64, BPDA-25 at delta 8
+    assert rows.loc["bpda_large_delta", "value"] == pytest.approx(acc("bpda/delta64/conv0/beta4.parquet"), abs=1e-3)
+    more = acc("bpda/delta8/conv0/beta4.parquet") - acc("bpda5x/delta8/conv0/beta4.parquet")
+    assert rows.loc["bpda_more_steps", "value"] == pytest.approx(more, abs=1e-3)
+    assert "BPDA_8-25" in rows.loc["bpda_more_steps", "measured"]
 
     # strict, with a check that must fail (any accuracy at delta 1 is above 0%): the run fails and names it
     work = tmp_path / "wf"

@@ -77,9 +77,8 @@ def grid_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
         counts["evaluate_corruptions"] = counts["train"]
     if atconfig.search_enabled(config):  # data-dependent: only each search's first step is known before it runs
         counts["evaluate_pgd_val"] = len(atconfig.search_models(config)) * len(atconfig.search_deltas(config))
-    for rule, n in checklist.extra_jobs(config).items():  # its very-large-beta evaluations are transfer ones
-        key = "evaluate_transfer" if by_attack and rule == "evaluate_quantized" else rule
-        counts[key] = counts.get(key, 0) + n
+    for rule, n in checklist.extra_jobs(config, by_attack).items():
+        counts[rule] = counts.get(rule, 0) + n
     return counts
 
 

@@ -9,6 +9,13 @@ not what it claims to be):
 ``more_steps``       PGD with ``factor``× the steps (default 5×) lowers accuracy by at most ``tolerance`` points.
 ``transfer_vs_bpda`` on every quantized cell, transfer accuracy is not below the white-box (BPDA) accuracy by more
                      than ``tolerance`` points: otherwise the white-box attack fails (gradient masking).
+``bpda_large_delta`` ``large_delta`` for BPDA on the quantized cells of the first ``masking.layers`` quantization
+                     points at the headline β (``masking.beta``): a quantizer that masks BPDA's gradient leaves
+                     accuracy up even at a very large δ.
+``bpda_more_steps``  ``more_steps`` for BPDA on those cells (at the BPDA δ nearest ε).
+``apgd_vs_bpda``     on those cells (every ε, every δ both ran), APGD-BPDA lowers BPDA's accuracy by at most
+                     ``masking.apgd_tolerance`` points: otherwise the BPDA tables understate the attack (n/a
+                     without ``apgd-bpda`` at that β).
 ``adv_budget``       cached transfer examples lie in their δ-ball (max abs(x_adv − x) reported in 1/255 units) and in
                      [0, 1], and match the test labels and their δ.
 ``large_beta``       clean accuracy with the features quantized at a very large β (default 10⁶) equals the
@@ -36,6 +43,9 @@ CHECKS = {
     "large_delta": "PGD accuracy at a very large delta is near zero",
     "more_steps": "PGD with more steps lowers accuracy by at most a tolerance",
     "transfer_vs_bpda": "transfer accuracy is not below white-box (BPDA) accuracy on quantized cells",
+    "bpda_large_delta": "BPDA accuracy at a very large delta is near zero on quantized cells",
+    "bpda_more_steps": "BPDA with more steps lowers accuracy by at most a tolerance on quantized cells",
+    "apgd_vs_bpda": "APGD-BPDA lowers BPDA accuracy by at most a tolerance on quantized cells",
     "adv_budget": "cached transfer examples respect their delta budget and the [0, 1] box",
     "large_beta": "quantized at a very large beta, clean accuracy equals unquantized",
 }
@@ -79,23 +89,41 @@ def check_monotone(frames: dict[int, pd.DataFrame], tolerance: float) -> dict:
                     f"rise at most {tolerance:g} pp")
 
 
-def check_large_delta(frame: pd.DataFrame, delta: int, steps: int, max_accuracy: float) -> dict:
-    """PGD_δ-steps accuracy at a very large δ must be at most ``max_accuracy`` percent."""
+def check_large_delta(frame: pd.DataFrame, delta: int, steps: int, max_accuracy: float, attack: str = "PGD") -> dict:
+    """``attack``_δ-steps accuracy at a very large δ must be at most ``max_accuracy`` percent."""
     acc = accuracy(frame)
     return _verdict(acc <= max_accuracy + _SLACK, acc, max_accuracy,
-                    f"PGD_{delta}-{steps}: {acc:.2f}% ({_count(frame)} correct)",
+                    f"{attack}_{delta}-{steps}: {acc:.2f}% ({_count(frame)} correct)",
                     f"accuracy at most {max_accuracy:g}%")
 
 
-def check_more_steps(base: pd.DataFrame, more: pd.DataFrame, delta: int, steps: int, more_steps: int,
-                     tolerance: float) -> dict:
-    """PGD_δ with ``more_steps`` may lower the accuracy of PGD_δ with ``steps`` by at most ``tolerance`` points
-    (a larger drop means the grid's attack had not converged)."""
-    a, b = accuracy(base), accuracy(more)
+def check_drop(base: pd.DataFrame, stronger: pd.DataFrame, base_name: str, stronger_name: str,
+               tolerance: float) -> dict:
+    """A stronger attack (more steps, APGD) may lower the accuracy of the tables' attack (``base``) by at most
+    ``tolerance`` points: a larger drop means the tables' attack had not converged, or its gradient is masked."""
+    a, b = accuracy(base), accuracy(stronger)
     drop = a - b
     return _verdict(drop <= tolerance + _SLACK, drop, tolerance,
-                    f"PGD_{delta}-{steps}: {a:.2f}%, PGD_{delta}-{more_steps}: {b:.2f}%; drop {drop:.2f} pp",
+                    f"{base_name}: {a:.2f}%, {stronger_name}: {b:.2f}%; drop {drop:.2f} pp",
                     f"drop at most {tolerance:g} pp")
+
+
+def check_more_steps(base: pd.DataFrame, more: pd.DataFrame, delta: int, steps: int, more_steps: int,
+                     tolerance: float, attack: str = "PGD") -> dict:
+    """``attack``_δ with ``more_steps`` may lower the accuracy of ``attack``_δ with ``steps`` by at most
+    ``tolerance`` points (a larger drop means the grid's attack had not converged)."""
+    return check_drop(base, more, f"{attack}_{delta}-{steps}", f"{attack}_{delta}-{more_steps}", tolerance)
+
+
+def combine(verdicts: dict[str, dict]) -> dict:
+    """One verdict of several cells of one check (cell label → that cell's verdict, all with the same limit, larger
+    values worse): failed if any cell failed, with the worst cell's value and numbers and how many cells failed."""
+    if not verdicts:
+        return not_applicable("no cell to check")
+    failed = [label for label, v in verdicts.items() if v["status"] == FAIL]
+    label, worst = max(verdicts.items(), key=lambda item: item[1]["value"])
+    return {**worst, "status": FAIL if failed else PASS,
+            "measured": f"worst cell {label}: {worst['measured']}; {len(failed)} of {len(verdicts)} cells fail"}
 
 
 def check_transfer_vs_whitebox(cells: list[dict], tolerance: float) -> dict:
@@ -196,9 +224,35 @@ def check_large_beta(base: pd.DataFrame, quantized: dict[str, pd.DataFrame], bet
 # --------------------------------------------------------------------------------------------------- the plan
 
 
-def more_steps_attack(factor: int) -> str:
-    """The attack token (path component) of the PGD run with ``factor``× the grid's steps, e.g. ``pgd5x``."""
-    return f"pgd{int(factor)}x"
+def more_steps_attack(factor: int, attack: str = "pgd") -> str:
+    """The attack token (path component) of the run with ``factor``× the grid's steps, e.g. ``pgd5x``, ``bpda5x``."""
+    return f"{attack}{int(factor)}x"
+
+
+def _nearest(deltas: list[int], eps: int) -> int:
+    """The δ of ``deltas`` nearest ``eps`` (ties: the larger)."""
+    return min(deltas, key=lambda d: (abs(d - eps), -d))
+
+
+def _masking_plan(config: dict, model: str, eps: list[int], s: dict) -> dict:
+    """The gradient-masking checks' cells of one model: the first ``masking.layers`` quantization points at the
+    headline β; BPDA at the very large δ and with more steps at the ε the PGD checks use, APGD-BPDA on every ε."""
+    beta = atconfig.masking_beta(config)
+    if beta is None:
+        return {"reason": "bpda is not in quantization.attacks"}
+    bpda_deltas = atconfig.quant_deltas(config, "bpda")
+    plan = {"beta": beta, "layers": atconfig.quant_layers(config, model)[:s["masking"]["layers"]], "eps": list(eps),
+            "bpda_steps": int(config["quantization"]["bpda"]["steps"]),
+            "large_delta": _chosen(eps, s["large_delta"]["eps"]),
+            "more_steps": [[e, _nearest(bpda_deltas, e)] for e in _chosen(eps, s["more_steps"]["eps"])]}
+    if "apgd-bpda" not in atconfig.quant_eval_attacks(config):
+        plan["apgd_reason"] = "apgd-bpda is not in quantization.attacks"
+    elif beta not in atconfig.quant_attack_betas(config, "apgd-bpda"):
+        plan["apgd_reason"] = f"apgd-bpda does not run at beta {paths.beta_token(beta)} (quantization.apgd-bpda.beta)"
+    else:
+        plan["apgd_deltas"] = [d for d in atconfig.quant_deltas(config, "apgd-bpda") if d in bpda_deltas]
+        plan["apgd_steps"] = int(config["quantization"]["apgd-bpda"]["steps"])
+    return plan
 
 
 def _chosen(eps: list[int], mode: str) -> list[int]:
@@ -232,7 +286,7 @@ def plan(config: dict) -> dict:
                 whitebox={a: {"deltas": [d for d in atconfig.quant_deltas(config, a) if d in transfer_deltas],
                               "betas": [b for b in atconfig.quant_attack_betas(config, a) if b in transfer_betas]}
                           for a in attacks if a not in ("transfer", "worst")},
-                large_beta=_chosen(eps, s["large_beta"]["eps"]))
+                large_beta=_chosen(eps, s["large_beta"]["eps"]), masking=_masking_plan(config, model, eps, s))
         out["models"][model] = m
     return out
 
@@ -252,23 +306,62 @@ def input_files(the_plan: dict, settings: dict, root: str) -> dict[str, list[str
                                        for d in cells["deltas"] for layer in m["layers"] for b in cells["betas"]]
         files["quantized"] += [paths.eval_file(root, model, e, "transfer", 0, layer, big_beta)
                                for e in m["large_beta"] for layer in m["layers"]]
+        files["quantized"] += [path for cell in masking_files(m["masking"], settings, root, model).values()
+                               for path in cell.values()]
         files["adv"] += [paths.adv_file(root, model, e, d) for e in m["eps"] for d in m["adv"]]
     return {k: sorted(set(v)) for k, v in files.items()}
 
 
-def extra_jobs(config: dict) -> dict[str, int]:
+def masking_files(masking: dict, settings: dict, root: str, model: str) -> dict[tuple, dict[str, str]]:
+    """The files of the gradient-masking checks (``masking`` from :func:`plan`), per (check, ε, δ, layer): the
+    frames each compares (``bpda`` and ``large`` / ``more`` / ``apgd``)."""
+    if "beta" not in masking:
+        return {}
+    b, big_delta = masking["beta"], settings["large_delta"]["delta"]
+    more = more_steps_attack(settings["more_steps"]["factor"], "bpda")
+    files = {}
+    for layer in masking["layers"]:
+        for e in masking["large_delta"]:
+            files[("bpda_large_delta", e, big_delta, layer)] = {
+                "large": paths.eval_file(root, model, e, "bpda", big_delta, layer, b)}
+        for e, d in masking["more_steps"]:
+            files[("bpda_more_steps", e, d, layer)] = {"bpda": paths.eval_file(root, model, e, "bpda", d, layer, b),
+                                                       "more": paths.eval_file(root, model, e, more, d, layer, b)}
+        for e in (masking["eps"] if "apgd_deltas" in masking else []):
+            for d in masking["apgd_deltas"]:
+                files[("apgd_vs_bpda", e, d, layer)] = {
+                    "bpda": paths.eval_file(root, model, e, "bpda", d, layer, b),
+                    "apgd": paths.eval_file(root, model, e, "apgd-bpda", d, layer, b),
+                    # the same comparison on the unquantized model: a drop as large there is BPDA's general
+                    # weakness, a larger one on the quantized cell is masking by the quantizer
+                    "bpda_none": paths.eval_file(root, model, e, "bpda", d),
+                    "apgd_none": paths.eval_file(root, model, e, "apgd-bpda", d)}
+    return files
+
+
+def extra_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
     """The GPU jobs the checklist adds to a (validated) config's grid, per rule (for compute projections):
-    PGD at the very large δ where the grid lacks it, PGD with more steps, and the very-large-β evaluations."""
+    PGD at the very large δ where the grid lacks it, PGD with more steps, the very-large-β evaluations, and on the
+    gradient-masking cells BPDA at the very large δ (where the grid lacks it) and BPDA with more steps
+    (``evaluate_quantized_steps``). With ``by_attack`` the quantized evaluations are counted per attack
+    (``evaluate_transfer``, ``evaluate_bpda``: their benchmark directories) instead of as ``evaluate_quantized``."""
     s, the_plan = atconfig.checklist_settings(config), plan(config)
     big_delta, big_beta = s["large_delta"]["delta"], float(s["large_beta"]["beta"])
-    counts = {"evaluate_pgd": 0, "evaluate_pgd_steps": 0, "evaluate_quantized": 0}
+    transfer, bpda = ("evaluate_transfer", "evaluate_bpda") if by_attack else ("evaluate_quantized",) * 2
+    counts = {"evaluate_pgd": 0, "evaluate_pgd_steps": 0, transfer: 0, bpda: 0}
     for model, m in the_plan["models"].items():
         counts["evaluate_pgd"] += sum(big_delta not in atconfig.pgd_deltas(config, model, e) for e in m["large_delta"])
         counts["evaluate_pgd_steps"] += len(m["more_steps"])
         if the_plan["quantization"]:
             on_grid = (0 in atconfig.quant_deltas(config, "transfer")
                        and big_beta in atconfig.quant_attack_betas(config, "transfer"))
-            counts["evaluate_quantized"] += 0 if on_grid else len(m["large_beta"]) * len(m["layers"])
+            counts[transfer] += 0 if on_grid else len(m["large_beta"]) * len(m["layers"])
+            masking = m["masking"]
+            if "beta" in masking:
+                large_on_grid = big_delta in atconfig.quant_deltas(config, "bpda")
+                counts[bpda] += 0 if large_on_grid else len(masking["large_delta"]) * len(masking["layers"])
+                counts["evaluate_quantized_steps"] = (counts.get("evaluate_quantized_steps", 0)
+                                                      + len(masking["more_steps"]) * len(masking["layers"]))
     return counts
 
 
@@ -305,7 +398,7 @@ def collect(the_plan: dict, settings: dict, root: str, images: np.ndarray, label
             rows.append(row("more_steps", model, e, check_more_steps(pgd[e][d], more, d, steps, steps * factor,
                                                                      s["more_steps"]["tolerance"])))
         if not the_plan["quantization"]:
-            for check in ("transfer_vs_bpda", "adv_budget", "large_beta"):
+            for check in ("transfer_vs_bpda", *MASKING_CHECKS, "adv_budget", "large_beta"):
                 rows.append(row(check, model, None, not_applicable("quantization is off")))
             continue
         for e in m["eps"]:
@@ -322,6 +415,7 @@ def collect(the_plan: dict, settings: dict, root: str, images: np.ndarray, label
                      for b in w["betas"]]
             rows.append(row("transfer_vs_bpda", model, e,
                             check_transfer_vs_whitebox(cells, s["transfer_vs_bpda"]["tolerance"])))
+        rows += masking_rows(model, m["masking"], s, root, read_frame)
         for e in m["eps"]:
             stats = []
             for d in m["adv"]:
@@ -334,6 +428,44 @@ def collect(the_plan: dict, settings: dict, root: str, images: np.ndarray, label
                          for layer in m["layers"]}
             rows.append(row("large_beta", model, e, check_large_beta(pgd[e][0], quantized, big_beta,
                                                                      s["large_beta"]["tolerance"])))
+    return rows
+
+
+MASKING_CHECKS = ("bpda_large_delta", "bpda_more_steps", "apgd_vs_bpda")
+
+
+def masking_rows(model: str, masking: dict, settings: dict, root: str, read_frame=pd.read_parquet) -> list[dict]:
+    """The gradient-masking checks of one model (``masking`` from :func:`plan`): one row per check and ε, each the
+    verdict of its cells combined by :func:`combine` (layer × δ at the headline β); n/a where a check has no cell."""
+    s = settings
+    if "beta" not in masking:
+        return [row(check, model, None, not_applicable(masking["reason"])) for check in MASKING_CHECKS]
+    steps, factor, token = masking["bpda_steps"], s["more_steps"]["factor"], paths.beta_token(masking["beta"])
+    frames = {}
+
+    def read(path):
+        if path not in frames:
+            frames[path] = read_frame(path)
+        return frames[path]
+
+    verdicts = {}
+    for (check, e, d, layer), f in masking_files(masking, s, root, model).items():
+        if check == "bpda_large_delta":
+            v = check_large_delta(read(f["large"]), d, steps, s["large_delta"]["max_accuracy"], "BPDA")
+        elif check == "bpda_more_steps":
+            v = check_more_steps(read(f["bpda"]), read(f["more"]), d, steps, steps * factor,
+                                 s["more_steps"]["tolerance"], "BPDA")
+        else:
+            v = check_drop(read(f["bpda"]), read(f["apgd"]), f"BPDA_{d}-{steps}",
+                           f"APGD-BPDA_{d}-{masking['apgd_steps']}", s["masking"]["apgd_tolerance"])
+            unquantized = accuracy(read(f["bpda_none"])) - accuracy(read(f["apgd_none"]))
+            v["measured"] += f" (unquantized model: drop {unquantized:.2f} pp)"
+        verdicts.setdefault((check, e), {})[f"delta {d} {layer} beta {token}"] = v
+    rows = [row(check, model, e, combine(cells)) for (check, e), cells in verdicts.items()]
+    for check in MASKING_CHECKS:
+        if not any(c == check for c, _ in verdicts):
+            reason = masking.get("apgd_reason") if check == "apgd_vs_bpda" else None
+            rows.append(row(check, model, None, not_applicable(reason or "no quantized cell to check")))
     return rows
 
 

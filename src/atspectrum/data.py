@@ -40,6 +40,8 @@ __all__ = [
     "resolve_root",
     "load",
     "split_train_val",
+    "split_val_parts",
+    "write_rows",
     "prepare",
     "load_prepared",
     "to_float",
@@ -477,6 +479,41 @@ def split_train_val(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, tor
     val_idx = torch.sort(perm[:val_size]).values.to(torch.int64)
     train_idx = torch.sort(perm[val_size:]).values.to(torch.int64)
     return train_idx, val_idx
+
+
+def search_part_size(n: int, search_fraction: float) -> int:
+    """How many of ``n`` validation examples :func:`split_val_parts` holds out for the search (the fraction rounded
+    half up); a DataError unless both parts keep at least one example."""
+    fraction = float(search_fraction)
+    if not 0 < fraction < 1:
+        raise DataError(f"search_fraction must lie strictly between 0 and 1, got {search_fraction!r}")
+    size = int(np.floor(fraction * n + 0.5))
+    if not 0 < size < n:
+        raise DataError(f"search_fraction={fraction} of {n} validation examples leaves {size} for the search and "
+                        f"{n - size} for checkpoint selection; each part needs at least one")
+    return size
+
+
+def split_val_parts(n: int, search_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded split of a validation split's rows ``range(n)`` into sorted, disjoint (select_rows, search_rows) that
+    cover it: ``round(search_fraction * n)`` random rows for the overdesign search, the rest for checkpoint
+    selection. Its stream is derived from ``seed`` apart from the train/val split's (same seed, other purpose)."""
+    n = _check_count(n, "n")
+    size = search_part_size(n, search_fraction)
+    perm = torch.randperm(n, generator=_derived_generator(seed, "search_val"))
+    return torch.sort(perm[size:]).values, torch.sort(perm[:size]).values
+
+
+def write_rows(src, dst, rows) -> int:
+    """Write the rows ``rows`` (positions) of the prepared file ``src`` to ``dst``, keeping each row's source
+    ``index``; returns how many were written."""
+    images, labels = load_prepared(src)
+    with np.load(os.fspath(src), allow_pickle=False) as npz:
+        index = npz["index"] if "index" in npz.files else np.arange(len(labels), dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
+    os.makedirs(os.path.dirname(os.fspath(dst)) or ".", exist_ok=True)
+    _write_npz_atomic(os.fspath(dst), images.numpy()[rows], labels.numpy()[rows], index[rows])
+    return int(len(rows))
 
 
 def _subset(indices: torch.Tensor, size: Optional[int], key: str, seed: int, what: str) -> torch.Tensor:

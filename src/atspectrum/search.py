@@ -6,7 +6,11 @@ For one attack strength δ (integers in units of 1/255):
 * **Visits.** ε_k = δ + k·s for k = 0, 1, 2, …, never above ``max_eps``. The start ε_0 = δ is the model trained at
   the attack's own strength: the conventional choice, the baseline an overdesigned model must beat, and the answer
   when overdesigning does not help (ε* = δ).
-* **Measure.** e_k = robust error (%) of the ε_k-model under PGD_δ on the *validation* split (never the test split).
+* **Measure.** e_k = robust error (%) of the ε_k-model under PGD_δ on the *search part* of the validation split
+  (never the test split). The validation split is divided, seeded, into two disjoint parts
+  (:func:`atspectrum.data.split_val_parts`, ``overdesign.search.val_fraction`` of it for the search): every model's
+  checkpoint is selected (``train.select: best_val``, by PGD_ε) on the other part only, so the images that choose ε*
+  never chose the checkpoints being compared (:func:`selection_split`).
 * **Stop rule.** After visit k let best_k = min(e_0, …, e_k) and j the *last* index with e_j = best_k. The visits
   after j are exactly those strictly above the best so far; there are ``rises = k − j`` of them, all consecutive and
   the most recent. The search stops with reason ``patience`` when rises ≥ ``patience`` — the error has stayed above
@@ -33,6 +37,15 @@ import pandas as pd
 PATIENCE = "patience"
 MAX_EPS = "max_eps"
 MAX_STRENGTH = 255
+SELECT_SPLIT = "val_select"  # the validation rows that select checkpoints when a search runs
+SEARCH_SPLIT = "val_search"  # the disjoint rest: what the search measures on
+
+
+def selection_split(search_on: bool) -> str:
+    """The prepared split that training validates on and selects its checkpoint by: the whole validation split, or,
+    when an overdesign search runs, only its selection part (the search measures on the disjoint :data:`SEARCH_SPLIT`).
+    """
+    return SELECT_SPLIT if search_on else "val"
 
 
 @dataclass(frozen=True)
@@ -188,14 +201,24 @@ def result_record(last: Mapping, star: pd.DataFrame, base: pd.DataFrame) -> dict
             "p_value": p, "n_test": n}
 
 
-TABLE_COLUMNS = ["delta", "eps_visited", "val_errors", "stop_reason", "eps_star", "eps_star_minus_delta",
-                 "val_error_at_eps_star", "test_error_at_eps_star", "test_error_lo", "test_error_hi",
+TABLE_COLUMNS = ["delta", "eps_visited", "val_errors", "val_error_ci95", "stop_reason", "eps_star",
+                 "eps_star_minus_delta", "val_error_at_eps_star", "test_error_at_eps_star", "test_error_lo", "test_error_hi",
                  "test_error_at_delta", "gain", "p_value", "n_val", "n_test"]
 
 
+def val_interval(visit: Mapping) -> tuple[float, float]:
+    """The 95% Wilson interval (%) of one visit's validation error (``val_error`` % of ``n`` examples)."""
+    from . import stats
+
+    n = int(visit["n"])
+    lo, hi = stats.wilson(int(round(float(visit["val_error"]) * n / 100.0)), n)
+    return 100.0 * lo, 100.0 * hi
+
+
 def table(results: list[Mapping]) -> pd.DataFrame:
-    """One row per δ: the ε visited and their validation errors (%), why the search stopped, ε*, ε* − δ, and the test
-    errors (%) at ε* (with its 95% interval) and at ε = δ, the gain and its McNemar p-value."""
+    """One row per δ: the ε visited with their validation errors (%) and each one's 95% Wilson interval, why the search
+    stopped, ε*, ε* − δ, and the test errors (%) at ε* (with its 95% interval) and at ε = δ, the gain and its McNemar
+    p-value."""
     rows = []
     for r in sorted(results, key=lambda r: int(r["delta"])):
         visited = r["visited"]
@@ -203,6 +226,7 @@ def table(results: list[Mapping]) -> pd.DataFrame:
             "delta": int(r["delta"]),
             "eps_visited": ", ".join(str(v["eps"]) for v in visited),
             "val_errors": ", ".join(f"{v['val_error']:.2f}" for v in visited),
+            "val_error_ci95": ", ".join("{:.2f}–{:.2f}".format(*val_interval(v)) for v in visited),
             "stop_reason": r["reason"],
             "eps_star": int(r["eps_star"]),
             "eps_star_minus_delta": int(r["eps_star"]) - int(r["delta"]),

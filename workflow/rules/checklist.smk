@@ -1,7 +1,9 @@
 # The sanity checklist (tables/checklist): does every attack behind the tables work? See atspectrum.checklist.
 # Its extra evaluations reuse the evaluation rules: evaluate_pgd at a very large delta (a plain grid path),
 # evaluate_pgd_steps (evaluate_pgd with factor x the steps, attack token pgd<factor>x) and evaluate_quantized
-# (transfer, delta 0, at a very large beta) — at the largest eps of each model unless checklist.<check>.eps: all.
+# (transfer, delta 0, at a very large beta) — at the largest eps of each model unless checklist.<check>.eps: all —
+# and, on the gradient-masking cells (checklist.masking: first quantization points, headline beta), evaluate_quantized
+# (BPDA at the very large delta) and evaluate_quantized_steps (BPDA with factor x the steps, token bpda<factor>x).
 # What it reads: checklist_inputs (common.smk), from atspectrum.checklist.plan.
 
 
@@ -14,6 +16,20 @@ use rule evaluate_pgd as evaluate_pgd_steps with:
         f"{R}/logs/evaluate_pgd_steps/{{model}}_eps{{eps}}_delta{{delta}}_x{{factor}}.log",
     benchmark:
         f"{R}/benchmarks/evaluate_pgd_steps/{{model}}_eps{{eps}}_delta{{delta}}_x{{factor}}.tsv",
+
+
+use rule evaluate_quantized as evaluate_quantized_steps with:
+    # BPDA with factor x the steps (same step size) on the gradient-masking cells, attack token bpda<factor>x
+    output:
+        f"{R}/eval/{{model}}/eps{{eps}}/{{attack,bpda}}{{factor,[0-9]+}}x/delta{{delta}}/{{qpoint}}.parquet",
+    params:
+        attack=lambda w: {**atconfig.quant_attack(config, w.attack),
+                          "steps": atconfig.quant_attack(config, w.attack)["steps"] * int(w.factor)},
+    log:
+        f"{R}/logs/evaluate_quantized_steps/{{model}}_eps{{eps}}_{{attack}}{{factor}}x_delta{{delta}}_{{qpoint}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate_quantized_steps/"
+        f"{{model}}_eps{{eps}}_{{attack}}{{factor}}x_delta{{delta}}_{{qpoint}}.tsv",
 
 
 rule checklist:

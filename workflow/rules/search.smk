@@ -7,13 +7,38 @@
 # chain advances independently. Models and test evaluations are the grid's own paths (rules train and evaluate_pgd):
 # a (model, eps) that the grid also trains is trained once, and so is a test evaluation the grid also makes.
 # The input functions (search_step_inputs, search_result_inputs) are in common.smk.
+# The validation split is divided in two disjoint, seeded parts (split_validation): the search measures on one
+# (val_search), and while a search is configured every model's training validates and selects its checkpoint on the
+# other (val_select; rule train's input, atspectrum.search.selection_split).
+
+
+localrules:
+    split_validation,
+
+
+rule split_validation:
+    """The validation split in two disjoint seeded parts: checkpoint selection (train) and the overdesign search."""
+    input:
+        data_input("val"),
+    output:
+        select=data_input(atsearch.SELECT_SPLIT),
+        search=data_input(atsearch.SEARCH_SPLIT),
+    params:
+        fraction=lambda w: atconfig.search_val_fraction(config),
+        seed=config["seed"],
+    log:
+        f"{R}/logs/split_validation/split_validation.log",
+    benchmark:
+        f"{R}/benchmarks/split_validation/split_validation.tsv",
+    script:
+        "../scripts/search_split.py"
 
 
 use rule evaluate_pgd as evaluate_pgd_val with:
-    # PGD_delta-k on the VALIDATION split: the overdesign search's measure (the grid's evaluation attack)
+    # PGD_delta-k on the search part of the VALIDATION split: the overdesign search's measure (the grid's attack)
     input:
         model=P.model_file(R, "{model}", "{eps}"),
-        images=data_input("val"),
+        images=data_input(atsearch.SEARCH_SPLIT),
     output:
         atsearch.val_eval_file(R, "{model}", "{delta}", "{eps}"),
     log:

@@ -2,7 +2,7 @@ rule train:
     """Standard training (eps 0) or PGD-AT at eps/255; resumes from the last epoch's state after an interruption."""
     input:
         train=data_input("train"),
-        val=data_input("val"),
+        val=data_input(atsearch.selection_split(atconfig.search_enabled(config))),  # not the search's images
     output:
         model=P.model_file(R, "{model}", "{eps}"),
         log=P.model_file(R, "{model}", "{eps}", "train_log.csv"),
