@@ -31,7 +31,7 @@ if 0 in p.deltas.get("transfer", []):
 else:  # quantization.clean: false
     table, marks = pd.DataFrame({"note": ["quantization.clean is false: no clean evaluation was run"]}), None
 tables.write(table, f"{p.root}/tables/quantization_clean_{model}",
-             f"{model}: clean test accuracy (%) after quantizing the features of one layer, rows beta x layer, "
+             f"{model}: clean test accuracy (%) after quantizing the features at one quantization point, rows beta x layer, "
              f"columns eps (Tables 18/19). {tables.significance_note(p.stats)}", marks, n=n,
              value_columns=value_columns, tests=tests)
 for attack, deltas in p.deltas.items():
