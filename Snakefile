@@ -47,6 +47,7 @@ include: "workflow/rules/analysis.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/search.smk"
 include: "workflow/rules/checklist.smk"
+include: "workflow/rules/claims.smk"
 
 include: "workflow/rules/report.smk"  # last: the compute table waits for every other target
 
@@ -60,11 +61,11 @@ rule all:
 
 
 onstart:
-    # Before the first job (not in a dry run, which only plans): the raw dataset must be findable unless it
-    # has already been prepared, and a configured CIFAR-10-C directory must be complete and well formed.
+    # Before the first job (not in a dry run, which only plans): every input a later job reads, unless already
+    # prepared: the dataset files (every missing one named), and a configured CIFAR-10-C directory complete, well
+    # formed and holding the corrupted versions of exactly the test images evaluated (atconfig.check_inputs).
     try:
-        if not all(os.path.exists(data_input(s)) for s in ("train", "val", "test")):
-            atconfig.check_dataset(config["data"])
-        atconfig.check_corruptions(config)
+        prepared = all(os.path.exists(data_input(s)) for s in ("train", "val", "test"))
+        atconfig.check_inputs(config, data_input("test") if prepared else None)
     except atconfig.ConfigError as exc:
         raise WorkflowError(f"invalid configuration: {exc}") from None

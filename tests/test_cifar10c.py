@@ -176,3 +176,58 @@ def test_load_argument_errors(tmp_path):
     with pytest.raises(CorruptionDataError, match="snow.npy: file is missing"):
         load(root, "snow", 1)
     assert cifar10c.LABELS_FILE == "labels.npy"
+
+
+@pytest.fixture
+def subset_and_cifar10c(tmp_path):
+    """A 'test split' of 20 known images, its CIFAR-10-C in the real layout (row i of each block: test image i), and
+    a prepared test file holding a seeded-style subset of it with each row's source ``index`` (as data.prepare
+    writes with data.test_size)."""
+    from atspectrum import data
+
+    images = tiny_images(n=20, seed=5)
+    labels = np.random.default_rng(5).integers(0, 10, 20)
+    root = tmp_path / "CIFAR-10-C"
+    write(root, images, labels, corruptions=("contrast", "fog"))
+    full = tmp_path / "full.npz"
+    np.savez(full, images=images, labels=labels.astype(np.int64), index=np.arange(20, dtype=np.int64))
+    subset = np.array([2, 5, 6, 11, 17, 19])
+    data.write_rows(full, tmp_path / "test.npz", subset)
+    return tmp_path / "test.npz", root, images, subset
+
+
+@pytest.mark.parametrize("test_size", [None, 4])
+def test_corrupted_image_k_is_the_corruption_of_clean_image_k(subset_and_cifar10c, test_size):
+    """With a data.test_size subset and a real CIFAR-10-C, row k of every severity is clean row k corrupted
+    (contrast is deterministic per image, so it can be recomputed from the clean image alone)."""
+    from atspectrum.corruption_eval import paired_inputs
+
+    test_file, root, images, subset = subset_and_cifar10c
+    (clean, clean_labels), rows = paired_inputs(test_file, test_size, real=True)
+    n = len(subset) if test_size is None else test_size
+    assert len(clean) == n and rows.tolist() == subset[:n].tolist()
+    np.testing.assert_array_equal(clean.numpy(), images[subset[:n]])
+    for s in range(1, 6):
+        x, y = load(root, "contrast", s, rows=rows)
+        np.testing.assert_array_equal(x.numpy(), corrupt(clean.numpy(), "contrast", s))
+        assert torch.equal(y, clean_labels)
+    # a directory prepare_corruptions wrote from the prepared test set holds its rows in order: positions
+    assert paired_inputs(test_file, test_size, real=False)[1].tolist() == list(range(n))
+
+
+def test_unpaired_corrupted_images_and_oversized_subsets_are_refused(subset_and_cifar10c):
+    from atspectrum import models
+    from atspectrum.corruption_eval import evaluate_corruptions, paired_inputs
+
+    test_file, root, _, subset = subset_and_cifar10c
+    clean, _ = paired_inputs(test_file, None, real=True)
+    model = models.build("resnet18", 10, 3, width=2).eval()
+    # the old pairing: CIFAR-10-C rows 0..N-1 for a subset of other test images
+    with pytest.raises(ValueError, match=r"contrast severity 1: \d+ of 6 labels differ from the clean test images"):
+        evaluate_corruptions(model, clean, lambda name, s: load(root, name, s, n=len(subset)), ["contrast"], [1])
+    with pytest.raises(ValueError, match=r"corruptions.test_size=7 is larger than the 6 images of the prepared test"):
+        paired_inputs(test_file, 7, real=True)
+    with pytest.raises(CorruptionDataError, match="contrast.npy: holds 20 images per severity, row 20 was requested"):
+        load(root, "contrast", 1, rows=[3, 20])
+    with pytest.raises(ValueError, match="not both"):
+        load(root, "contrast", 1, n=2, rows=[0])

@@ -1,4 +1,5 @@
 import copy
+import json
 import re
 
 import pytest
@@ -103,3 +104,27 @@ def test_shipped_configs_are_valid():
     assert C.eps_list(paper, "wrn28_10") == list(range(0, 13, 2))
     assert C.overdesign_deltas(paper) == list(range(1, 13))
     assert C.train_config(paper, "wrn28_10", 8).batch_size == 128
+
+
+def test_training_time_limits_follow_precision_architecture_and_measured_throughput(tmp_path):
+    """The paper trains in fp32: its limit must cover fp32 throughput, not bf16's (which ran WRN jobs out of time)."""
+    cfg = copy.deepcopy(GOOD)
+    cfg["data"]["dataset"] = "cifar10"
+    cfg["models"] = {"w": {"arch": "wrn28_10", "eps": [0, 8]}, "r": {"arch": "resnet18", "eps": [0, 8]}}
+    C.validate(cfg, check_data=False)
+    minutes = {}
+    for precision in ("fp32", "bf16"):
+        cfg["train"]["precision"] = precision
+        minutes[precision] = {m: C.train_runtime_minutes(cfg, m, 8, bench_dir=None) for m in ("w", "r")}
+    # 200 epochs x 49,000 images at 907 img/s (bf16) or 907 / 2.5 (fp32), x 1.5, + 30 min
+    assert minutes["bf16"]["w"] == int(30 + 1.5 * 200 * 49_000 / 907 / 60) == 300
+    assert minutes["fp32"]["w"] == int(30 + 1.5 * 200 * 49_000 / (907 / 2.5) / 60) == 705
+    assert minutes["fp32"]["r"] > minutes["bf16"]["r"] and minutes["fp32"]["w"] > 2 * minutes["fp32"]["r"]
+    # a benchmark file's measurement (its slowest uncompiled row of the pair) replaces the table
+    cfg["train"]["precision"] = "fp32"
+    (tmp_path / "throughput-20260101-000000.json").write_text(json.dumps({"rows": [
+        {"arch": "wrn28_10", "config": "fp32", "at_images_per_s": 500.0},
+        {"arch": "wrn28_10", "config": "fp32+cl", "at_images_per_s": 400.0},
+        {"arch": "wrn28_10", "config": "fp32+cl+compile", "at_images_per_s": 100.0}]}))
+    assert C.train_runtime_minutes(cfg, "w", 8, bench_dir=tmp_path) == int(30 + 1.5 * 200 * 49_000 / 400 / 60)
+    assert C.train_runtime_minutes(cfg, "r", 8, bench_dir=tmp_path) == minutes["fp32"]["r"]  # not measured there

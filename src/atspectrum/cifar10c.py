@@ -199,11 +199,15 @@ def _check_name(name) -> str:
 
 def check(root, corruptions: Sequence[str] = CORRUPTIONS) -> None:
     """Validate ``<root>/labels.npy`` and every ``<root>/<corruption>.npy`` from their headers (memory-mapped, no
-    pixel data is read). Raises :class:`CorruptionDataError` naming the first missing or malformed file; files must
-    also agree on the image shape ``(H, W, C)``."""
+    pixel data is read). Raises :class:`CorruptionDataError` naming every missing file at once, else the first
+    malformed one; files must also agree on the image shape ``(H, W, C)``."""
     root = os.fspath(root)
     names = _check_names(corruptions)
     labels_path = os.path.join(root, LABELS_FILE)
+    missing = [p for p in [labels_path] + [os.path.join(root, f"{n}.npy") for n in names] if not os.path.isfile(p)]
+    if missing:
+        raise CorruptionDataError(f"{len(missing)} file(s) missing: " + "; ".join(f"{p}: file is missing"
+                                                                                  for p in missing))
     n_labels = _check_labels(labels_path).shape[0]
     first_shape: Optional[tuple] = None
     first_path = None
@@ -218,14 +222,16 @@ def check(root, corruptions: Sequence[str] = CORRUPTIONS) -> None:
             )
 
 
-def load(root, name: str, severity: int, n: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load(root, name: str, severity: int, n: Optional[int] = None,
+         rows: Optional[Sequence[int]] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Severity ``severity`` of corruption ``name`` from ``root``: (uint8 N×C×H×W images, int64 N labels).
 
     Reads ``<root>/<name>.npy`` and ``<root>/labels.npy`` memory-mapped and copies only the requested block (the
-    first ``n`` images of it when ``n`` is given). Works for the real CIFAR-10-C (uint8 labels) as for
-    :func:`write`'s output. Raises :class:`CorruptionDataError` naming the file for a missing or malformed file or
-    when ``n`` exceeds the images per severity; ``ValueError`` for an unknown name, a severity outside 1..5 or a
-    negative ``n``.
+    first ``n`` images of it when ``n`` is given; the images at positions ``rows`` of the block, in that order, when
+    ``rows`` is given: the real CIFAR-10-C's row ``k`` of each block is test image ``k``). Works for the real
+    CIFAR-10-C (uint8 labels) as for :func:`write`'s output. Raises :class:`CorruptionDataError` naming the file for
+    a missing or malformed file or when ``n`` or a row exceeds the images per severity; ``ValueError`` for an
+    unknown name, a severity outside 1..5, a negative ``n`` or both ``n`` and ``rows``.
     """
     name = _check_name(name)
     if not _is_int(severity) or severity not in SEVERITIES:
@@ -233,6 +239,12 @@ def load(root, name: str, severity: int, n: Optional[int] = None) -> tuple[torch
     severity = int(severity)
     if n is not None and (not _is_int(n) or n < 0):
         raise ValueError(f"n must be None or a non-negative integer, got {n!r}")
+    if rows is not None:
+        if n is not None:
+            raise ValueError("give n (the first n images) or rows (which images), not both")
+        rows = np.asarray(rows)
+        if rows.ndim != 1 or (rows.size and (not np.issubdtype(rows.dtype, np.integer) or rows.min() < 0)):
+            raise ValueError(f"rows must be a 1-D sequence of non-negative integers, got {rows!r}")
     root = os.fspath(root)
     labels_path = os.path.join(root, LABELS_FILE)
     labels = _check_labels(labels_path)
@@ -240,13 +252,16 @@ def load(root, name: str, severity: int, n: Optional[int] = None) -> tuple[torch
     arr = _check_images(path, labels.shape[0])
     per = arr.shape[0] // 5
     take = per if n is None else int(n)
-    if take > per:
+    if rows is None and take > per:
         raise CorruptionDataError(f"{path}: holds {per} images per severity, {take} were requested")
+    if rows is not None and rows.size and rows.max() >= per:
+        raise CorruptionDataError(f"{path}: holds {per} images per severity, row {int(rows.max())} was requested")
     start = (severity - 1) * per
+    select = slice(start, start + take) if rows is None else start + rows.astype(np.int64)
     try:
         # an explicit copy: for C = 1 the transposed view is already contiguous and would stay memory-mapped
-        block = np.array(arr[start:start + take].transpose(0, 3, 1, 2), dtype=np.uint8, order="C", copy=True)
-        lab = np.asarray(labels[start:start + take]).astype(np.int64)
+        block = np.array(arr[select].transpose(0, 3, 1, 2), dtype=np.uint8, order="C", copy=True)
+        lab = np.asarray(labels[select]).astype(np.int64)
     except (OSError, ValueError) as exc:  # e.g. a file truncated after its header
         raise CorruptionDataError(f"{path}: could not read severity {severity} ({exc})") from exc
     finally:

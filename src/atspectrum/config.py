@@ -165,12 +165,13 @@ def prepared_test_rows(config: dict, prepared_test: str | None = None):
 
     from . import data as datamod
 
+    data = config["data"]
     if prepared_test is not None and os.path.exists(prepared_test):
         _, labels = datamod.load_prepared(prepared_test)
         with np.load(prepared_test, allow_pickle=False) as npz:
             index = npz["index"] if "index" in npz.files else np.arange(len(labels), dtype=np.int64)
-        return index, labels.numpy()
-    data = config["data"]
+        if data["test_size"] in (None, len(index)):  # else data.test_size changed: prepare_data will run again
+            return index, labels.numpy()
     if data.get("download"):
         return None
     check_dataset(data, files=True)

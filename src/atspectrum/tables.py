@@ -205,7 +205,7 @@ def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "–"
     if isinstance(v, (float, np.floating)):
-        return f"{v:.2f}"
+        return f"{v:.2f}" if v == 0 or abs(v) >= 0.01 else f"{v:.2g}"  # 0.001 stays 0.001, not 0.00
     return str(v)
 
 

@@ -2,7 +2,8 @@
 
 
 rule filter_norms:
-    """L-infinity norm of every kernel slice w[o, i, :, :] of every conv layer; per layer the mean and the max."""
+    """Per conv layer: mean and max over kernel slices w[o, i, :, :] of max|w| (the paper's L-infinity measure), the
+    L-infinity operator norm max_o sum|w[o]| and its BatchNorm-rescaled version (ours)."""
     input:
         P.model_file(R, "{model}", "{eps}"),
     output:
@@ -35,7 +36,8 @@ rule prepare_corruptions:
 
 
 rule evaluate_corruptions:
-    """Accuracy per corruption x severity (per example) and final pre-activation statistics, one forward pass."""
+    """Accuracy per corruption x severity (per example) and final pre-activation statistics (mean, sign counts per
+    corruption x severity, pooled per corruption and overall), one forward pass."""
     input:
         model=P.model_file(R, "{model}", "{eps}"),
         test=data_input("test"),
@@ -62,7 +64,7 @@ rule evaluate_corruptions:
 
 
 rule aggregate_filter_norms:
-    """Figure 2 / 5: mean and max filter norm per layer against eps (the first two layers highlighted)."""
+    """Figure 2 / 5 (the paper's mean and max filter norm) and our operator-norm figures, per layer against eps."""
     input:
         lambda w: [P.analysis_file(R, w.model, e, "filter_norms.csv") for e in atconfig.eps_list(config, w.model)],
     output:
@@ -78,7 +80,8 @@ rule aggregate_filter_norms:
 
 
 rule aggregate_corruptions:
-    """Tables 20/21 (per corruption, best and second best marked), a per-severity table, Figure 3 (pre-activations)."""
+    """Tables 20/21 (per corruption, best and second best marked), a per-severity table, Figure 3 (pre-activations:
+    the paper code's severity-5 statistic and its text's all-severity one) with its table."""
     input:
         frames=lambda w: [
             P.analysis_file(R, w.model, e, "corruptions.parquet") for e in atconfig.eps_list(config, w.model)

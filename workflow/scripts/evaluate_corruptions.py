@@ -1,13 +1,15 @@
-from atspectrum import cifar10c, data, io, jobs, logs, models
-from atspectrum.corruption_eval import evaluate_corruptions
+from atspectrum import cifar10c, io, jobs, logs, models
+from atspectrum.corruption_eval import evaluate_corruptions, paired_inputs
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 device = jobs.setup(snakemake.threads, p.device)
 model = models.load(snakemake.input.model, device)
+# the clean images and, in every severity block, the rows of their corrupted versions (a real CIFAR-10-C: by index)
+real = snakemake.config["corruptions"]["root"] is not None
+clean, rows = paired_inputs(snakemake.input.test, p.test_size, real)
 frame, preact = evaluate_corruptions(
-    model, data.load_prepared(snakemake.input.test),
-    lambda name, severity: cifar10c.load(p.root, name, severity, p.test_size),
+    model, clean, lambda name, severity: cifar10c.load(p.root, name, severity, rows=rows),
     p.names, p.severities, batch_size=snakemake.config["eval"]["batch_size"], device=device)
 io.write_parquet(snakemake.output.frame, frame)
 io.write_json(snakemake.output.preact, preact)
