@@ -116,9 +116,6 @@ def test_a_missing_cifar10c_file_set_is_named_whole(tmp_path, cifar10c):
     assert not re.search("contrast", str(info.value))
 
 
-from test_data import cifar, cifar_checksums  # noqa: E402,F401  (format-exact CIFAR-10 files, 3 test images)
-
-
 def test_before_preparation_the_test_rows_are_those_prepare_will_write(tmp_path, cifar_checksums):
     """Nothing prepared yet: check_inputs reads the raw test split and draws the data.test_size subset exactly as
     data.prepare will, then pairs it with the CIFAR-10-C rows."""
