@@ -417,7 +417,7 @@ def test_bad_arguments_are_refused(net, batch):
         apgd.attack(net, images, labels, 0.03, losses=["cw"])
     with pytest.raises(ValueError, match="restarts"):
         apgd.attack(net, images, labels, 0.03, restarts=0)
-    with pytest.raises(attacks.ReducedPrecisionError):
+    with pytest.raises(attacks.ReducedPrecisionError, match="evaluation attacks run in fp32"):
         apgd.apgd(net.double(), images.double() / 255, labels, 0.03)
     net.float()
 
@@ -456,7 +456,7 @@ def test_worst_case_refuses_frames_of_other_examples():
         evaluate.worst_case({"a": a, "b": frame([1, 1, 0], index=[0, 1, 5])})
     with pytest.raises(evaluate.FrameMismatchError, match="labels"):
         evaluate.worst_case({"a": a, "b": frame([1, 1, 0], label=[0, 1, 0])})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one frame"):
         evaluate.worst_case({})
 
 

@@ -160,8 +160,9 @@ def test_walk_stops_at_the_first_step_not_yet_made():
     def get(eps):
         raise Incomplete(eps)
 
-    with pytest.raises(Incomplete):
+    with pytest.raises(Incomplete) as stop:
         search.walk(4, get)
+    assert stop.value.args == (4,)  # the first step, eps = delta, is the one asked for
 
 
 def test_result_record_and_table():
