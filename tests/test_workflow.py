@@ -309,8 +309,22 @@ def test_html_report_holds_every_table_and_figure(tiny_run):
     for name in ("robust_error_rn.png", "overdesign_rn.csv", "models_rn.csv", "quantization_rn_bpda_beta4.csv",
                  "quantization_gain_rn_transfer.png", "filter_norms_rn_mean.png", "corruptions_rn.csv",
                  "corruptions_average.csv", "preact_mean_rn.png", "quantization_rn_bpda_beta4_ci.csv",
-                 "compute.csv", "config_used.yaml", "checklist.csv"):
+                 "compute.csv", "config_used.yaml", "checklist.csv", "claims.csv", "C1_robust_error_rn.png"):
         assert name in html, name
+    assert "0 all claims" in html  # the claims' category (it sorts first: tests/test_claims.py)
+
+
+def test_claims_table_gives_a_verdict_on_every_claim(tiny_run):
+    out = tiny_run / "results" / "tiny"
+    table = pd.read_csv(out / "tables" / "claims.csv")
+    overall = table[table["part"] == "claim"]
+    assert overall["claim"].tolist() == ["C1 overdesign", "C2 quantization", "C3 filter norms", "C4 corruptions"]
+    assert set(table["verdict"]) <= {"holds", "does not hold", "inconclusive"} and table["numbers"].str.len().min() > 0
+    # eps [0, 16], delta [8, 16]: no delta is a trained eps with a larger eps above it, so C1's gain is not testable
+    c1 = table[table["part"] == "eps* > delta, significant gain over eps = delta"]
+    assert c1["verdict"].tolist() == ["inconclusive"] and c1["numbers"].str.startswith("not run").all()
+    copy, source = out / "figures" / "claims" / "C1_robust_error_rn.png", out / "figures" / "robust_error_rn.png"
+    assert copy.read_bytes() == source.read_bytes()
 
 
 def test_every_accuracy_table_has_wilson_intervals_and_paired_tests(tiny_run):

@@ -1,6 +1,7 @@
 # Target builders and the small functions the rules share. Logic lives in atspectrum.config / atspectrum.paths.
 import atspectrum.accounting as accounting
 import atspectrum.checklist as atchecklist
+import atspectrum.claims as atclaims
 import atspectrum.paths as P
 import atspectrum.search as atsearch
 from snakemake.io import report as report_flag  # `report(` at a line start would parse as the report: directive
@@ -186,6 +187,26 @@ def checklist_inputs(w):
     return {"test": data_input("test"), **atchecklist.input_files(CHECKLIST_PLAN, CHECKLIST, R)}
 
 
+CLAIMS_PLAN = atclaims.plan(config)  # what the claims read (workflow/rules/claims.smk)
+
+
+def claims_figures():
+    """(claim, figure, its copy beside the claim, model) for every figure a claim rests on: the figures of the
+    configured sections only (no corruptions section: no C4 figure)."""
+    return [
+        (claim, src, atclaims.figure_copy(R, claim, src), model)
+        for model in MODELS
+        for claim, sources in atclaims.figure_sources(CLAIMS_PLAN, R, model).items()
+        for src in sources
+    ]
+
+
+def claims_outputs():
+    """The claims table (always: C1 needs only the overdesign grid; a claim whose section is off is inconclusive,
+    "not run") and the figure copies of the configured sections."""
+    return P.table_files(R, "claims") + [copy for _, _, copy, _ in claims_figures()]
+
+
 def all_targets():
     targets = [f for model in MODELS for f in overdesign_outputs(model)]
     targets += [f for model in atconfig.search_models(config) for f in search_outputs(model)]
@@ -195,6 +216,7 @@ def all_targets():
     if CORRUPT:
         targets += P.table_files(R, "corruptions_average", ci=True)
     targets += P.table_files(R, "checklist")  # the sanity checklist (workflow/rules/checklist.smk)
+    targets += claims_outputs()  # the claims verdicts (workflow/rules/claims.smk)
     return targets
 
 
