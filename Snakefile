@@ -8,10 +8,10 @@ import os
 # - "Specify a conda environment or container for each rule": every rule runs in the one pinned environment of
 #   envs/requirements.txt (installed by `make venv`; envs/atspectrum.yaml mirrors it for conda users), because every
 #   script imports the atspectrum package; per-rule environments would each need that package installed again.
-# - "Param root is a prefix of input or output file but hardcoded": aggregate rules get the run directory
-#   (results/<run>, from the config's `run`) to read evaluations by key ((eps, delta, layer) -> file) rather than by
-#   their position in the input list; every file they read is also declared as an input (compute_accounting reads
-#   the benchmark files, which Snakemake writes beside the jobs and no rule declares).
+# - "Param root is a prefix of input or output file but hardcoded": aggregate rules (and the checklist and claims)
+#   get the run directory (results/<run>, from the config's `run`) to read evaluations by key ((eps, delta, layer) ->
+#   file) rather than by their position in the input list; every file they read is also declared as an input
+#   (compute_accounting reads the benchmark files, which Snakemake writes beside the jobs and no rule declares).
 
 from snakemake.utils import min_version, validate
 
