@@ -1,11 +1,15 @@
 import copy
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
 
 from atspectrum import config as C
+
+from workflow_run import reordered
 
 GOOD = {
     "run": "t",
@@ -128,3 +132,30 @@ def test_training_time_limits_follow_precision_architecture_and_measured_through
         {"arch": "wrn28_10", "config": "fp32+cl+compile", "at_images_per_s": 100.0}]}))
     assert C.train_runtime_minutes(cfg, "w", 8, bench_dir=tmp_path) == int(30 + 1.5 * 200 * 49_000 / 400 / 60)
     assert C.train_runtime_minutes(cfg, "r", 8, bench_dir=tmp_path) == minutes["fp32"]["r"]  # not measured there
+
+
+def test_a_config_that_means_the_same_validates_to_the_same_text():
+    """Snakemake compares params by their repr: key order, written-out defaults and 8.0 for 8 must not show in it."""
+    good = variant(("quantization",), {"delta": [2], "beta": [4, 8], "bpda": {"steps": 5}})
+    base = C.validate(copy.deepcopy(good), check_data=False)
+    spelled = copy.deepcopy(good)
+    spelled["models"]["r"]["eps"] = [0.0, 8.0]  # an integer key written as a float
+    spelled["quantization"]["beta"] = [4.0, 8]  # a number key written as a float
+    spelled["train"] = {"epochs": 200.0, "lr": 1e-1}  # the paper's values written out, one as a float
+    variants = [reordered(good), C.validate(copy.deepcopy(good), check_data=False), spelled]
+    for cfg in variants:
+        cfg = C.validate(copy.deepcopy(cfg), check_data=False)
+        assert repr(cfg) == repr(base)
+        assert repr(C.train_hparams(cfg, "r", 8)) == repr(C.train_hparams(base, "r", 8))
+        assert repr(C.quant_attack(cfg, "bpda")) == repr(C.quant_attack(base, "bpda"))
+    spelled_once = C.canonical({"b": [2.0, 0.5, True], "a": {"d": 1, "c": None}})
+    assert repr(spelled_once) == repr({"a": {"c": None, "d": 1}, "b": [2, 0.5, True]})
+    assert list(C.canonical({"b": 1, "a": 2})) == ["a", "b"]
+
+
+def test_planning_a_run_imports_no_torch():
+    """Every Snakemake start (each dry run, each SLURM job's own start) imports what the Snakefile imports: no torch."""
+    code = ("import sys, atspectrum.config, atspectrum.accounting, atspectrum.checklist, atspectrum.claims, "
+            "atspectrum.paths, atspectrum.search; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

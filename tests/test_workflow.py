@@ -1,6 +1,7 @@
 """The workflow end to end through the snakemake CLI on a tiny config: artifacts, values, caching, reruns."""
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from atspectrum import accounting, analysis, data, models
 from atspectrum.quantize import Quantizer
 from atspectrum import config as atconfig
 
-from workflow_run import ROOT, SNAKEMAKE, job_counts, snakemake
+from workflow_run import ROOT, SNAKEMAKE, job_counts, reordered, snakemake
 
 pytestmark = [
     pytest.mark.slow,
@@ -96,15 +97,41 @@ def test_tables_hold_sane_values(tiny_run):
     assert list(log["epoch"]) == [1, 2] and (log["data_seconds"] < log["train_seconds"]).all()
 
 
-# What follows a change to any evaluation: the checklist (it reads them all), the run's config record and the compute
-# table (it waits for every target).
-FOLLOWERS = {"checklist": 1, "run_config": 1, "compute_accounting": 1, "all": 1}
+# What follows a change to any evaluation: the checklist and the claims (they read them all), the run's config record
+# and the compute table (it waits for every target).
+FOLLOWERS = {"checklist": 1, "claims": 1, "run_config": 1, "compute_accounting": 1, "all": 1}
 
 
 def test_second_invocation_has_nothing_to_do(tiny_run):
     res = snakemake(tiny_run, TINY, "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_a_config_that_means_the_same_schedules_nothing(tiny_run):
+    """Snakemake compares params by their text: the run's config in reverse key order, with every default written out
+    (the run's own config record, written back by a YAML library: keys sorted), or with floats for integral values
+    must not rerun anything."""
+    written_out = yaml.safe_dump(yaml.safe_load((tiny_run / "results/tiny/config_used.yaml").read_text()))
+    floats = changed(models__rn__eps=[0.0, 16.0], train__epochs=2.0, quantization__beta=[4.0],
+                     checklist={"large_beta": {"beta": 1e6}})
+    for cfg in (yaml.safe_dump(reordered(TINY), sort_keys=False), written_out, floats):
+        res = snakemake(tiny_run, cfg, "-n")
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert "Nothing to be done" in res.stdout + res.stderr, job_counts(res.stdout + res.stderr)
+
+
+def test_a_dry_run_imports_no_torch(tiny_run):
+    """Planning needs no torch: the Snakefile and everything it imports leave it out (each Snakemake start saves its
+    import)."""
+    cfg = tiny_run / "config.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    code = ("import sys\nfrom snakemake.cli import main\n"
+            "sys.argv = ['snakemake', '-n', '-s', sys.argv[1], '-d', sys.argv[2], '--configfile', sys.argv[3]]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    print('exit', e.code, 'torch' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code, str(ROOT / "Snakefile"), str(tiny_run), str(cfg)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.stdout.split()[-3:] == ["exit", "0", "False"], res.stdout[-2000:] + res.stderr[-2000:]
 
 
 def test_adding_a_delta_schedules_only_its_evaluations_and_the_aggregate(tiny_run):
@@ -163,7 +190,7 @@ def test_paper_grid_dry_run_lists_every_job(tmp_path):
         "filter_norms": 20, "aggregate_filter_norms": 2,
         "evaluate_corruptions": 20, "aggregate_corruptions": 2, "aggregate_corruption_average": 1,
         "evaluate_pgd_val": 7, "search_step": 7, "search_result": 7, "aggregate_search": 1, "checklist": 1,
-        "run_config": 1, "compute_accounting": 1, "all": 1}
+        "claims": 1, "run_config": 1, "compute_accounting": 1, "all": 1}
     # the compute table's projection counts the same GPU jobs as Snakemake plans
     counts = job_counts(res.stdout + res.stderr)
     projected = accounting.grid_jobs(atconfig.load(ROOT / "config" / "config.yaml", check_data=False))

@@ -11,9 +11,10 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
 def snakemake(workdir, config, *args):
-    """``snakemake`` on the project's Snakefile in ``workdir`` with ``config`` (a dict) as its only config file."""
+    """``snakemake`` on the project's Snakefile in ``workdir`` with ``config`` (a dict, or YAML text written as
+    given) as its only config file."""
     cfg = Path(workdir) / "config.yaml"
-    cfg.write_text(yaml.safe_dump(config))
+    cfg.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile", str(cfg), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
@@ -26,3 +27,10 @@ def job_counts(output: str) -> dict[str, int]:
         if m and m.group(1) != "total":
             counts[m.group(1)] = int(m.group(2))
     return counts
+
+
+def reordered(value):
+    """``value`` with every dict's keys in reverse order: the same configuration, spelled otherwise."""
+    if isinstance(value, dict):
+        return {k: reordered(v) for k, v in reversed(list(value.items()))}
+    return [reordered(v) for v in value] if isinstance(value, list) else value

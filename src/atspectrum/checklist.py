@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import config as atconfig
 from . import paths
-from .evaluate import accuracy
+from .specs import accuracy
 
 CHECKS = {
     "monotone_delta": "PGD accuracy never increases with delta",

@@ -1,6 +1,7 @@
 """The workflow configuration: schema validation with defaults, semantic checks, and what each job needs of it.
 
-Used by the Snakefile (before any job is scheduled) and importable on its own. Every error names the offending key.
+Used by the Snakefile (before any job is scheduled) and importable on its own, without torch (what it shares with
+the models lives in :mod:`atspectrum.specs`). Every error names the offending key.
 """
 from __future__ import annotations
 
@@ -12,16 +13,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .data import DataError, search_part_size
-from .evaluate import WORST
-from .models import ARCHS
-from .models.base import bn_momentum
-from .models.resnet import relu_between_blocks_of
-from .quantize import check_beta
-from .train import TrainConfig
+from .specs import (DATASET_INFO, QUANT_POINTS, SELECTABLE_QUANT_POINTS, WORST, DataError, TrainConfig, bn_momentum,
+                    check_beta, relu_between_blocks_of, search_part_size)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-DATASET_INFO = {"cifar10": {"num_classes": 10, "in_channels": 3}, "fashion_mnist": {"num_classes": 10, "in_channels": 1}}
 
 
 class ConfigError(ValueError):
@@ -56,8 +51,23 @@ def load_schema(path: str | os.PathLike = SCHEMA_PATH) -> dict:
         return yaml.safe_load(fh)
 
 
+def canonical(value):
+    """``value`` spelled one way: every dict's keys sorted (recursively) and integral floats as ints (8.0 → 8; bools
+    stay). Snakemake reruns a job when the text (repr) of its params changes, so a configuration that means the same
+    (written back by a YAML library in another key order, with its defaults written out, with 8.0 for 8) must reach
+    the jobs as the same text."""
+    if isinstance(value, dict):
+        return {k: canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def validate(config: dict, schema_path: str | os.PathLike = SCHEMA_PATH, check_data: bool = True) -> dict:
-    """Validate ``config`` in place against the schema (filling defaults), then check what a schema cannot say."""
+    """Validate ``config`` in place against the schema (filling defaults), make it :func:`canonical` (in place: the
+    same dict, so Snakemake's ``config`` is the canonical one), then check what a schema cannot say."""
     schema = load_schema(schema_path)
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: (len(e.path), list(map(str, e.path))))
     if errors:
@@ -66,6 +76,9 @@ def validate(config: dict, schema_path: str | os.PathLike = SCHEMA_PATH, check_d
         if err.validator == "additionalProperties":
             raise ConfigError(f"config key '{where}': {err.message} (see config/README.md for the known keys)")
         raise ConfigError(f"config key '{where}': {err.message}")
+    spelled = canonical(config)
+    config.clear()
+    config.update(spelled)
     check(config, check_data=check_data)
     return config
 
@@ -87,7 +100,7 @@ def check(config: dict, check_data: bool = True) -> None:
                 raise ConfigError("config key 'data.val_size': select: best_val needs a validation split; "
                                   "set data.val_size > 0 or train.select: last")
     for name, model in config["models"].items():
-        points = ARCHS[model["arch"]].selectable_quant_points()
+        points = SELECTABLE_QUANT_POINTS[model["arch"]]
         for i, layer in enumerate(model.get("quant_layers") or []):
             if layer not in points:
                 raise ConfigError(f"config key 'models.{name}.quant_layers[{i}]': {layer!r} is not a quantization "
@@ -333,8 +346,8 @@ def quant_layers(config: dict, model: str) -> list[str]:
     m = config["models"][model]
     chosen = m.get("quant_layers")
     if chosen is None:
-        return list(ARCHS[m["arch"]].quant_points)
-    return [p for p in ARCHS[m["arch"]].selectable_quant_points() if p in chosen]
+        return list(QUANT_POINTS[m["arch"]])
+    return [p for p in SELECTABLE_QUANT_POINTS[m["arch"]] if p in chosen]
 
 
 def quant_betas(config: dict) -> list[float]:

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from . import io
+from .specs import DataError, search_part_size
 
 __all__ = [
     "DataError",
@@ -47,10 +48,6 @@ __all__ = [
     "to_float",
     "cache_dir",
 ]
-
-
-class DataError(Exception):
-    """A user-facing problem with the data (missing, corrupt, misconfigured)."""
 
 
 DATASETS = ("cifar10", "fashion_mnist")
@@ -479,19 +476,6 @@ def split_train_val(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, tor
     val_idx = torch.sort(perm[:val_size]).values.to(torch.int64)
     train_idx = torch.sort(perm[val_size:]).values.to(torch.int64)
     return train_idx, val_idx
-
-
-def search_part_size(n: int, search_fraction: float) -> int:
-    """How many of ``n`` validation examples :func:`split_val_parts` holds out for the search (the fraction rounded
-    half up); a DataError unless both parts keep at least one example."""
-    fraction = float(search_fraction)
-    if not 0 < fraction < 1:
-        raise DataError(f"search_fraction must lie strictly between 0 and 1, got {search_fraction!r}")
-    size = int(np.floor(fraction * n + 0.5))
-    if not 0 < size < n:
-        raise DataError(f"search_fraction={fraction} of {n} validation examples leaves {size} for the search and "
-                        f"{n - size} for checkpoint selection; each part needs at least one")
-    return size
 
 
 def split_val_parts(n: int, search_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,6 +17,7 @@ from torch import nn
 
 from . import apgd, attacks, paths
 from .quantize import check_quantizer
+from .specs import WORST, accuracy  # noqa: F401 (accuracy: part of this module's surface)
 
 
 def _frame(pred: torch.Tensor, labels: torch.Tensor) -> pd.DataFrame:
@@ -89,11 +90,6 @@ def classify_per_example(model: nn.Module, images: torch.Tensor, labels: torch.T
     return _frame(torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long), labels)
 
 
-def accuracy(frame: pd.DataFrame) -> float:
-    """Accuracy in percent of a per-example frame."""
-    return 100.0 * float(frame["correct"].mean()) if len(frame) else float("nan")
-
-
 def apgd_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, delta: int, steps: int = 100,
                      restarts: int = 1, losses=apgd.LOSSES, batch_size: int = 512, seed: int = 0,
                      device: str | torch.device = "cpu", attack_quantize=None, eval_quantize=None,
@@ -143,9 +139,6 @@ def worst_case(frames) -> pd.DataFrame:
         correct &= ~first
     return pd.DataFrame({"index": ref["index"].to_numpy(dtype=np.int64), "label": ref["label"].to_numpy(np.int64),
                          "pred": pred, "correct": correct, "attack": broken_by})
-
-
-WORST = "worst"  # the per-example worst case over the other configured attacks: an aggregate, not an evaluation
 
 
 def read_cell(root: str, model: str, eps, attack: str, delta, layer: str = "none", beta=None,

@@ -6,24 +6,17 @@ tensor each of its points is), the scale ``beta`` (a finite number > 0) and whet
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
+
+from .specs import check_beta
 
 
 class Quantizer(NamedTuple):
     layer: str
     beta: float
     straight_through: bool = False
-
-
-def check_beta(beta: float) -> float:
-    """``beta`` as a float; anything but a finite number > 0 (negative, zero, NaN, infinite) is a ValueError."""
-    beta = float(beta)
-    if not (beta > 0 and math.isfinite(beta)):
-        raise ValueError(f"quantization beta must be a finite number > 0, got {beta!r}")
-    return beta
 
 
 def check_quantizer(quantize: Quantizer | tuple | None) -> Quantizer | None:

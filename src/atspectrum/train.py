@@ -28,9 +28,8 @@ from . import attacks, devices, evaluate
 from .augment import random_crop_flip
 from .io import atomic_path, remove_stale_temporaries
 from .models import CheckpointError
+from .specs import TrainConfig  # torch-free: the configuration builds it too
 
-SELECT = ("best_val", "last")
-PRECISIONS = ("fp32", "bf16")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)  # SLURM: the --signal warning, the time limit, preemption, scancel
 
 
@@ -58,46 +57,6 @@ def _stop_requests(signals: tuple[int, ...]):
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    """Hyperparameters of one training job; ``eps`` in 1/255 units (0 = standard training)."""
-
-    eps: int
-    epochs: int
-    batch_size: int
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 2e-4
-    lr_milestones: tuple[int, ...] = (75, 90, 100)
-    lr_gamma: float = 0.1
-    attack_steps: int = 10
-    attack_step_factor: float = 0.25  # α = factor · ε
-    attack_random_start: bool = True
-    attack_bn_eval: bool = True  # craft training examples with BatchNorm in eval mode (the public code's choice)
-    crop_padding: int = 4
-    flip: bool = True
-    select: str = "best_val"
-    val_attack_steps: int = 10
-    val_attack_step_factor: float = 0.25
-    eval_batch_size: int = 512  # speed only: validation results do not depend on it
-    seed: int = 0
-    precision: str = "fp32"  # fp32 | bf16: autocast for the training forward/backward and its PGD (not validation)
-    channels_last: bool = False
-    compile: bool = False  # torch.compile the model used for training and its attack
-
-    def __post_init__(self):
-        self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.select not in SELECT:
-            raise ValueError(f"select must be one of {SELECT}, got {self.select!r}")
-        for key in ("epochs", "batch_size", "eval_batch_size"):
-            if int(getattr(self, key)) < 1:
-                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)!r}")
-        if self.eps < 0:
-            raise ValueError(f"eps must be >= 0, got {self.eps!r}")
 
 
 def _epoch_seed(seed: int, epoch: int, stream: int) -> int:

@@ -15,12 +15,12 @@ import torch
 from torch import nn
 
 from ..io import atomic_path
-from .base import PAPER_BN_MOMENTUM, SpectrumModel
+from ..specs import DEFAULT_WIDTH, PAPER_BN_MOMENTUM
+from .base import SpectrumModel
 from .resnet import ResNet18
 from .wideresnet import WideResNet
 
-ARCHS = {"resnet18": ResNet18, "wrn28_10": WideResNet}
-DEFAULT_WIDTH = {"resnet18": 64, "wrn28_10": 10}
+ARCHS = {"resnet18": ResNet18, "wrn28_10": WideResNet}  # the names of atspectrum.specs
 FORMAT_VERSION = 1
 
 

@@ -6,20 +6,6 @@ from torch import nn
 
 from .. import quantize as _quantize
 
-# BatchNorm momentum of both of the paper's models: its code builds every BatchNorm as nn.BatchNorm2d(c), PyTorch's
-# default 0.1 (models/resnet_ours.py, models/dm_wide_resnet.py of perturb-spectrum/analysis_and_methods)
-PAPER_BN_MOMENTUM = 0.1
-
-
-def bn_momentum(value: float | None) -> float:
-    """The BatchNorm momentum to build with: ``None`` → the paper's 0.1; otherwise a number in (0, 1]."""
-    if value is None:
-        return PAPER_BN_MOMENTUM
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise ValueError(f"bn_momentum must be a number in (0, 1] (or None for the paper's "
-                         f"{PAPER_BN_MOMENTUM}), got {value!r}")
-    return float(value)
-
 
 class SpectrumModel(nn.Module):
     """Base class. Subclasses set ``quant_points`` (the paper's quantization points, in forward order: the default

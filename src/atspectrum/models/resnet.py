@@ -26,25 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import quantize as _quantize
+from ..specs import QUANT_POINTS, SELECTABLE_QUANT_POINTS, relu_between_blocks_of
+from ..specs import bn_momentum as _bn_momentum  # the constructor's argument takes the name
 from .base import SpectrumModel
-from .base import bn_momentum as _bn_momentum  # the constructor's argument takes the name
-
-
-# The paper's code trains ``ResNet18_preReLU`` (PGDAT.py, ST.py): its blocks are ``BasicBlock_withoutReLU`` and a
-# ReLU is applied only between stages, so inside a stage the first block's residual sum enters the second block with
-# no ReLU. ``relu_between_blocks=None`` builds that network; ``True`` builds the standard ResNet-18 of the paper's
-# text (He et al.; this repository's network before issue #12).
-PAPER_RELU_BETWEEN_BLOCKS = False
-
-
-def relu_between_blocks_of(value: bool | None) -> bool:
-    """Whether each stage's first block ends with a ReLU: ``None`` → the paper code's ``False``."""
-    if value is None:
-        return PAPER_RELU_BETWEEN_BLOCKS
-    if not isinstance(value, bool):
-        raise ValueError(f"relu_between_blocks must be true, false or None (the paper code's "
-                         f"{PAPER_RELU_BETWEEN_BLOCKS}), got {value!r}")
-    return value
 
 
 class BasicBlock(nn.Module):
@@ -73,8 +57,8 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(SpectrumModel):
-    quant_points = ("conv0", "layer1", "layer2", "layer3", "layer4")
-    all_quant_points = ("conv0", "conv0_post", "layer1", "layer2", "layer3", "layer4")
+    quant_points = QUANT_POINTS["resnet18"]
+    all_quant_points = SELECTABLE_QUANT_POINTS["resnet18"]
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, width: int = 64,
                  bn_momentum: float | None = None, relu_between_blocks: bool | None = None):

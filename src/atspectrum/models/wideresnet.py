@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..specs import QUANT_POINTS
+from ..specs import bn_momentum as _bn_momentum  # the constructor's argument takes the name
 from .base import SpectrumModel
-from .base import bn_momentum as _bn_momentum  # the constructor's argument takes the name
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2471, 0.2435, 0.2616)
@@ -46,7 +47,7 @@ class _Block(nn.Module):
 
 
 class WideResNet(SpectrumModel):
-    quant_points = ("init_conv", "layer0", "layer1", "layer2")
+    quant_points = QUANT_POINTS["wrn28_10"]
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, width: int = 10, depth: int = 28,
                  mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None,

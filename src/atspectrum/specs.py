@@ -1,0 +1,129 @@
+"""The fixed names and pure-python checks shared by the configuration and the jobs, importable without torch.
+
+Every Snakemake start (each dry run, and on SLURM each job's own start on its node) imports :mod:`atspectrum.config`,
+which checks a configuration against what is defined here; :mod:`atspectrum.models`, :mod:`atspectrum.quantize`,
+:mod:`atspectrum.train`, :mod:`atspectrum.evaluate` and :mod:`atspectrum.data` import the same definitions from here
+(one source), so planning a run never imports torch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+DATASET_INFO = {"cifar10": {"num_classes": 10, "in_channels": 3}, "fashion_mnist": {"num_classes": 10, "in_channels": 1}}
+
+# The architectures: the paper's quantization points in forward order (the default grid; each model's docstring says
+# which tensor each point is), every selectable point (the paper's and named extras, in forward order), default width.
+QUANT_POINTS = {"resnet18": ("conv0", "layer1", "layer2", "layer3", "layer4"),
+                "wrn28_10": ("init_conv", "layer0", "layer1", "layer2")}
+SELECTABLE_QUANT_POINTS = {"resnet18": ("conv0", "conv0_post", "layer1", "layer2", "layer3", "layer4"),
+                           "wrn28_10": QUANT_POINTS["wrn28_10"]}
+DEFAULT_WIDTH = {"resnet18": 64, "wrn28_10": 10}
+
+# BatchNorm momentum of both of the paper's models: its code builds every BatchNorm as nn.BatchNorm2d(c), PyTorch's
+# default 0.1 (models/resnet_ours.py, models/dm_wide_resnet.py of perturb-spectrum/analysis_and_methods)
+PAPER_BN_MOMENTUM = 0.1
+
+
+def bn_momentum(value: float | None) -> float:
+    """The BatchNorm momentum to build with: ``None`` → the paper's 0.1; otherwise a number in (0, 1]."""
+    if value is None:
+        return PAPER_BN_MOMENTUM
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError(f"bn_momentum must be a number in (0, 1] (or None for the paper's "
+                         f"{PAPER_BN_MOMENTUM}), got {value!r}")
+    return float(value)
+
+
+# The paper's code trains ``ResNet18_preReLU`` (PGDAT.py, ST.py): its blocks are ``BasicBlock_withoutReLU`` and a
+# ReLU is applied only between stages, so inside a stage the first block's residual sum enters the second block with
+# no ReLU. ``relu_between_blocks=None`` builds that network; ``True`` builds the standard ResNet-18 of the paper's
+# text (He et al.; this repository's network before issue #12).
+PAPER_RELU_BETWEEN_BLOCKS = False
+
+
+def relu_between_blocks_of(value: bool | None) -> bool:
+    """Whether each stage's first block ends with a ReLU: ``None`` → the paper code's ``False``."""
+    if value is None:
+        return PAPER_RELU_BETWEEN_BLOCKS
+    if not isinstance(value, bool):
+        raise ValueError(f"relu_between_blocks must be true, false or None (the paper code's "
+                         f"{PAPER_RELU_BETWEEN_BLOCKS}), got {value!r}")
+    return value
+
+
+def check_beta(beta: float) -> float:
+    """``beta`` as a float; anything but a finite number > 0 (negative, zero, NaN, infinite) is a ValueError."""
+    beta = float(beta)
+    if not (beta > 0 and math.isfinite(beta)):
+        raise ValueError(f"quantization beta must be a finite number > 0, got {beta!r}")
+    return beta
+
+
+WORST = "worst"  # the per-example worst case over the other configured attacks: an aggregate, not an evaluation
+
+
+def accuracy(frame) -> float:
+    """Accuracy in percent of a per-example frame (a pandas DataFrame with a boolean ``correct`` column)."""
+    return 100.0 * float(frame["correct"].mean()) if len(frame) else float("nan")
+
+
+class DataError(Exception):
+    """A user-facing problem with the data (missing, corrupt, misconfigured)."""
+
+
+def search_part_size(n: int, search_fraction: float) -> int:
+    """How many of ``n`` validation examples :func:`atspectrum.data.split_val_parts` holds out for the search (the
+    fraction rounded half up); a DataError unless both parts keep at least one example."""
+    fraction = float(search_fraction)
+    if not 0 < fraction < 1:
+        raise DataError(f"search_fraction must lie strictly between 0 and 1, got {search_fraction!r}")
+    size = math.floor(fraction * n + 0.5)
+    if not 0 < size < n:
+        raise DataError(f"search_fraction={fraction} of {n} validation examples leaves {size} for the search and "
+                        f"{n - size} for checkpoint selection; each part needs at least one")
+    return size
+
+
+SELECT = ("best_val", "last")
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Hyperparameters of one training job; ``eps`` in 1/255 units (0 = standard training)."""
+
+    eps: int
+    epochs: int
+    batch_size: int
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 2e-4
+    lr_milestones: tuple[int, ...] = (75, 90, 100)
+    lr_gamma: float = 0.1
+    attack_steps: int = 10
+    attack_step_factor: float = 0.25  # α = factor · ε
+    attack_random_start: bool = True
+    attack_bn_eval: bool = True  # craft training examples with BatchNorm in eval mode (the public code's choice)
+    crop_padding: int = 4
+    flip: bool = True
+    select: str = "best_val"
+    val_attack_steps: int = 10
+    val_attack_step_factor: float = 0.25
+    eval_batch_size: int = 512  # speed only: validation results do not depend on it
+    seed: int = 0
+    precision: str = "fp32"  # fp32 | bf16: autocast for the training forward/backward and its PGD (not validation)
+    channels_last: bool = False
+    compile: bool = False  # torch.compile the model used for training and its attack
+
+    def __post_init__(self):
+        self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.select not in SELECT:
+            raise ValueError(f"select must be one of {SELECT}, got {self.select!r}")
+        for key in ("epochs", "batch_size", "eval_batch_size"):
+            if int(getattr(self, key)) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)!r}")
+        if self.eps < 0:
+            raise ValueError(f"eps must be >= 0, got {self.eps!r}")
