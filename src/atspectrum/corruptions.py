@@ -373,10 +373,15 @@ def _zoom_rows(n_in: int, factor: float, n_keep: int) -> np.ndarray:
     start = (n_out - n_keep) // 2
     pos = np.arange(start, start + n_keep) * scale
     lo = np.clip(np.floor(pos).astype(np.int64), 0, n_in - 1)
-    frac = pos - lo
+    return _linear_weights(lo, pos - lo, n_in)
+
+
+def _linear_weights(lo: np.ndarray, frac: np.ndarray, n_in: int) -> np.ndarray:
+    """The (len(lo), n_in) matrix of linear interpolation: output i is ``(1 − frac_i)·x[lo_i] + frac_i·x[lo_i + 1]``
+    (the upper neighbour clamped to the last sample)."""
     hi = np.minimum(lo + 1, n_in - 1)
-    m = np.zeros((n_keep, n_in))
-    rows = np.arange(n_keep)
+    m = np.zeros((len(lo), n_in))
+    rows = np.arange(len(lo))
     np.add.at(m, (rows, lo), 1.0 - frac)
     np.add.at(m, (rows, hi), frac)
     return m
@@ -593,12 +598,7 @@ def _linear_resize_matrix(n_in: int, n_out: int, factor: float) -> np.ndarray:
     outside = (lo < 0) | (lo >= n_in - 1)
     lo = np.clip(lo, 0, n_in - 1)
     frac[outside] = 0.0
-    hi = np.minimum(lo + 1, n_in - 1)
-    m = np.zeros((n_out, n_in))
-    rows = np.arange(n_out)
-    np.add.at(m, (rows, lo), 1.0 - frac)
-    np.add.at(m, (rows, hi), frac)
-    return m
+    return _linear_weights(lo, frac, n_in)
 
 
 @functools.lru_cache(maxsize=len(FROST_FILES))
