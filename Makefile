@@ -6,7 +6,7 @@ STAMP := $(VENV)/.atspectrum-installed
 CORES ?= 2
 DEMO_RESULTS := results/demo
 
-.PHONY: demo test venv demo-data bench clean-demo
+.PHONY: demo test venv demo-data bench clean-demo proxy
 
 venv: $(STAMP)
 
@@ -31,6 +31,15 @@ demo: $(STAMP) demo-data
 	@echo "Report:  $(DEMO_RESULTS)/report.html"
 	@echo "Demo finished. Tables:  $(DEMO_RESULTS)/tables/"; ls $(DEMO_RESULTS)/tables | sed 's/^/  /'
 	@echo "Figures: $(DEMO_RESULTS)/figures/"; ls $(DEMO_RESULTS)/figures | sed 's/^/  /'
+
+# The proxy result in docs/proxy/ (README "Proxy result"): a larger Fashion-MNIST run, its claims table and the four
+# figures the claims rest on.
+PROXY_FIGURES := robust_error_resnet18 quantization_gain_resnet18_bpda filter_norms_resnet18_mean preact_mean_resnet18
+proxy: $(STAMP) demo-data
+	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/proxy.yaml
+	mkdir -p docs/proxy
+	cp results/proxy/tables/claims.md results/proxy/tables/claims.csv docs/proxy/
+	for f in $(PROXY_FIGURES); do cp results/proxy/figures/$$f.png docs/proxy/; done
 
 # pytest, then the workflow on a real one-node SLURM cluster (tests/slurm/cluster_test.sh: root only, skipped otherwise)
 test: $(STAMP)
