@@ -173,16 +173,13 @@ def prepared_test_rows(config: dict, prepared_test: str | None = None):
     """(source index, labels) of the prepared test set's rows: read from ``prepared_test`` when it exists, else
     computed as the data preparation will (the dataset's test split, then the seeded ``data.test_size`` subset);
     None with ``data.download`` before a download. A dataset that cannot be read raises ConfigError."""
-    import numpy as np
     import torch
 
     from . import data as datamod
 
     data = config["data"]
     if prepared_test is not None and os.path.exists(prepared_test):
-        _, labels = datamod.load_prepared(prepared_test)
-        with np.load(prepared_test, allow_pickle=False) as npz:
-            index = npz["index"] if "index" in npz.files else np.arange(len(labels), dtype=np.int64)
+        _, labels, index = datamod.load_prepared_rows(prepared_test)
         if data["test_size"] in (None, len(index)):  # else data.test_size changed: prepare_data will run again
             return index, labels.numpy()
     if data.get("download"):

@@ -23,9 +23,7 @@ def paired_inputs(test_file: str | os.PathLike, test_size: Optional[int],
     A ``real`` CIFAR-10-C directory holds test image ``i`` at row ``i`` of each block, so the rows are those images'
     ``index`` (a seeded ``data.test_size`` subset included); a directory written by ``prepare_corruptions`` from the
     prepared test set holds its rows in their order, so the rows are positions."""
-    images, labels = data.load_prepared(test_file)
-    with np.load(os.fspath(test_file), allow_pickle=False) as npz:
-        index = npz["index"] if "index" in npz.files else np.arange(len(labels), dtype=np.int64)
+    images, labels, index = data.load_prepared_rows(test_file)
     n = len(labels) if test_size is None else int(test_size)
     if n > len(labels):
         raise ValueError(f"corruptions.test_size={n} is larger than the {len(labels)} images of the prepared test set "

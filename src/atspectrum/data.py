@@ -45,6 +45,7 @@ __all__ = [
     "write_rows",
     "prepare",
     "load_prepared",
+    "load_prepared_rows",
     "to_float",
     "cache_dir",
 ]
@@ -491,9 +492,7 @@ def split_val_parts(n: int, search_fraction: float, seed: int) -> tuple[torch.Te
 def write_rows(src, dst, rows) -> int:
     """Write the rows ``rows`` (positions) of the prepared file ``src`` to ``dst``, keeping each row's source
     ``index``; returns how many were written."""
-    images, labels = load_prepared(src)
-    with np.load(os.fspath(src), allow_pickle=False) as npz:
-        index = npz["index"] if "index" in npz.files else np.arange(len(labels), dtype=np.int64)
+    images, labels, index = load_prepared_rows(src)
     rows = np.asarray(rows, dtype=np.int64)
     os.makedirs(os.path.dirname(os.fspath(dst)) or ".", exist_ok=True)
     _write_npz_atomic(os.fspath(dst), images.numpy()[rows], labels.numpy()[rows], index[rows])
@@ -566,6 +565,13 @@ def prepare(
 
 def load_prepared(path) -> tuple[torch.Tensor, torch.Tensor]:
     """Read a file written by :func:`prepare`: ``(images uint8, labels int64)``."""
+    images, labels, _ = load_prepared_rows(path)
+    return images, labels
+
+
+def load_prepared_rows(path) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """Read a file written by :func:`prepare`: ``(images uint8, labels int64, index)``, ``index`` each row's position
+    in the dataset's split (int64; ``arange`` for a file written without one)."""
     path = os.fspath(path)
     fix = "re-run the data preparation step to regenerate it"
     try:
@@ -605,7 +611,9 @@ def load_prepared(path) -> tuple[torch.Tensor, torch.Tensor]:
             f"prepared data file {path!r}: 'index' is {index.dtype} {index.shape}, expected int64 "
             f"({images.shape[0]},); {fix}"
         )
-    return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(np.ascontiguousarray(labels))
+    if index is None:
+        index = np.arange(len(labels), dtype=np.int64)
+    return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(np.ascontiguousarray(labels)), index
 
 
 def to_float(images_uint8: torch.Tensor) -> torch.Tensor:
