@@ -2,7 +2,11 @@
 
 (a) ``import atspectrum.config`` in a fresh interpreter (every Snakemake start imports it: each dry run, and on
     SLURM each job's own Snakemake start on the node), and whether that import loaded torch;
-(b) a dry run of the demo config (``snakemake -n --configfile config/demo.yaml``) in an empty working directory.
+(b) a dry run of the demo config (``snakemake -n --configfile config/demo.yaml``) in an empty working directory;
+(c) a dry run of the paper grid (config/config.yaml) and of a dense spectrum (the paper's ResNet-18 alone at
+    ε 0–24, PGD δ 1–24, 12 β and quantization δ 1–12): wall seconds, jobs planned, the peak memory of the dry run;
+(d) the fixed cost of one evaluation job before its first batch: a fresh interpreter importing what the evaluation
+    scripts import, loading the demo-sized model and the test split (no CUDA here: a GPU adds its context start).
 
 One run each: on a loaded machine the numbers move; compare ratios measured in one run.
 Usage: python bench/job_start.py [--src REPO_ROOT] [--label NAME]   (--src: another checkout, e.g. an older commit
@@ -34,6 +38,50 @@ def timed(cmd: list[str], env: dict, cwd: str | None = None) -> tuple[float, str
     return wall, out.stdout
 
 
+def dense_config() -> dict:
+    """The paper's ResNet-18 at a dense spectrum (issue 15's planning benchmark)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
+    import yaml
+
+    with open(os.path.join(os.path.dirname(HERE), "config", "config.yaml")) as fh:
+        cfg = yaml.safe_load(fh)
+    cfg["run"] = "dense"
+    cfg["models"] = {"resnet18": {**cfg["models"]["resnet18"], "eps": list(range(25))}}
+    cfg["overdesign"]["delta"] = list(range(1, 25))
+    cfg["overdesign"]["search"]["models"] = ["resnet18"]
+    cfg["quantization"]["beta"] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16]
+    cfg["quantization"]["delta"] = list(range(1, 13))
+    return cfg
+
+
+def planned(snakefile: str, configfile: str, env: dict) -> dict:
+    """A dry run of ``configfile``: wall seconds, jobs, and the peak resident memory of the Snakemake process."""
+    import re
+    import resource
+
+    with tempfile.TemporaryDirectory() as work:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        wall, out = timed([sys.executable, "-m", "snakemake", "-n", "--snakefile", snakefile, "--configfile",
+                           configfile, "--directory", work, "--cores", "1", "--quiet", "rules"], env)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    total = re.search(r"^total\s+(\d+)", out, flags=re.M)
+    return {"wall_s": wall, "jobs": int(total.group(1)) if total else None,
+            "peak_rss_mb": peak / 1024 if peak > before else None}
+
+
+JOB_PROBE = """
+import sys, time
+t = time.perf_counter()
+from atspectrum import data, eval_units, evaluate, jobs, models, transfer
+from atspectrum.quantize import Quantizer
+imported = time.perf_counter()
+model = models.build("resnet18", 10, 1, width=8)
+images, labels = data.load("fashion_mnist", None, "test")
+model(evaluate._as_float(images[:300], "cpu"))
+print(imported - t, time.perf_counter() - t)
+"""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", default=os.path.dirname(HERE), help="repository root to measure (default: this one)")
@@ -52,6 +100,17 @@ def main() -> None:
     result = {"label": args.label, "src": src, "python": platform.python_version(), "machine": platform.node(),
               "cpus": os.cpu_count(), "import_config_s": float(import_s), "import_config_process_s": wall,
               "import_config_loads_torch": torch_loaded == "True", "demo_dry_run_s": dry_s}
+    snakefile = os.path.join(src, "Snakefile")
+    result["paper_dry_run"] = planned(snakefile, os.path.join(src, "config", "config.yaml"), env)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as fh:
+        import yaml
+
+        yaml.safe_dump(dense_config(), fh)
+        fh.flush()
+        result["dense_dry_run"] = planned(snakefile, fh.name, env)
+    wall, out = timed([sys.executable, "-c", JOB_PROBE], env)
+    imports_s, first_batch_s = (float(v) for v in out.split())
+    result["eval_job_start"] = {"process_s": wall, "imports_s": imports_s, "to_first_batch_s": first_batch_s}
     os.makedirs(args.out, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = os.path.join(args.out, f"job-start-{stamp}{'-' + args.label if args.label else ''}.json")

@@ -47,10 +47,10 @@ def test_grid_jobs_of_the_paper_config():
     counts = accounting.grid_jobs(atconfig.load("config/config.yaml", check_data=False))
     assert counts["train"] == 20 and counts["evaluate_pgd"] == 20 * 13 + 2  # + the checklist's delta = 64
     assert counts["transfer_examples"] == 20 * 6 and counts["evaluate_corruptions"] == 20
-    assert counts["evaluate_quantized"] == (13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5)  # transfer, BPDA
-                                            + 13 * 6 * (1 + 5) + 7 * 6 * (1 + 4)  # APGD-BPDA at one beta
-                                            + 5 + 4  # the checklist's very large beta
-                                            + 2 * 2)  # its BPDA at delta 64 on two points per architecture
+    # units (attack, delta, none or one beta) over every eps and layer: transfer at 7 deltas, BPDA at 6, APGD-BPDA
+    # at 6 at one beta; the checklist's very large beta (transfer, delta 0) and BPDA at delta 64, per architecture
+    assert counts["evaluate_quantized"] == 2 * (7 * (1 + 5) + 6 * (1 + 5) + 6 * (1 + 1)) + 2 + 2
+    assert counts["evaluate_quantized_steps"] == 2
     assert counts["evaluate_pgd_steps"] == 2 and counts["evaluate_pgd_val"] == 7
 
 
@@ -61,7 +61,7 @@ def test_grid_jobs_follow_the_config():
     del cfg["corruptions"]
     del cfg["overdesign"]["search"]
     counts = accounting.grid_jobs(atconfig.validate(cfg, check_data=False))
-    assert counts["evaluate_quantized"] == 13 * (7 + 6) * (1 + 5 * 2) + 7 * (7 + 6) * (1 + 4 * 2) + 5 + 4 + 2 * 2
+    assert counts["evaluate_quantized"] == 2 * (7 + 6) * (1 + 2) + 2 + 2
     assert "evaluate_corruptions" not in counts and "evaluate_pgd_val" not in counts
 
 
@@ -73,10 +73,27 @@ def test_quantized_evaluations_are_accounted_per_attack(tmp_path):
     assert "evaluate_quantized" not in by_attack
     assert (by_attack["evaluate_transfer"] + by_attack["evaluate_bpda"] + by_attack["evaluate_apgd-bpda"]
             == accounting.grid_jobs(cfg)["evaluate_quantized"])
-    assert by_attack["evaluate_bpda"] == 13 * 6 * (1 + 5 * 5) + 7 * 6 * (1 + 4 * 5) + 2 * 2  # + the checklist's
-    assert by_attack["evaluate_quantized_steps"] == 2 * 2  # BPDA-100 on the checklist's masking cells
+    assert by_attack["evaluate_bpda"] == 2 * 6 * (1 + 5) + 2  # + the checklist's BPDA at delta 64
+    assert by_attack["evaluate_quantized_steps"] == 2  # BPDA-100 on the checklist's masking cells
     rows = accounting.summary(accounting.read_benchmarks(str(tmp_path)), ["evaluate_quantized"], by_attack)
     rows = rows.set_index("rule")
     assert rows.loc["evaluate_apgd-bpda", "kind"] == "gpu"
     assert rows.loc["evaluate_apgd-bpda", "grid_gpu_hours"] == pytest.approx(by_attack["evaluate_apgd-bpda"] * 100 / 3600)
     assert rows.loc["evaluate_transfer", "jobs"] == 0  # in the grid, not measured in this run
+
+
+def test_evaluation_units_are_projected_per_cell(tmp_path):
+    """A unit's size grows with the grid: its time is projected per cell, not per job."""
+    bench(tmp_path / "benchmarks/evaluate_bpda/rn_delta8_beta4.tsv", 30.0)
+    bench(tmp_path / "benchmarks/evaluate_bpda/rn_delta8_none.tsv", 10.0)
+    bench(tmp_path / "benchmarks/evaluate_pgd/rn_eps0_delta8.tsv", 6.0)
+    cfg = atconfig.load("config/config.yaml", check_data=False)
+    grid_cells = accounting.unit_cells(cfg)
+    assert grid_cells["evaluate_bpda"] == 13 * 6 * (1 + 5 * 5) + 7 * 6 * (1 + 4 * 5) + 2 * 2
+    assert sum(grid_cells.values()) == 3395 + 2910 + 678 + 9 + 4 + 4
+    rows = accounting.summary(accounting.read_benchmarks(str(tmp_path)), ["evaluate_quantized", "evaluate_pgd"],
+                              accounting.grid_jobs(cfg, by_attack=True),
+                              {"evaluate_bpda": (8, grid_cells["evaluate_bpda"])}).set_index("rule")
+    # 40 s for 8 cells: 5 s per cell
+    assert rows.loc["evaluate_bpda", "grid_gpu_hours"] == pytest.approx(grid_cells["evaluate_bpda"] * 5 / 3600)
+    assert rows.loc["evaluate_pgd", "grid_gpu_hours"] == pytest.approx((20 * 13 + 2) * 6 / 3600)

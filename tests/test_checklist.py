@@ -8,7 +8,7 @@ from torch import nn
 
 from atspectrum import checklist as C
 from atspectrum import config as atconfig
-from atspectrum import evaluate, transfer
+from atspectrum import eval_units, evaluate, transfer
 from atspectrum.quantize import Quantizer, apply
 from synthetic import bars
 
@@ -503,18 +503,25 @@ def test_quantization_off_gives_not_applicable_rows(tmp_path):
 
 def test_extra_jobs_of_the_paper_grid():
     """What the paper grid's dry run adds for the checklist: PGD_64-20 and PGD_12-100 at eps 12 of each
-    architecture, beta = 1e6 after each of ResNet-18's 5 and WRN-28-10's 4 quantization points, and on the first two
-    points of each at beta 8: BPDA_64-20 and BPDA_12-100."""
+    architecture as jobs; beta = 1e6 after each of ResNet-18's 5 and WRN-28-10's 4 quantization points, and on the
+    first two points of each at beta 8 BPDA_64-20 and BPDA_12-100, as cells of the evaluation units."""
     cfg = atconfig.load("config/config.yaml", check_data=False)
-    assert C.extra_jobs(cfg) == {"evaluate_pgd": 2, "evaluate_pgd_steps": 2, "evaluate_quantized": 5 + 4 + 2 * 2,
-                                 "evaluate_quantized_steps": 2 * 2}
-    assert C.extra_jobs(cfg, by_attack=True) == {"evaluate_pgd": 2, "evaluate_pgd_steps": 2,
-                                                 "evaluate_transfer": 5 + 4, "evaluate_bpda": 2 * 2,
-                                                 "evaluate_quantized_steps": 2 * 2}
-    cfg["checklist"]["large_delta"]["delta"] = 12  # already on the grid (PGD and BPDA): no extra job
-    assert C.extra_jobs(cfg)["evaluate_pgd"] == 0 and C.extra_jobs(cfg)["evaluate_quantized"] == 5 + 4
+    assert C.extra_jobs(cfg) == {"evaluate_pgd": 2, "evaluate_pgd_steps": 2}
+
+    def cells(attack, delta, q):
+        return {u.model: c for u, c in eval_units.plan(cfg).items() if (u.attack, u.delta, u.q) == (attack, delta, q)}
+
+    assert cells("transfer", 0, "beta1000000") == {"resnet18": [[12, lay] for lay in ["conv0", "layer1", "layer2",
+                                                                                        "layer3", "layer4"]],
+                                                   "wrn28_10": [[12, lay] for lay in ["init_conv", "layer0",
+                                                                                        "layer1", "layer2"]]}
+    assert cells("bpda", 64, "beta8") == {"resnet18": [[12, "conv0"], [12, "layer1"]],
+                                          "wrn28_10": [[12, "init_conv"], [12, "layer0"]]}
+    assert cells("bpda5x", 12, "beta8") == cells("bpda", 64, "beta8")
+    cfg["checklist"]["large_delta"]["delta"] = 12  # already on the grid (PGD and BPDA): no extra job or unit
+    assert C.extra_jobs(cfg)["evaluate_pgd"] == 0 and cells("bpda", 64, "beta8") == {}
     cfg["checklist"]["masking"]["layers"] = 1
-    assert C.extra_jobs(cfg)["evaluate_quantized_steps"] == 2
+    assert cells("bpda5x", 12, "beta8") == {"resnet18": [[12, "conv0"]], "wrn28_10": [[12, "init_conv"]]}
 
 
 def test_checklist_table_prints_small_limits_with_their_digits(tmp_path):

@@ -1,5 +1,7 @@
 """The workflow end to end through the snakemake CLI on a tiny config: artifacts, values, caching, reruns."""
+import io
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -170,8 +172,8 @@ def test_changing_the_evaluation_batch_size_reruns_only_the_config_record(tiny_r
 
 def test_paper_grid_dry_run_lists_every_job(tmp_path):
     """No CIFAR-10 needed to plan: 20 models; 13 + 7 models × PGD at δ ∈ {0, …, 12}; per model, transfer at
-    δ ∈ {0, 2, …, 12} and BPDA at δ ∈ {2, …, 12}, each unquantized once plus every layer (5 / 4) × β (5); APGD-BPDA
-    at δ ∈ {2, …, 12} at β = 8 only; the checklist's extra evaluations (PGD at δ = 64 and PGD-100 for each
+    δ ∈ {0, 2, …, 12} and BPDA at δ ∈ {2, …, 12}, each in units (unquantized, and each β of 5 at every layer, every
+    ε); APGD-BPDA at δ ∈ {2, …, 12} at β = 8 only; the checklist's extra evaluations (PGD at δ = 64 and PGD-100 for each
     architecture's largest ε, β = 10⁶ at every layer); the first validation step of 7 overdesign searches."""
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
            "--configfile", str(ROOT / "config" / "config.yaml")]
@@ -180,11 +182,12 @@ def test_paper_grid_dry_run_lists_every_job(tmp_path):
     assert job_counts(res.stdout + res.stderr) == {
         "prepare_data": 1, "train": 20, "evaluate_pgd": 13 * 13 + 7 * 13 + 2, "aggregate_overdesign": 2,
         "evaluate_pgd_steps": 2, "transfer_examples": 20 * 6,
-        "evaluate_quantized": 13 * (7 + 6) * (1 + 5 * 5) + 7 * (7 + 6) * (1 + 4 * 5)  # transfer and BPDA
-        + 13 * 6 * (1 + 5) + 7 * 6 * (1 + 4)  # APGD-BPDA
-        + 5 + 4  # the checklist's beta = 1e6 at every layer
-        + 2 * 2,  # the checklist's BPDA at delta 64 on the first two quantization points of each model (beta 8)
-        "evaluate_quantized_steps": 2 * 2,  # and its BPDA with 5x the steps there
+        # units of (attack, delta, q) per model, q = unquantized or one beta, each over every eps and layer:
+        # transfer at 7 deltas (0 included) and BPDA at 6, each x (none + 5 beta); APGD-BPDA at 6 x (none + beta 8)
+        "evaluate_quantized": 2 * (7 * 6 + 6 * 6 + 6 * 2)
+        + 2  # the checklist's beta = 1e6 (transfer, delta 0) at each model's largest eps and every layer
+        + 2,  # the checklist's BPDA at delta 64 on the first two quantization points of each model (beta 8)
+        "evaluate_quantized_steps": 2,  # and its BPDA with 5x the steps there
         "split_validation": 1,  # the validation split divided: checkpoint selection / the overdesign search
         "aggregate_quantization": 2 * 2 * 5 + 2 * 2 * 1, "aggregate_quantization_clean": 2,
         "filter_norms": 20, "aggregate_filter_norms": 2,
@@ -223,14 +226,31 @@ def test_quantization_tables_follow_the_evaluations(tiny_run):
     assert clean.loc[0, "eps16"] == pytest.approx(100 * pgd_clean["correct"].mean(), abs=1e-3)
 
 
+def unit_outputs(dry_run: str) -> set[tuple[str, str, str]]:
+    """(attack, delta, q) of every evaluation unit a dry run schedules."""
+    outputs = "\n".join(line for line in dry_run.splitlines() if line.strip().startswith("output:"))
+    return set(re.findall(r"eval/rn/units/([\w-]+)/delta(\d+)/(\w+)\.json", outputs))
+
+
 def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
     res = snakemake(tiny_run, changed(quantization__beta=[4, 8]), "-n")
     assert res.returncode == 0, res.stderr[-3000:]
-    # per eps: transfer at delta 8 and delta 0 (clean) plus BPDA at delta 8, for the one layer, at beta 8; and beta 8
-    # becomes the checklist's headline beta (checklist.masking.beta: null): its BPDA at delta 64 and BPDA-25 at eps 16
-    assert job_counts(res.stdout + res.stderr) == {
-        "evaluate_quantized": 2 * 3 + 1, "evaluate_quantized_steps": 1, "aggregate_quantization": 2,
-        "aggregate_quantization_clean": 1, **FOLLOWERS}
+    # transfer at delta 8 and delta 0 (clean) and BPDA at delta 8, at beta 8 (each over both eps); and beta 8 becomes
+    # the checklist's headline beta (checklist.masking.beta: null): its BPDA at delta 64 and BPDA-25 at eps 16
+    out = res.stdout + res.stderr
+    assert job_counts(out) == {"evaluate_quantized": 3 + 1, "evaluate_quantized_steps": 1,
+                               "aggregate_quantization": 2, "aggregate_quantization_clean": 1, **FOLLOWERS}
+    assert unit_outputs(out) == {("transfer", "8", "beta8"), ("transfer", "0", "beta8"), ("bpda", "8", "beta8"),
+                                 ("bpda", "64", "beta8"), ("bpda5x", "8", "beta8")}
+
+
+def test_adding_a_quantization_delta_schedules_only_its_units(tiny_run):
+    res = snakemake(tiny_run, changed(quantization__delta=[4, 8]), "-n")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    assert job_counts(out) == {"transfer_examples": 2, "evaluate_quantized": 4, "aggregate_quantization": 2,
+                               "aggregate_quantization_clean": 1, **FOLLOWERS}
+    assert unit_outputs(out) == {(a, "4", q) for a in ("transfer", "bpda") for q in ("none", "beta4")}
 
 
 def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
@@ -238,10 +258,32 @@ def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert job_counts(out) == {  # + the checklist's BPDA at delta 64 and BPDA with 5x the steps (eps 16, conv0)
-        "evaluate_quantized": 2 * 2 + 1, "evaluate_quantized_steps": 1, "aggregate_quantization": 1,
+        "evaluate_quantized": 3, "evaluate_quantized_steps": 1, "aggregate_quantization": 1,
         "aggregate_quantization_clean": 1, **FOLLOWERS}
-    outputs = "\n".join(line for line in out.splitlines() if line.strip().startswith("output:"))
-    assert set(re.findall(r"eval/rn/eps\d+/(\w+)/delta\d+/", outputs)) == {"bpda", "bpda5x"}
+    assert unit_outputs(out) == {("bpda", "8", "none"), ("bpda", "8", "beta4"), ("bpda", "64", "beta4"),
+                                 ("bpda5x", "8", "beta4")}
+
+
+def test_a_unit_rerun_reuses_every_finished_cell(tiny_run, tmp_path):
+    """The cells are the cache: a forced rerun of a unit recomputes nothing, one whose cell was lost (a unit killed
+    half-way) computes only that cell, and each cell's numbers stay those of the first run."""
+    work = tmp_path / "wf"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    out = work / "results/tiny"
+    unit = "results/tiny/eval/rn/units/bpda/delta8/beta4.json"
+    cells = {e: out / f"eval/rn/eps{e}/bpda/delta8/conv0/beta4.parquet" for e in (0, 16)}
+    before = {e: (f.read_bytes(), f.stat().st_mtime_ns) for e, f in cells.items()}
+    log = out / "logs/evaluate_bpda/rn_delta8_beta4.log"
+    res = snakemake(work, TINY, "--cores", "1", "--forcerun", unit, "--until", unit)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "0 cell(s) computed, 2 reused" in log.read_text()
+    assert {e: (f.read_bytes(), f.stat().st_mtime_ns) for e, f in cells.items()} == before
+    cells[16].unlink()
+    res = snakemake(work, TINY, "--cores", "1", "--forcerun", unit, "--until", unit)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "1 cell(s) computed, 1 reused" in log.read_text()
+    assert cells[0].stat().st_mtime_ns == before[0][1]
+    assert pd.read_parquet(cells[16]).equals(pd.read_parquet(io.BytesIO(before[16][0])))
 
 
 def test_filter_norm_and_corruption_outputs(tiny_run):

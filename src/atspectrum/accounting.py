@@ -3,7 +3,8 @@ would cost at those per-job times.
 
 Every rule writes ``results/<run>/benchmarks/<rule>/<job>.tsv`` (or ``<rule>.tsv`` for a single job): wall seconds
 ``s``, peak memory ``max_rss`` (MB) and ``cpu_time``. The projection multiplies each GPU rule's mean wall time per job
-by the number of jobs of that rule in a grid (:func:`grid_jobs`, counted from a config the way the rules expand it).
+by the number of jobs of that rule in a grid (:func:`grid_jobs`, counted from a config the way the rules expand it);
+quantized evaluation units, whose size grows with the grid, by their time per cell and the grid's cells.
 It is only as good as the jobs measured: a demo run's per-job times are those of its small models and data.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 
 import pandas as pd
 
-from . import checklist, config as atconfig
+from . import checklist, config as atconfig, eval_units
 
 COLUMNS = ["rule", "job", "seconds", "max_rss_mb", "cpu_seconds"]
 
@@ -53,6 +54,13 @@ def rule_of(kind: str) -> str:
     return "evaluate_quantized" if kind.removeprefix("evaluate_") in atconfig.QUANT_EVAL_ATTACKS else kind
 
 
+def unit_rule(attack: str, by_attack: bool = False) -> str:
+    """The rule (``by_attack``: the benchmark directory) of a quantized evaluation unit's attack."""
+    if attack not in atconfig.QUANT_EVAL_ATTACKS:  # bpda<factor>x: the checklist's more-steps BPDA
+        return "evaluate_quantized_steps"
+    return f"evaluate_{attack}" if by_attack else "evaluate_quantized"
+
+
 def grid_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
     """Jobs per GPU rule in the grid a (validated) config describes, counted as the rules expand it (the sanity
     checklist's evaluations included; of an overdesign search, only the first validation evaluation per
@@ -63,40 +71,54 @@ def grid_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
     counts = {"train": sum(len(e) for e in eps.values()),
               "evaluate_pgd": sum(len(atconfig.pgd_deltas(config, m, e)) for m in models for e in eps[m])}
     if atconfig.quantization_enabled(config):
-        attacks = atconfig.quant_eval_attacks(config)  # "worst" is an aggregate: no evaluation jobs
-        per_cell = {(m, a): 1 + len(atconfig.quant_layers(config, m)) * len(atconfig.quant_attack_betas(config, a))
-                    for m in models for a in attacks}  # apgd-bpda may run at a subset of the beta
         counts["transfer_examples"] = sum(
             len([d for d in atconfig.quant_deltas(config, "transfer") if d > 0]) * len(eps[m]) for m in models
-        ) if "transfer" in attacks else 0
-        for a in attacks:
-            key = f"evaluate_{a}" if by_attack else "evaluate_quantized"
-            counts[key] = counts.get(key, 0) + sum(len(atconfig.quant_deltas(config, a)) * len(eps[m]) * per_cell[m, a]
-                                                   for m in models)
+        ) if "transfer" in atconfig.quant_eval_attacks(config) else 0
+        for unit in eval_units.plan(config):  # the tables' and the checklist's evaluations, in units
+            key = unit_rule(unit.attack, by_attack)
+            counts[key] = counts.get(key, 0) + 1
     if atconfig.corruptions_enabled(config):
         counts["evaluate_corruptions"] = counts["train"]
     if atconfig.search_enabled(config):  # data-dependent: only each search's first step is known before it runs
         counts["evaluate_pgd_val"] = len(atconfig.search_models(config)) * len(atconfig.search_deltas(config))
-    for rule, n in checklist.extra_jobs(config, by_attack).items():
+    for rule, n in checklist.extra_jobs(config).items():
         counts[rule] = counts.get(rule, 0) + n
     return counts
 
 
-def summary(bench: pd.DataFrame, gpu_rules: list[str], projected_jobs: dict[str, int]) -> pd.DataFrame:
+def unit_cells(config: dict) -> dict[str, int]:
+    """Cells per quantized evaluation rule (by attack, as :func:`grid_jobs` with ``by_attack``) of a config's units."""
+    counts: dict[str, int] = {}
+    for unit, cells in eval_units.plan(config).items():
+        rule = unit_rule(unit.attack, by_attack=True)
+        counts[rule] = counts.get(rule, 0) + len(cells)
+    return counts
+
+
+def summary(bench: pd.DataFrame, gpu_rules: list[str], projected_jobs: dict[str, int],
+            cells: dict[str, tuple[int, int]] | None = None) -> pd.DataFrame:
     """Per rule (benchmark directory, see :func:`rule_of`): kind (gpu/cpu), jobs, total/mean/max wall seconds, peak
-    memory, and for GPU rules the jobs of the projected grid and its GPU-hours at this run's mean time per job. A last
-    row sums the run and the projection."""
+    memory, and for GPU rules the jobs of the projected grid and its GPU-hours at this run's mean time per job. A rule
+    in ``cells`` (an evaluation unit's: (cells this run evaluated, cells of the grid)) is projected per cell instead,
+    since a unit's size grows with the grid. A last row sums the run and the projection."""
+    cells = cells or {}
     rows = []
     for rule, g in bench.groupby("rule", sort=True):
         gpu = rule_of(rule) in gpu_rules
         paper = projected_jobs.get(rule) if gpu else None
-        mean = float(g["seconds"].mean())
-        rows.append({"rule": rule, "kind": "gpu" if gpu else "cpu", "jobs": len(g),
-                     "wall_s": float(g["seconds"].sum()), "mean_s": mean, "max_s": float(g["seconds"].max()),
-                     "max_rss_mb": float(g["max_rss_mb"].max()), "grid_jobs": paper,
-                     "grid_gpu_hours": None if paper is None else paper * mean / 3600.0})
+        mean, wall = float(g["seconds"].mean()), float(g["seconds"].sum())
+        run_cells, grid_cells = cells.get(rule, (None, None)) if gpu else (None, None)
+        if paper is None:
+            hours = None
+        elif run_cells:
+            hours = grid_cells * wall / run_cells / 3600.0
+        else:
+            hours = paper * mean / 3600.0
+        rows.append({"rule": rule, "kind": "gpu" if gpu else "cpu", "jobs": len(g), "wall_s": wall, "mean_s": mean,
+                     "max_s": float(g["seconds"].max()), "max_rss_mb": float(g["max_rss_mb"].max()),
+                     "grid_jobs": paper, "grid_cells": grid_cells, "grid_gpu_hours": hours})
     table = pd.DataFrame(rows, columns=["rule", "kind", "jobs", "wall_s", "mean_s", "max_s", "max_rss_mb",
-                                        "grid_jobs", "grid_gpu_hours"])
+                                        "grid_jobs", "grid_cells", "grid_gpu_hours"])
     missing = sorted(set(projected_jobs) - set(table["rule"]))
     if missing:  # a GPU rule of the grid this run never ran: no time to project from
         table = pd.concat([table, pd.DataFrame([{"rule": r, "kind": "gpu", "jobs": 0, "grid_jobs": projected_jobs[r]}
@@ -104,5 +126,6 @@ def summary(bench: pd.DataFrame, gpu_rules: list[str], projected_jobs: dict[str,
     total = {"rule": "total", "kind": "", "jobs": int(table["jobs"].sum()), "wall_s": table["wall_s"].sum(),
              "mean_s": None, "max_s": table["max_s"].max(), "max_rss_mb": table["max_rss_mb"].max(),
              "grid_jobs": int(pd.to_numeric(table["grid_jobs"]).sum()),
+             "grid_cells": pd.to_numeric(table["grid_cells"]).sum(min_count=1),
              "grid_gpu_hours": pd.to_numeric(table["grid_gpu_hours"]).sum(min_count=1)}
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)

@@ -339,29 +339,17 @@ def masking_files(masking: dict, settings: dict, root: str, model: str) -> dict[
     return files
 
 
-def extra_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
-    """The GPU jobs the checklist adds to a (validated) config's grid, per rule (for compute projections):
-    PGD at the very large δ where the grid lacks it, PGD with more steps, the very-large-β evaluations, and on the
-    gradient-masking cells BPDA at the very large δ (where the grid lacks it) and BPDA with more steps
-    (``evaluate_quantized_steps``). With ``by_attack`` the quantized evaluations are counted per attack
-    (``evaluate_transfer``, ``evaluate_bpda``: their benchmark directories) instead of as ``evaluate_quantized``."""
+def extra_jobs(config: dict) -> dict[str, int]:
+    """The PGD jobs the checklist adds to a (validated) config's grid, per rule (for compute projections): PGD at
+    the very large δ where the grid lacks it, and PGD with more steps. Its quantized evaluations (the very large β,
+    and on the gradient-masking cells BPDA at the very large δ and with more steps) join the grid's evaluation units
+    (:func:`atspectrum.eval_units.plan`)."""
     s, the_plan = atconfig.checklist_settings(config), plan(config)
-    big_delta, big_beta = s["large_delta"]["delta"], float(s["large_beta"]["beta"])
-    transfer, bpda = ("evaluate_transfer", "evaluate_bpda") if by_attack else ("evaluate_quantized",) * 2
-    counts = {"evaluate_pgd": 0, "evaluate_pgd_steps": 0, transfer: 0, bpda: 0}
+    big_delta = s["large_delta"]["delta"]
+    counts = {"evaluate_pgd": 0, "evaluate_pgd_steps": 0}
     for model, m in the_plan["models"].items():
         counts["evaluate_pgd"] += sum(big_delta not in atconfig.pgd_deltas(config, model, e) for e in m["large_delta"])
         counts["evaluate_pgd_steps"] += len(m["more_steps"])
-        if the_plan["quantization"]:
-            on_grid = (0 in atconfig.quant_deltas(config, "transfer")
-                       and big_beta in atconfig.quant_attack_betas(config, "transfer"))
-            counts[transfer] += 0 if on_grid else len(m["large_beta"]) * len(m["layers"])
-            masking = m["masking"]
-            if "beta" in masking:
-                large_on_grid = big_delta in atconfig.quant_deltas(config, "bpda")
-                counts[bpda] += 0 if large_on_grid else len(masking["large_delta"]) * len(masking["layers"])
-                counts["evaluate_quantized_steps"] = (counts.get("evaluate_quantized_steps", 0)
-                                                      + len(masking["more_steps"]) * len(masking["layers"]))
     return counts
 
 

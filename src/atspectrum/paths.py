@@ -31,6 +31,11 @@ def eval_file(root: str, model: str, eps, attack: str, delta, layer: str = "none
     return f"{root}/eval/{model}/eps{eps}/{attack}/delta{delta}/{qpoint(layer, beta)}.parquet"
 
 
+def unit_file(root: str, model: str, attack: str, delta, q: str) -> str:
+    """The manifest of a quantized evaluation unit (see :mod:`atspectrum.eval_units`): ``q`` is none or beta<β>."""
+    return f"{root}/eval/{model}/units/{attack}/delta{delta}/{q}.json"
+
+
 def table_files(root: str, stem: str, ci: bool = False) -> list[str]:
     """A table's CSV, Markdown and LaTeX files; with ``ci`` also ``<stem>_ci.csv``, its long-format statistics (a
     95% Wilson interval for every accuracy cell, and the paired tests where the table has them)."""

@@ -21,15 +21,11 @@ use rule evaluate_pgd as evaluate_pgd_steps with:
 use rule evaluate_quantized as evaluate_quantized_steps with:
     # BPDA with factor x the steps (same step size) on the gradient-masking cells, attack token bpda<factor>x
     output:
-        f"{R}/eval/{{model}}/eps{{eps}}/{{attack,bpda}}{{factor,[0-9]+}}x/delta{{delta}}/{{qpoint}}.parquet",
-    params:
-        attack=lambda w: {**atconfig.quant_attack(config, w.attack),
-                          "steps": atconfig.quant_attack(config, w.attack)["steps"] * int(w.factor)},
+        P.unit_file(R, "{model}", "{attack,bpda}{factor,[0-9]+}x", "{delta}", "{q}"),
     log:
-        f"{R}/logs/evaluate_quantized_steps/{{model}}_eps{{eps}}_{{attack}}{{factor}}x_delta{{delta}}_{{qpoint}}.log",
+        f"{R}/logs/evaluate_quantized_steps/{{model}}_{{attack}}{{factor}}x_delta{{delta}}_{{q}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate_quantized_steps/"
-        f"{{model}}_eps{{eps}}_{{attack}}{{factor}}x_delta{{delta}}_{{qpoint}}.tsv",
+        f"{R}/benchmarks/evaluate_quantized_steps/{{model}}_{{attack}}{{factor}}x_delta{{delta}}_{{q}}.tsv",
 
 
 rule checklist:

@@ -2,6 +2,7 @@
 import atspectrum.accounting as accounting
 import atspectrum.checklist as atchecklist
 import atspectrum.claims as atclaims
+import atspectrum.eval_units as atunits
 import atspectrum.paths as P
 import atspectrum.search as atsearch
 from snakemake.io import report as report_flag  # `report(` at a line start would parse as the report: directive
@@ -25,7 +26,7 @@ wildcard_constraints:
     dataset=r"[a-z0-9_]+",
     attack="transfer|bpda|apgd-bpda|worst",
     beta=r"[0-9p]+",
-    qpoint=r"none|[a-z0-9_]+/beta[0-9p]+",
+    q=r"none|beta[0-9p]+",
 
 
 def reported(paths, caption, category, **labels):
@@ -65,38 +66,67 @@ def quant_eval(model, eps, attack, delta, layer, beta=None):
     return P.eval_file(R, model, eps, attack, delta, layer, beta)
 
 
-def quant_eval_inputs(w):
-    """A transfer evaluation reads the cached examples (delta 0: the clean test set); BPDA / APGD-BPDA attack."""
-    inputs = {"model": P.model_file(R, w.model, w.eps), "test": data_input("test")}
-    if w.attack == "transfer" and int(w.delta) > 0:
-        inputs["adv"] = P.adv_file(R, w.model, w.eps, w.delta)
+QUANT_UNITS = atunits.plan(config, R)  # every quantized evaluation unit and its (eps, layer) cells
+
+
+def unit_inputs(files):
+    """``files`` with each quantized evaluation replaced by its unit's manifest (readers read the cell files)."""
+    return atunits.inputs(files, R)
+
+
+def quant_unit(w):
+    """The unit of an evaluate_quantized(_steps) job; bpda<factor>x is the checklist's more-steps BPDA."""
+    attack = f"{w.attack}{w.factor}x" if "factor" in w.keys() else w.attack
+    unit = atunits.Unit(w.model, attack, int(w.delta), w.q)
+    if unit not in QUANT_UNITS:
+        raise WorkflowError(f"no quantized evaluation unit {unit} in this configuration")
+    return unit
+
+
+def quant_unit_cells(w):
+    """The unit's cells as [eps, layer, file], sorted by eps."""
+    unit = quant_unit(w)
+    return atunits.cell_files(unit, QUANT_UNITS[unit], R)
+
+
+def quant_unit_eps(w):
+    return sorted({cell[0] for cell in QUANT_UNITS[quant_unit(w)]})
+
+
+def quant_unit_attack(w):
+    """The unit's attack settings (transfer: those of the cached examples, which its cells' keys depend on)."""
+    return atunits.attack_settings(config, quant_unit(w).attack)
+
+
+def quant_unit_runtime(w):
+    return atunits.runtime_minutes(config, quant_unit(w).attack, len(quant_unit_cells(w)))
+
+
+def quant_unit_inputs(w):
+    """Each eps's model, the test split, and for a transfer unit at delta > 0 each eps's cached examples."""
+    eps = quant_unit_eps(w)
+    inputs = {"models": [P.model_file(R, w.model, e) for e in eps], "test": data_input("test")}
+    if quant_unit(w).attack == "transfer" and int(w.delta) > 0:
+        inputs["adv"] = [P.adv_file(R, w.model, e, w.delta) for e in eps]
     return inputs
 
 
 def quant_table_inputs(model, attack, beta):
-    """Every evaluation of one (model, attack, beta) table: the unquantized row and each layer, for delta > 0;
+    """Every evaluation unit of one (model, attack, beta) table: the unquantized row and each layer, for delta > 0;
     the "worst" table reads the evaluations of every other configured attack."""
-    return [
+    return unit_inputs(
         quant_eval(model, eps, a, delta, layer, beta)
         for a in (QUANT_EVAL_ATTACKS if attack == atconfig.WORST else [attack])
         for eps in atconfig.eps_list(config, model)
         for delta in atconfig.quant_deltas(config, attack)
         if delta > 0
         for layer in ["none"] + atconfig.quant_layers(config, model)
-    ]
+    )
 
 
 def quant_all_inputs(model):
-    """Every quantization evaluation of a model (no duplicates: 'none' does not depend on beta)."""
-    files = {
-        quant_eval(model, eps, attack, delta, layer, beta)
-        for attack in QUANT_EVAL_ATTACKS
-        for eps in atconfig.eps_list(config, model)
-        for delta in atconfig.quant_deltas(config, attack)
-        for layer in ["none"] + atconfig.quant_layers(config, model)
-        for beta in atconfig.quant_attack_betas(config, attack)
-    }
-    return sorted(files)
+    """Every quantization evaluation unit of a model's tables."""
+    return unit_inputs(atunits.table_files(config, R, model))
 
 
 def quant_outputs(model):
@@ -184,7 +214,8 @@ CHECKLIST_PLAN = atchecklist.plan(config)  # what the sanity checklist checks (w
 
 def checklist_inputs(w):
     """Every artifact the sanity checklist reads: PGD, quantized and cached transfer evaluations, the test set."""
-    return {"test": data_input("test"), **atchecklist.input_files(CHECKLIST_PLAN, CHECKLIST, R)}
+    files = atchecklist.input_files(CHECKLIST_PLAN, CHECKLIST, R)
+    return {"test": data_input("test"), **files, "quantized": unit_inputs(files["quantized"])}
 
 
 CLAIMS_PLAN = atclaims.plan(config)  # what the claims read (workflow/rules/claims.smk)

@@ -1,8 +1,9 @@
 # Section 4: features quantized at one quantization point (the paper code's tensors, see README), floor(beta x)/beta,
 # under Transfer PGD and BPDA (the paper's), and,
 # beyond the paper, APGD-BPDA and the per-example worst case over every attack run on a cell ("worst", an aggregate).
-# Jobs are per (model, eps, delta, attack, layer, beta); layer "none" is one job per (model, eps, delta, attack).
-# Params hold only this job's scalars, so adding a beta schedules only that beta's evaluations and aggregates.
+# Jobs are units per (model, attack, delta, q), q = none or beta<beta>, each evaluating every (eps, layer) cell
+# (atspectrum.eval_units): adding a beta or a delta schedules only its units, an attack's settings reach only its
+# units, and the per-cell files are the cache (a rerun or a unit that failed half-way recomputes no finished cell).
 
 
 rule transfer_examples:
@@ -29,27 +30,31 @@ rule transfer_examples:
 
 
 rule evaluate_quantized:
-    """Transfer (cached examples classified by the quantized model), BPDA (PGD through the straight-through
-    quantizer at this layer and beta, verdict by the real quantizer) or APGD-BPDA (APGD with CE and DLR through the
-    straight-through quantizer, verdict by the real one); qpoint is 'none' or '<layer>/beta<beta>'."""
+    """One unit (atspectrum.eval_units): every (eps, layer) cell of one (model, attack, delta, q), q = none or
+    beta<beta>. Transfer: the cached examples classified by the quantized model; BPDA: PGD through the
+    straight-through quantizer at the layer and beta, verdict by the real quantizer; APGD-BPDA: APGD with CE and DLR
+    through the straight-through quantizer, verdict by the real one. Each cell is written at once, with its key, to
+    its own file (the cache: a rerun reuses every cell whose key matches); the output is the unit's manifest."""
     wildcard_constraints:
         attack="transfer|bpda|apgd-bpda",
     input:
-        unpack(quant_eval_inputs),
+        unpack(quant_unit_inputs),
     output:
-        f"{R}/eval/{{model}}/eps{{eps}}/{{attack}}/delta{{delta}}/{{qpoint}}.parquet",
+        P.unit_file(R, "{model}", "{attack}", "{delta}", "{q}"),
     params:
-        attack=lambda w: atconfig.quant_attack(config, w.attack) if w.attack != "transfer" else {},
+        cells=quant_unit_cells,
+        eps=quant_unit_eps,
+        attack=quant_unit_attack,
         seed=config["seed"],
         device=config["device"],
     resources:
         gpu=1,
         mem_mb=8000,
-        runtime=lambda w: atconfig.quant_eval_runtime_minutes(config, w.attack),
+        runtime=quant_unit_runtime,
     log:
-        f"{R}/logs/evaluate_{{attack}}/{{model}}_eps{{eps}}_delta{{delta}}_{{qpoint}}.log",
+        f"{R}/logs/evaluate_{{attack}}/{{model}}_delta{{delta}}_{{q}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate_{{attack}}/{{model}}_eps{{eps}}_delta{{delta}}_{{qpoint}}.tsv",
+        f"{R}/benchmarks/evaluate_{{attack}}/{{model}}_delta{{delta}}_{{q}}.tsv",
     script:
         "../scripts/evaluate_quantized.py"
 

@@ -25,6 +25,8 @@ rule compute_accounting:
         root=R,
         gpu_rules=lambda w: gpu_rules(),
         grid_jobs=lambda w: accounting.grid_jobs(PAPER_CONFIG, by_attack=True),
+        grid_cells=lambda w: accounting.unit_cells(PAPER_CONFIG),
+        run_cells=lambda w: accounting.unit_cells(config),
     log:
         f"{R}/logs/compute_accounting.log",
     script:

@@ -1,26 +1,55 @@
-from atspectrum import data, evaluate, io, jobs, logs, models, paths, transfer
+import functools
+
+from atspectrum import data, eval_units, evaluate, jobs, logs, models, paths, transfer
 from atspectrum.quantize import Quantizer
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
+attack = f"{w.attack}{w.factor}x" if "factor" in w.keys() else w.attack  # bpda<factor>x: the checklist's
+unit = eval_units.Unit(w.model, attack, int(w.delta), w.q)
 device = jobs.setup(snakemake.threads, p.device)
-model = models.load(snakemake.input.model, device)
 images, labels = data.load_prepared(snakemake.input.test)
-delta, batch_size = int(w.delta), snakemake.config["eval"]["batch_size"]
-layer, beta = paths.parse_qpoint(w.qpoint)
-real = None if layer == "none" else Quantizer(layer, beta, straight_through=False)
-if w.attack == "transfer":
-    inputs = transfer.load(snakemake.input.adv, images, labels, delta, device) if delta > 0 else images
-    frame = evaluate.classify_per_example(model, inputs, labels, real, batch_size, device)
-else:  # BPDA / APGD-BPDA: differentiate through the straight-through quantizer at this layer and beta
-    a = p.attack
-    straight = None if real is None else real._replace(straight_through=True)
-    if w.attack == "apgd-bpda":
-        frame, _ = evaluate.apgd_per_example(model, images, labels, delta, a["steps"], a["restarts"], a["losses"],
-                                             batch_size, p.seed, device, attack_quantize=straight, eval_quantize=real)
-    else:
-        frame, _ = evaluate.attack_per_example(model, images, labels, delta, a["steps"], a["step_factor"],
-                                               a["random_start"], batch_size, p.seed, device,
-                                               attack_quantize=straight, eval_quantize=real)
-io.write_parquet(snakemake.output[0], frame)
-log(f"{w.model} eps={w.eps} {w.attack} delta={delta} {w.qpoint}: accuracy {evaluate.accuracy(frame):.2f}%")
+batch_size, delta, beta = snakemake.config["eval"]["batch_size"], unit.delta, unit.beta
+model_file = dict(zip(p.eps, snakemake.input.models))
+adv_file = dict(zip(p.eps, snakemake.input.adv)) if "adv" in snakemake.input.keys() else {}
+# what every cell's key holds besides its eps, layer and input files
+unit_params = {"model": unit.model, "attack": attack, "settings": p.attack, "seed": p.seed, "delta": delta,
+               "q": unit.q}
+
+
+@functools.lru_cache(maxsize=1)  # cells come sorted by eps: each model (and its transfer examples) loads once
+def loaded(eps):
+    model = models.load(model_file[eps], device)
+    adv = transfer.load(adv_file[eps], images, labels, delta, device) if eps in adv_file else None
+    return model, adv
+
+
+def key_of(eps, layer):
+    files = {"model": model_file[eps], "test": snakemake.input.test, "adv": adv_file.get(eps)}
+    return eval_units.cell_key(unit_params, eps, layer,
+                               {k: None if f is None else eval_units.file_digest(f) for k, f in files.items()})
+
+
+def compute(eps, layer):
+    model, adv = loaded(eps)
+    real = None if layer == "none" else Quantizer(layer, beta, straight_through=False)
+    if w.attack == "transfer":  # the cached examples (delta 0: the clean test set) classified by the quantized model
+        frame = evaluate.classify_per_example(model, images if adv is None else adv, labels, real, batch_size, device)
+    else:  # BPDA / APGD-BPDA: differentiate through the straight-through quantizer at this layer and beta
+        a, straight = p.attack, None if real is None else real._replace(straight_through=True)
+        if w.attack == "apgd-bpda":
+            frame, _ = evaluate.apgd_per_example(model, images, labels, delta, a["steps"], a["restarts"], a["losses"],
+                                                 batch_size, p.seed, device, attack_quantize=straight,
+                                                 eval_quantize=real)
+        else:
+            frame, _ = evaluate.attack_per_example(model, images, labels, delta, a["steps"], a["step_factor"],
+                                                   a["random_start"], batch_size, p.seed, device,
+                                                   attack_quantize=straight, eval_quantize=real)
+    log(f"{w.model} eps={eps} {attack} delta={delta} {paths.qpoint(layer, beta)}: accuracy "
+        f"{evaluate.accuracy(frame):.2f}%")
+    return frame
+
+
+manifest = eval_units.run(p.cells, key_of, compute, log)
+eval_units.write_manifest(snakemake.output[0], {"unit": unit_params, **manifest})
+log(f"{unit}: {manifest['computed']} cell(s) computed, {manifest['reused']} reused")
