@@ -72,7 +72,7 @@ def planned(snakefile: str, configfile: str, env: dict) -> dict:
 JOB_PROBE = """
 import sys, time
 t = time.perf_counter()
-from atspectrum import data, eval_units, evaluate, jobs, models, transfer
+from atspectrum import data, evaluate, jobs, models, transfer
 from atspectrum.quantize import Quantizer
 imported = time.perf_counter()
 model = models.build("resnet18", 10, 1, width=8)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from atspectrum import apgd, attacks, config as atconfig, evaluate, models, paths
+from atspectrum import apgd, attacks, config as atconfig, eval_units, evaluate, models, paths
 from atspectrum.quantize import Quantizer, apply as quantize_features
 from synthetic import bars, trained_bars_model
 
@@ -489,8 +489,8 @@ def test_config_defaults_labels_and_worst_needs_two_attacks():
     assert cfg["quantization"]["attacks"] == ["transfer", "bpda"]  # the paper's, unchanged by default
     assert cfg["quantization"]["apgd-bpda"] == {"steps": 100, "restarts": 1, "losses": ["ce", "dlr"], "beta": None}
     assert atconfig.quant_attack_betas(cfg, "apgd-bpda") == [8.0]
-    assert atconfig.quant_eval_runtime_minutes(cfg, "bpda") == 60
-    assert atconfig.quant_eval_runtime_minutes(cfg, "apgd-bpda") > 60
+    # APGD-100 with two losses: 202 passes per cell, ten times BPDA-20's 21
+    assert eval_units.runtime_minutes(cfg, "apgd-bpda", 10) - 30 > 9 * (eval_units.runtime_minutes(cfg, "bpda", 10) - 30)
     full = copy.deepcopy(BASE)
     full["quantization"] |= {"attacks": ["transfer", "bpda", "apgd-bpda", "worst"], "beta": [4, 8, 12],
                              "apgd-bpda": {"steps": 10, "restarts": 2, "beta": [12, 8]}}
@@ -518,8 +518,8 @@ def test_config_defaults_labels_and_worst_needs_two_attacks():
 
 
 def test_demo_plans_apgd_bpda_at_its_beta_and_worst_as_an_aggregate(tmp_path):
-    """The demo's dry run: APGD-BPDA jobs only at apgd-bpda.beta (the unquantized row once per eps), no evaluation
-    job for worst, and worst / apgd-bpda tables only at the beta where they apply."""
+    """The demo's dry run: APGD-BPDA units only at apgd-bpda.beta (and the unquantized one), no evaluation job for
+    worst, and worst / apgd-bpda tables only at the beta where they apply."""
     import subprocess
 
     from atspectrum import data
@@ -534,8 +534,12 @@ def test_demo_plans_apgd_bpda_at_its_beta_and_worst_as_an_aggregate(tmp_path):
     outputs = {f for line in (res.stdout + res.stderr).splitlines() if line.strip().startswith("output:")
                for f in line.strip().removeprefix("output:").strip().split(", ")}
     apgd_runs = {o.split("/apgd-bpda/")[1] for o in outputs if "/eval/" in o and "/apgd-bpda/" in o}
-    assert apgd_runs == {"delta16/none.parquet", "delta16/conv0/beta8.parquet", "delta16/layer2/beta8.parquet"}
-    assert len([o for o in outputs if "/eval/" in o and "/apgd-bpda/" in o]) == 4 * 3  # eps 0, 8, 16, 32
+    assert apgd_runs == {"delta16/none.json", "delta16/beta8.json"}
+    units = {(u.attack, u.delta, u.q): cells for u, cells in eval_units.plan(atconfig.load(
+        ROOT / "config" / "demo.yaml", check_data=False)).items() if u.attack == "apgd-bpda"}
+    eps = (0, 8, 16, 32)
+    assert units == {("apgd-bpda", 16, "none"): [[e, "none"] for e in eps],
+                     ("apgd-bpda", 16, "beta8"): [[e, layer] for e in eps for layer in ("conv0", "layer2")]}
     assert not any("/worst/" in o for o in outputs)
     tables = {o.rsplit("/", 1)[1] for o in outputs if "/tables/quantization_" in o}
     assert {"quantization_resnet18_worst_beta8.csv", "quantization_resnet18_apgd-bpda_beta8.csv",

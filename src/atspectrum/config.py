@@ -457,16 +457,6 @@ def quant_attack_label(config: dict, attack: str) -> str:
     return {"transfer": f"Transfer PGD_delta-{a['steps']}", "bpda": f"BPDA_delta-{a['steps']}"}[attack]
 
 
-def quant_eval_runtime_minutes(config: dict, attack: str) -> int:
-    """A generous time limit for one quantized evaluation job: an hour, more for APGD with many steps/restarts
-    (about 3 s per forward-backward pass over 10,000 CIFAR-10 images of WRN-28-10 in fp32)."""
-    if attack != "apgd-bpda":
-        return 60
-    a = config["quantization"][attack]
-    passes = (a["steps"] + 1) * a["restarts"] * len(a["losses"])
-    return int(60 + passes * 3 / 60)
-
-
 def checklist_settings(config: dict) -> dict:
     """The ``checklist`` section (tolerances, the very large delta and beta, the step factor, ``strict``): a copy,
     with the schema's defaults where the config has no ``checklist`` section (validation fills them too)."""

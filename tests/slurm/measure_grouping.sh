@@ -8,6 +8,9 @@
 #           (--groups/--group-components with gpu scoped local; unsafe with checkpoints, see the profile)
 # and prints, per way: sbatch calls, SLURM jobs (array tasks counted), the workflow's wall time and the summed run
 # time of its SLURM jobs. Needs root, like cluster_test.sh.
+# With TARGET=quantization the target is the transfer and BPDA tables instead (quantization at delta 16, beta 4 on
+# both eps: two transfer_examples jobs and four evaluate_quantized units of two cells each), grouping
+# evaluate_quantized and transfer_examples.
 # Usage: bash tests/slurm/measure_grouping.sh [ROUNDS]    (WAYS="array groups" ... to run only some ways)
 set -euo pipefail
 
@@ -16,6 +19,7 @@ HERE=$ROOT/tests/slurm
 VENV=${VENV:-$ROOT/.venv}
 ROUNDS=${1:-1}
 WAYS=${WAYS:-array single groups}
+TARGET=${TARGET:-overdesign}
 [ "$(id -u)" = 0 ] || { echo "needs root (starts a SLURM cluster)"; exit 1; }
 
 DIR=$(mktemp -d /tmp/atspectrum-slurm-measure.XXXXXX)
@@ -25,8 +29,19 @@ KEEP=""  # set when a run fails: its logs are kept
 trap 'cluster_stop; if [ -z "$KEEP" ]; then rm -rf "$DIR"; else echo "logs kept in $DIR"; fi' EXIT
 cluster_start "$DIR/cluster"
 
-sed 's/^  delta: \[16\]$/  delta: [4, 8, 12, 16]/' "$HERE/config.yaml" > "$DIR/config.yaml"
-grep -q 'delta: \[4, 8, 12, 16\]' "$DIR/config.yaml"
+if [ "$TARGET" = quantization ]; then
+    cp "$HERE/config.yaml" "$DIR/config.yaml"
+    echo 'quantization: {delta: [16], beta: [4], transfer: {steps: 5}, bpda: {steps: 5}}' >> "$DIR/config.yaml"
+    TARGETS=(results/slurm/tables/quantization_rn_transfer_beta4.csv results/slurm/tables/quantization_rn_bpda_beta4.csv)
+    GROUPED=(evaluate_quantized=eval transfer_examples=eval)
+    RUNTIMES=(evaluate_quantized:runtime=10 transfer_examples:runtime=10)
+else
+    sed 's/^  delta: \[16\]$/  delta: [4, 8, 12, 16]/' "$HERE/config.yaml" > "$DIR/config.yaml"
+    grep -q 'delta: \[4, 8, 12, 16\]' "$DIR/config.yaml"
+    TARGETS=(results/slurm/tables/overdesign_rn.csv)
+    GROUPED=(evaluate_pgd=eval)
+    RUNTIMES=(evaluate_pgd:runtime=10)
+fi
 # the profile without job arrays (everything else unchanged)
 mkdir -p "$DIR/single"
 "$VENV/bin/python" - "$ROOT/profiles/slurm/config.yaml" "$DIR/single/config.yaml" <<'PY'
@@ -44,7 +59,7 @@ run() {  # run NAME PROFILE_DIR [extra snakemake args]
     before=$(wc -l < "$CLUSTER_JOBCOMP" 2>/dev/null || echo 0)
     start=$SECONDS
     # the target first: options such as --resources take every word after them
-    ATSPECTRUM_SLURM_PARTITION=test timeout 900 "$VENV/bin/snakemake" results/slurm/tables/overdesign_rn.csv \
+    ATSPECTRUM_SLURM_PARTITION=test timeout 900 "$VENV/bin/snakemake" "${TARGETS[@]}" \
         -s "$ROOT/Snakefile" -d "$work" --configfile "$DIR/config.yaml" --workflow-profile "$profile" \
         --slurm-init-seconds-before-status-checks 1 --seconds-between-status-checks 1 "$@" >"$work.log" 2>&1 || {
         echo "| $name | failed: $(tail -n 3 "$work.log" | tr '\n' ' ') |"
@@ -73,8 +88,8 @@ for round in $(seq "$ROUNDS"); do
         case $way in
             array) run array "$ROOT/profiles/slurm" ;;
             single) run single "$DIR/single" ;;
-            groups) run groups "$DIR/single" --groups evaluate_pgd=eval --group-components eval=16 \
-                        --set-resource-scopes gpu=local --resources gpu=1 --set-resources evaluate_pgd:runtime=10 ;;
+            groups) run groups "$DIR/single" --groups "${GROUPED[@]}" --group-components eval=16 \
+                        --set-resource-scopes gpu=local --resources gpu=1 --set-resources "${RUNTIMES[@]}" ;;
         esac
     done
 done
