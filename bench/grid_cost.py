@@ -1,14 +1,14 @@
 """Benchmark (not a test): what the paper grid's evaluations cost in GPU time held against their arithmetic.
 
 A projection from measured numbers, written to bench/results/grid-cost-<date>.json:
-- the per-image arithmetic of one attack step, from the fp32 PGD-10 AT throughput measured on one H200 (README
-  "Benchmarks": ResNet-18 3,098 img/s; WRN-28-10 scaled by the bf16 ratio 907 / 4,221), counting an AT image as 11
-  forward+backward passes and a forward pass as a third of one;
+- the per-image arithmetic of one attack step, from the fp32 PGD-10 AT throughput measured on one H200
+  (docs/performance.md: ResNet-18 3,098 img/s; WRN-28-10 scaled by the bf16 ratio 907 / 4,221), counting an AT
+  image as 11 forward+backward passes and a forward pass as a third of one;
 - the fixed cost of one job before its first batch: ``eval_job_start.to_first_batch_s`` of the latest
   bench/results/job-start-*.json (measured on the CPU machine: a fresh interpreter, the imports, the model and the
   test split) plus ``--cuda-init`` seconds for the CUDA context (not measured: no GPU here);
 - on SLURM, the fixed cost of a job is what an allocation held around a job on the one-node test cluster,
-  ``--slurm-job`` seconds (README "Running on SLURM": 25-30 s whatever the job's size).
+  ``--slurm-job`` seconds (docs/slurm.md: 17-33 s per SLURM job in the batching measurement, whatever its size).
 For the grid as it was (one job per quantized cell: jobs = cells) and as it is (units, accounting.grid_jobs), it
 prints and writes (GPU time held) / (arithmetic) on one GPU and on SLURM.
 

@@ -523,7 +523,7 @@ def check_corruptions(config: dict, test=None) -> None:
 
 
 # PGD-10 adversarial-training images/s on one H200 at the paper's batch sizes, per (architecture, training precision);
-# used only to size SLURM time limits (README "Benchmarks"; bench/throughput.py): ResNet-18 (batch 256) 3,098 in
+# used only to size SLURM time limits (docs/performance.md; bench/throughput.py): ResNet-18 (batch 256) 3,098 in
 # fp32 and 4,221 in bf16 (+ channels-last); WRN-28-10 (batch 128) 907 in bf16 (+ channels-last). WRN-28-10 in fp32
 # was not measured: estimated as its bf16 rate / _FP32_SLOWDOWN (ours: a compute-bound WRN-28-10 loses bf16's tensor
 # cores in full, unlike ResNet-18, which is launch-bound at batch 256 and only 1.36 x slower in fp32).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures how the evaluation jobs are best handed to SLURM (not a test; the README quotes its output): the tiny
+# Measures how the evaluation jobs are best handed to SLURM (not a test; docs/slurm.md quotes its output): the tiny
 # workflow of tests/slurm/config.yaml with ten evaluate_pgd jobs (eps 0 and 16 x delta 0, 4, 8, 12, 16) runs on the
 # one-node test cluster (tests/slurm/cluster.sh, four fake GPUs) three ways, each from scratch:
 #   array   profiles/slurm as it is: evaluations that are ready together go out as one SLURM job array

@@ -1,5 +1,5 @@
-# Section 4: features quantized at one quantization point (the paper code's tensors, see README), floor(beta x)/beta,
-# under Transfer PGD and BPDA (the paper's), and,
+# Section 4: features quantized at one quantization point (the paper code's tensors, see docs/fidelity.md),
+# floor(beta x)/beta, under Transfer PGD and BPDA (the paper's), and,
 # beyond the paper, APGD-BPDA and the per-example worst case over every attack run on a cell ("worst", an aggregate).
 # Jobs are units per (model, attack, delta, q), q = none or beta<beta>, each evaluating every (eps, layer) cell
 # (atspectrum.eval_units): adding a beta or a delta schedules only its units, an attack's settings reach only its
