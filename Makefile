@@ -6,7 +6,7 @@ STAMP := $(VENV)/.atspectrum-installed
 CORES ?= 2
 DEMO_RESULTS := results/demo
 
-.PHONY: demo test venv demo-data bench clean-demo proxy
+.PHONY: demo test lint venv demo-data bench clean-demo proxy
 
 venv: $(STAMP)
 
@@ -41,8 +41,17 @@ proxy: $(STAMP) demo-data
 	cp results/proxy/tables/claims.md results/proxy/tables/claims.csv docs/proxy/
 	for f in $(PROXY_FIGURES); do cp results/proxy/figures/$$f.png docs/proxy/; done
 
-# pytest, then the workflow on a real one-node SLURM cluster (tests/slurm/cluster_test.sh: root only, skipped otherwise)
-test: $(STAMP)
+# Formatters and linters (pinned in envs/requirements.txt, configured in pyproject.toml): any finding fails.
+# `snakemake --lint` is checked by tests/test_workflow.py (only the warnings the Snakefile justifies).
+LINTED := src tests bench workflow/scripts
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/snakefmt --no-sort --check Snakefile workflow/rules
+
+# lint, pytest, then the workflow on a real one-node SLURM cluster (tests/slurm/cluster_test.sh: root only, skipped
+# otherwise)
+test: lint
 	$(PY) -m pytest -q tests
 	VENV=$(abspath $(VENV)) bash tests/slurm/cluster_test.sh
 

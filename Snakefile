@@ -48,7 +48,6 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/search.smk"
 include: "workflow/rules/checklist.smk"
 include: "workflow/rules/claims.smk"
-
 include: "workflow/rules/report.smk"  # last: the compute table waits for every other target
 
 

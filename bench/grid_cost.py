@@ -14,6 +14,7 @@ prints and writes (GPU time held) / (arithmetic) on one GPU and on SLURM.
 
 Usage: python bench/grid_cost.py [--cuda-init 2] [--slurm-job 27.5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
 
-from atspectrum import accounting, config as atconfig, eval_units  # noqa: E402
+from atspectrum import accounting, eval_units  # noqa: E402
+from atspectrum import config as atconfig  # noqa: E402
 
 IMAGES = 10_000  # the CIFAR-10 test set
 # seconds per image per forward+backward pass, fp32 on one H200 (PGD-10 AT: 11 passes per image)
@@ -85,21 +87,32 @@ def main() -> None:
     jobs_now = accounting.grid_jobs(config, by_attack=True)
     units = {accounting.unit_rule(u.attack, by_attack=True) for u in eval_units.plan(config)}
     # before: one job per quantized cell; the PGD-type rules were and are one job per cell (checklist's included)
-    jobs = {"per cell (before)": {r: sum(c.get(r, 0) for c in cells.values()) if r in units else jobs_now[r]
-                                  for r in rules},
-            "units (now)": {r: jobs_now.get(r, 0) for r in rules}}
+    jobs = {
+        "per cell (before)": {
+            r: sum(c.get(r, 0) for c in cells.values()) if r in units else jobs_now[r] for r in rules
+        },
+        "units (now)": {r: jobs_now.get(r, 0) for r in rules},
+    }
     total = sum(arithmetic.values())
-    result = {"date": datetime.date.today().isoformat(), "job_start_file": start.get("label"),
-              "fixed_s_one_gpu": job_s, "fixed_s_slurm": args.slurm_job, "arithmetic_gpu_h": total / 3600,
-              "arithmetic_gpu_h_per_rule": {r: arithmetic[r] / 3600 for r in rules}, "ways": {}}
+    result = {
+        "date": datetime.date.today().isoformat(),
+        "job_start_file": start.get("label"),
+        "fixed_s_one_gpu": job_s,
+        "fixed_s_slurm": args.slurm_job,
+        "arithmetic_gpu_h": total / 3600,
+        "arithmetic_gpu_h_per_rule": {r: arithmetic[r] / 3600 for r in rules},
+        "ways": {},
+    }
     for way, per_rule in jobs.items():
         n = sum(per_rule.values())
         result["ways"][way] = {
-            "evaluation_jobs": n, "jobs_per_rule": per_rule,
+            "evaluation_jobs": n,
+            "jobs_per_rule": per_rule,
             "held_over_arithmetic_one_gpu": (total + n * job_s) / total,
             "held_over_arithmetic_slurm": (total + n * (job_s + args.slurm_job)) / total,
             "held_gpu_h_slurm": (total + n * (job_s + args.slurm_job)) / 3600,
-            "per_rule_one_gpu": {r: (arithmetic[r] + per_rule[r] * job_s) / arithmetic[r] for r in rules}}
+            "per_rule_one_gpu": {r: (arithmetic[r] + per_rule[r] * job_s) / arithmetic[r] for r in rules},
+        }
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"grid-cost-{datetime.datetime.now():%Y%m%d-%H%M%S}.json")
     with open(path, "w") as fh:

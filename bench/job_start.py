@@ -12,6 +12,7 @@ One run each: on a loaded machine the numbers move; compare ratios measured in o
 Usage: python bench/job_start.py [--src REPO_ROOT] [--label NAME]   (--src: another checkout, e.g. an older commit
 exported with ``git archive``; its src/ goes first on PYTHONPATH)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,10 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-IMPORT_PROBE = ("import sys, time; t = time.perf_counter(); import atspectrum.config; "
-                "print(time.perf_counter() - t, 'torch' in sys.modules)")
+IMPORT_PROBE = (
+    "import sys, time; t = time.perf_counter(); import atspectrum.config; "
+    "print(time.perf_counter() - t, 'torch' in sys.modules)"
+)
 
 
 def timed(cmd: list[str], env: dict, cwd: str | None = None) -> tuple[float, str]:
@@ -61,12 +64,32 @@ def planned(snakefile: str, configfile: str, env: dict) -> dict:
 
     with tempfile.TemporaryDirectory() as work:
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        wall, out = timed([sys.executable, "-m", "snakemake", "-n", "--snakefile", snakefile, "--configfile",
-                           configfile, "--directory", work, "--cores", "1", "--quiet", "rules"], env)
+        wall, out = timed(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "-n",
+                "--snakefile",
+                snakefile,
+                "--configfile",
+                configfile,
+                "--directory",
+                work,
+                "--cores",
+                "1",
+                "--quiet",
+                "rules",
+            ],
+            env,
+        )
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     total = re.search(r"^total\s+(\d+)", out, flags=re.M)
-    return {"wall_s": wall, "jobs": int(total.group(1)) if total else None,
-            "peak_rss_mb": peak / 1024 if peak > before else None}
+    return {
+        "wall_s": wall,
+        "jobs": int(total.group(1)) if total else None,
+        "peak_rss_mb": peak / 1024 if peak > before else None,
+    }
 
 
 JOB_PROBE = """
@@ -94,12 +117,35 @@ def main() -> None:
     wall, out = timed([sys.executable, "-c", IMPORT_PROBE], env)
     import_s, torch_loaded = out.split()
     with tempfile.TemporaryDirectory() as work:
-        dry_s, _ = timed([sys.executable, "-m", "snakemake", "-n", "--snakefile", os.path.join(src, "Snakefile"),
-                          "--configfile", os.path.join(src, "config", "demo.yaml"), "--directory", work,
-                          "--cores", "1", "--quiet"], env)
-    result = {"label": args.label, "src": src, "python": platform.python_version(), "machine": platform.node(),
-              "cpus": os.cpu_count(), "import_config_s": float(import_s), "import_config_process_s": wall,
-              "import_config_loads_torch": torch_loaded == "True", "demo_dry_run_s": dry_s}
+        dry_s, _ = timed(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "-n",
+                "--snakefile",
+                os.path.join(src, "Snakefile"),
+                "--configfile",
+                os.path.join(src, "config", "demo.yaml"),
+                "--directory",
+                work,
+                "--cores",
+                "1",
+                "--quiet",
+            ],
+            env,
+        )
+    result = {
+        "label": args.label,
+        "src": src,
+        "python": platform.python_version(),
+        "machine": platform.node(),
+        "cpus": os.cpu_count(),
+        "import_config_s": float(import_s),
+        "import_config_process_s": wall,
+        "import_config_loads_torch": torch_loaded == "True",
+        "demo_dry_run_s": dry_s,
+    }
     snakefile = os.path.join(src, "Snakefile")
     result["paper_dry_run"] = planned(snakefile, os.path.join(src, "config", "config.yaml"), env)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as fh:

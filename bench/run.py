@@ -10,6 +10,7 @@
 Usage: python bench/run.py [--device auto|cpu|cuda] [--width W] [--images N] [--batch B] [--steps K]
 Defaults are sized for a 2-core CPU; on a GPU pass e.g. --width 64 --images 10240 --batch 256.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,9 +74,14 @@ def bench_pgd(model, x, y, steps, device, repeats):
     t_ours20 = timeit(lambda: attacks.pgd(model, x, y, eps, 20, eps / 10), device, repeats)
     # The floor of any PGD-20: 20 forward+backward passes to the input. torchattacks' time over that floor bounds
     # how much faster than torchattacks any implementation of the same attack can be without skipping model work.
-    out |= {"t_ours_pgd20_s": t_ours20, "t_torchattacks_pgd20_s": t_theirs, "vs_torchattacks": t_ours20 / t_theirs,
-            "ours_over_floor": t_ours20 / (20 * t_step), "torchattacks_over_floor": t_theirs / (20 * t_step),
-            "torchattacks": torchattacks.__version__}
+    out |= {
+        "t_ours_pgd20_s": t_ours20,
+        "t_torchattacks_pgd20_s": t_theirs,
+        "vs_torchattacks": t_ours20 / t_theirs,
+        "ours_over_floor": t_ours20 / (20 * t_step),
+        "torchattacks_over_floor": t_theirs / (20 * t_step),
+        "torchattacks": torchattacks.__version__,
+    }
     return out
 
 
@@ -88,9 +94,15 @@ def bench_epochs(spec, images, labels, steps, batch, device):
         _, rows, _ = train(models.build(**spec), (images, labels), val, cfg, device=device)
         out[name] = rows[-1]  # the second epoch: warm caches, no first-call overhead
     t_at, t_clean = out["at"]["train_seconds"], out["clean"]["train_seconds"]
-    return {"t_clean_epoch_s": t_clean, "t_at_epoch_s": t_at, "ratio": t_at / ((steps + 1) * t_clean),
-            "data_share": out["at"]["data_seconds"] / t_at, "images": len(labels),
-            "at_images_per_s": len(labels) / t_at, "clean_images_per_s": len(labels) / t_clean}
+    return {
+        "t_clean_epoch_s": t_clean,
+        "t_at_epoch_s": t_at,
+        "ratio": t_at / ((steps + 1) * t_clean),
+        "data_share": out["at"]["data_seconds"] / t_at,
+        "images": len(labels),
+        "at_images_per_s": len(labels) / t_at,
+        "clean_images_per_s": len(labels) / t_clean,
+    }
 
 
 def bench_transfer(model, images, labels, steps, batch, device, betas=(4.0, 6.0, 8.0, 10.0, 12.0)):
@@ -116,8 +128,14 @@ def bench_transfer(model, images, labels, steps, batch, device, betas=(4.0, 6.0,
 
     t_pipeline = timeit(pipeline, device, 1)
     n = len(layers) * len(betas)
-    return {"layers": len(layers), "betas": len(betas), "t_attack_s": t_attack, "t_forward_s": t_forward,
-            "t_pipeline_s": t_pipeline, "ratio": t_pipeline / (t_attack + n * t_forward)}
+    return {
+        "layers": len(layers),
+        "betas": len(betas),
+        "t_attack_s": t_attack,
+        "t_forward_s": t_forward,
+        "t_pipeline_s": t_pipeline,
+        "ratio": t_pipeline / (t_attack + n * t_forward),
+    }
 
 
 def main():
@@ -140,14 +158,19 @@ def main():
     images = torch.randint(0, 256, (args.images, 3, 32, 32), dtype=torch.uint8)
     labels = torch.randint(0, 10, (args.images,))
     result = {
-        "machine": {"host": platform.node(), "cpu_threads": torch.get_num_threads(), "device": str(device),
-                    "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-                    "torch": torch.__version__},
+        "machine": {
+            "host": platform.node(),
+            "cpu_threads": torch.get_num_threads(),
+            "device": str(device),
+            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+            "torch": torch.__version__,
+        },
         "setup": vars(args) | {"model": spec},
         "pgd": bench_pgd(model, x, y, args.steps, device, args.repeats),
         "epoch": bench_epochs(spec, images, labels, args.steps, args.batch, device),
-        "transfer": bench_transfer(model.eval(), images[:args.transfer_images], labels[:args.transfer_images], 20,
-                                   args.batch, device),
+        "transfer": bench_transfer(
+            model.eval(), images[: args.transfer_images], labels[: args.transfer_images], 20, args.batch, device
+        ),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     os.makedirs(args.out, exist_ok=True)
@@ -155,20 +178,23 @@ def main():
     with open(path, "w") as fh:
         json.dump(result, fh, indent=2)
     p, e = result["pgd"], result["epoch"]
-    print(f"device {device} ({result['machine']['gpu'] or platform.processor() or 'cpu'}), ResNet-18 width "
-          f"{args.width}, batch {args.batch}, k = {args.steps}")
+    print(
+        f"device {device} ({result['machine']['gpu'] or platform.processor() or 'cpu'}), ResNet-18 width "
+        f"{args.width}, batch {args.batch}, k = {args.steps}"
+    )
     print(f"{'measure':52s} {'value':>8s} {'goal':>6s}")
     print(f"{'(a) t(PGD-k) / (k t(fwd+bwd))':52s} {p['ratio']:8.3f} {'<=1.05':>6s}")
     if "vs_torchattacks" in p:
         print(f"{'    t(ours PGD-20) / t(torchattacks PGD-20)':52s} {p['vs_torchattacks']:8.3f} {'<=0.9':>6s}")
-        print(f"{'    t(torchattacks PGD-20) / (20 t(fwd+bwd)): its overhead':52s} "
-              f"{p['torchattacks_over_floor']:8.3f}")
+        print(f"{'    t(torchattacks PGD-20) / (20 t(fwd+bwd)): its overhead':52s} {p['torchattacks_over_floor']:8.3f}")
     print(f"{'(b) t(AT epoch) / ((k+1) t(clean epoch))':52s} {e['ratio']:8.3f} {'<=1.10':>6s}")
     print(f"{'    data loading + augmentation share of AT epoch':52s} {100 * e['data_share']:7.2f}% {'<=2%':>6s}")
     print(f"{'    PGD-k AT throughput (images/s, fp32)':52s} {e['at_images_per_s']:8.0f}")
     q = result["transfer"]
-    print(f"{'(c) transfer grid / (attack + L·B forwards), L·B = ' + str(q['layers'] * q['betas']):52s} "
-          f"{q['ratio']:8.3f} {'<=1.1':>6s}")
+    print(
+        f"{'(c) transfer grid / (attack + L·B forwards), L·B = ' + str(q['layers'] * q['betas']):52s} "
+        f"{q['ratio']:8.3f} {'<=1.1':>6s}"
+    )
     print(f"written to {path}")
 
 

@@ -5,6 +5,7 @@ The arithmetic floor (issue 7): CIFAR ResNet-18 ≈ 1.1 GFLOP per forward, PGD-1
 H100's ≈ 800 TFLOP/s bf16 that is ≈ 31,000 img/s. Goal: ≥ 8,000 img/s in bf16.
 Usage: python bench/throughput.py [--images 10240] [--configs fp32,fp32+cl,bf16,bf16+cl,bf16+cl+compile]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,16 @@ TRAIN_IMAGES = 49_000
 
 
 def epoch_rate(arch, width, images, labels, eps, batch, precision, channels_last, compile_, steps=10):
-    cfg = TrainConfig(eps=eps, epochs=2, batch_size=batch, attack_steps=steps, select="last", precision=precision,
-                      channels_last=channels_last, compile=compile_)
+    cfg = TrainConfig(
+        eps=eps,
+        epochs=2,
+        batch_size=batch,
+        attack_steps=steps,
+        select="last",
+        precision=precision,
+        channels_last=channels_last,
+        compile=compile_,
+    )
     torch.manual_seed(0)
     model = models.build(arch, 10, 3, width=width)
     _, rows, _ = train(model, (images, labels), (images[:0], labels[:0]), cfg, device="cuda")
@@ -48,9 +57,11 @@ def main():
     labels = torch.randint(0, 10, (args.images,))
     result = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "images": args.images, "rows": []}
     confs = [c for c in args.configs.split(",") if c]
-    plan = [("resnet18", 64, c) for c in confs if "compile" not in c] + \
-           [("wrn28_10", 10, c) for c in args.wrn.split(",") if c] + \
-           [("resnet18", 64, c) for c in confs if "compile" in c]  # compiling is slow: last
+    plan = (
+        [("resnet18", 64, c) for c in confs if "compile" not in c]
+        + [("wrn28_10", 10, c) for c in args.wrn.split(",") if c]
+        + [("resnet18", 64, c) for c in confs if "compile" in c]
+    )  # compiling is slow: last
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"throughput-{time.strftime('%Y%m%d-%H%M%S')}.json")
     for arch, width, conf in plan:
@@ -61,11 +72,20 @@ def main():
         clean, _ = epoch_rate(arch, width, images, labels, 0, clean_batch, **opts)
         n_at, e_at, _, e_std, _ = PAPER[arch]
         hours = (n_at * e_at * TRAIN_IMAGES / at + e_std * TRAIN_IMAGES / clean) / 3600
-        row = {"arch": arch, "config": conf, "at_images_per_s": at, "clean_images_per_s": clean,
-               "first_epoch_s": first, "projected_training_gpu_hours": hours}
+        row = {
+            "arch": arch,
+            "config": conf,
+            "at_images_per_s": at,
+            "clean_images_per_s": clean,
+            "first_epoch_s": first,
+            "projected_training_gpu_hours": hours,
+        }
         result["rows"].append(row)
-        print(f"{arch:9s} {conf:18s} PGD-10 AT {at:8.0f} img/s  clean {clean:8.0f} img/s  "
-              f"spectrum training ≈ {hours:6.2f} GPU-h", flush=True)
+        print(
+            f"{arch:9s} {conf:18s} PGD-10 AT {at:8.0f} img/s  clean {clean:8.0f} img/s  "
+            f"spectrum training ≈ {hours:6.2f} GPU-h",
+            flush=True,
+        )
         with open(path, "w") as fh:  # after every row: a cut-off run keeps what it measured
             json.dump(result, fh, indent=2)
     print(f"written to {path}")

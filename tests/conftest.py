@@ -21,6 +21,7 @@ def _repo_root_cwd():
 
 # --- a tiny CIFAR-10 in the real format (tests/test_data.py, tests/test_inputs.py) ---------------------------------
 
+
 def _md5(path) -> str:
     return hashlib.md5(open(path, "rb").read()).hexdigest()
 
@@ -57,15 +58,23 @@ def cifar(tmp_path):
             imgs[0, 0, 0, 1] = 200  # row 0, column 1 of the red plane
         labels = rng.integers(0, 10, size=CIFAR_PER_BATCH).tolist()
         with open(base / f"data_batch_{b}", "wb") as fh:
-            pickle.dump({"batch_label": f"training batch {b} of 5", "data": imgs.reshape(CIFAR_PER_BATCH, 3072),
-                         "labels": labels}, fh)
+            pickle.dump(
+                {
+                    "batch_label": f"training batch {b} of 5",
+                    "data": imgs.reshape(CIFAR_PER_BATCH, 3072),
+                    "labels": labels,
+                },
+                fh,
+            )
         train_imgs.append(imgs)
         train_labels += labels
     test_imgs = rng.integers(0, 256, size=(CIFAR_TEST, 3, 32, 32), dtype=np.uint8)
     test_labels = rng.integers(0, 10, size=CIFAR_TEST).tolist()
     with open(base / "test_batch", "wb") as fh:
-        pickle.dump({"batch_label": "testing batch 1 of 1", "data": test_imgs.reshape(CIFAR_TEST, 3072),
-                     "labels": test_labels}, fh)
+        pickle.dump(
+            {"batch_label": "testing batch 1 of 1", "data": test_imgs.reshape(CIFAR_TEST, 3072), "labels": test_labels},
+            fh,
+        )
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     with open(base / "batches.meta", "wb") as fh:
         pickle.dump({"label_names": names, "num_cases_per_batch": CIFAR_PER_BATCH, "num_vis": 3072}, fh)

@@ -1,4 +1,5 @@
 """Small synthetic datasets for tests."""
+
 import functools
 
 import torch
@@ -11,7 +12,7 @@ def bars(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     labels = torch.randint(0, 3, (n,), generator=g)
     images = torch.randint(0, 80, (n, 1, 28, 28), generator=g, dtype=torch.uint8)
     for i, c in enumerate(labels.tolist()):
-        images[i, 0, 4 + 7 * c: 10 + 7 * c, 4:24] += 80
+        images[i, 0, 4 + 7 * c : 10 + 7 * c, 4:24] += 80
     return images, labels
 
 
@@ -24,8 +25,9 @@ def trained_bars_model():
 
     torch.manual_seed(0)
     m = models.build("resnet18", num_classes=3, in_channels=1, width=4)
-    cfg = TrainConfig(eps=0, epochs=4, batch_size=32, lr=0.05, lr_milestones=(10,), crop_padding=0, flip=False,
-                      select="last")
+    cfg = TrainConfig(
+        eps=0, epochs=4, batch_size=32, lr=0.05, lr_milestones=(10,), crop_padding=0, flip=False, select="last"
+    )
     m, rows, _ = train(m, bars(192, 0), bars(0, 1), cfg)
     assert rows[-1]["train_acc"] > 90
     return m.eval()

@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from atspectrum import accounting, config as atconfig
+from atspectrum import accounting
+from atspectrum import config as atconfig
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -18,10 +19,18 @@ def test_summary_sums_wall_time_per_rule_and_projects_the_grid(tmp_path):
     bench(tmp_path / "benchmarks/aggregate_overdesign/rn.tsv", 2.0)
     bench(tmp_path / "benchmarks/aggregate_corruption_average.tsv", 1.0)
     frame = accounting.read_benchmarks(str(tmp_path))
-    assert sorted(frame["rule"]) == ["aggregate_corruption_average", "aggregate_overdesign", "evaluate_pgd",
-                                     "train", "train"]
-    table = accounting.summary(frame, ["train", "evaluate_pgd", "evaluate_quantized"],
-                               {"train": 20, "evaluate_pgd": 260, "evaluate_quantized": 10})
+    assert sorted(frame["rule"]) == [
+        "aggregate_corruption_average",
+        "aggregate_overdesign",
+        "evaluate_pgd",
+        "train",
+        "train",
+    ]
+    table = accounting.summary(
+        frame,
+        ["train", "evaluate_pgd", "evaluate_quantized"],
+        {"train": 20, "evaluate_pgd": 260, "evaluate_quantized": 10},
+    )
     rows = table.set_index("rule")
     assert rows.loc["train", "jobs"] == 2 and rows.loc["train", "wall_s"] == 400 and rows.loc["train", "mean_s"] == 200
     assert rows.loc["train", "max_rss_mb"] == 900 and rows.loc["train", "kind"] == "gpu"
@@ -71,14 +80,18 @@ def test_quantized_evaluations_are_accounted_per_attack(tmp_path):
     cfg = atconfig.load("config/config.yaml", check_data=False)
     by_attack = accounting.grid_jobs(cfg, by_attack=True)
     assert "evaluate_quantized" not in by_attack
-    assert (by_attack["evaluate_transfer"] + by_attack["evaluate_bpda"] + by_attack["evaluate_apgd-bpda"]
-            == accounting.grid_jobs(cfg)["evaluate_quantized"])
+    assert (
+        by_attack["evaluate_transfer"] + by_attack["evaluate_bpda"] + by_attack["evaluate_apgd-bpda"]
+        == accounting.grid_jobs(cfg)["evaluate_quantized"]
+    )
     assert by_attack["evaluate_bpda"] == 2 * 6 * (1 + 5) + 2  # + the checklist's BPDA at delta 64
     assert by_attack["evaluate_quantized_steps"] == 2  # BPDA-100 on the checklist's masking cells
     rows = accounting.summary(accounting.read_benchmarks(str(tmp_path)), ["evaluate_quantized"], by_attack)
     rows = rows.set_index("rule")
     assert rows.loc["evaluate_apgd-bpda", "kind"] == "gpu"
-    assert rows.loc["evaluate_apgd-bpda", "grid_gpu_hours"] == pytest.approx(by_attack["evaluate_apgd-bpda"] * 100 / 3600)
+    assert rows.loc["evaluate_apgd-bpda", "grid_gpu_hours"] == pytest.approx(
+        by_attack["evaluate_apgd-bpda"] * 100 / 3600
+    )
     assert rows.loc["evaluate_transfer", "jobs"] == 0  # in the grid, not measured in this run
 
 
@@ -91,9 +104,12 @@ def test_evaluation_units_are_projected_per_cell(tmp_path):
     grid_cells = accounting.unit_cells(cfg)
     assert grid_cells["evaluate_bpda"] == 13 * 6 * (1 + 5 * 5) + 7 * 6 * (1 + 4 * 5) + 2 * 2
     assert sum(grid_cells.values()) == 3395 + 2910 + 678 + 9 + 4 + 4
-    rows = accounting.summary(accounting.read_benchmarks(str(tmp_path)), ["evaluate_quantized", "evaluate_pgd"],
-                              accounting.grid_jobs(cfg, by_attack=True),
-                              {"evaluate_bpda": (8, grid_cells["evaluate_bpda"])}).set_index("rule")
+    rows = accounting.summary(
+        accounting.read_benchmarks(str(tmp_path)),
+        ["evaluate_quantized", "evaluate_pgd"],
+        accounting.grid_jobs(cfg, by_attack=True),
+        {"evaluate_bpda": (8, grid_cells["evaluate_bpda"])},
+    ).set_index("rule")
     # 40 s for 8 cells: 5 s per cell
     assert rows.loc["evaluate_bpda", "grid_gpu_hours"] == pytest.approx(grid_cells["evaluate_bpda"] * 5 / 3600)
     assert rows.loc["evaluate_pgd", "grid_gpu_hours"] == pytest.approx((20 * 13 + 2) * 6 / 3600)

@@ -8,8 +8,14 @@ from atspectrum import analysis, models, tables
 
 def hand_set_net():
     """conv0 (2→3, 3×3) → BN → 1×1 conv → ReLU → BN → conv5 (1→2, 3×3): weights whose norms are worked out below."""
-    net = nn.Sequential(nn.Conv2d(2, 3, 3, bias=False), nn.BatchNorm2d(3, eps=1.0), nn.Conv2d(3, 1, 1, bias=False),
-                        nn.ReLU(), nn.BatchNorm2d(1), nn.Conv2d(1, 2, 3))
+    net = nn.Sequential(
+        nn.Conv2d(2, 3, 3, bias=False),
+        nn.BatchNorm2d(3, eps=1.0),
+        nn.Conv2d(3, 1, 1, bias=False),
+        nn.ReLU(),
+        nn.BatchNorm2d(1),
+        nn.Conv2d(1, 2, 3),
+    )
     with torch.no_grad():
         w = torch.zeros(3, 2, 3, 3)
         for o in range(3):
@@ -53,7 +59,7 @@ def test_filter_norms_cover_every_conv_of_the_paper_models():
     assert list(frame.loc[frame["kind"] == "3x3", "index"]) == list(range(1, 18))
     assert frame.iloc[0]["layer"] == "conv1"
     # every ResNet conv feeds its own BatchNorm: conv1 → bn1, conv2 → bn2, shortcut.0 → shortcut.1
-    want = [l.replace("conv", "bn").replace("shortcut.0", "shortcut.1") for l in frame["layer"]]
+    want = [name.replace("conv", "bn").replace("shortcut.0", "shortcut.1") for name in frame["layer"]]
     assert list(frame["bn"]) == want and frame["op_norm_bn"].notna().all()
     wrn = analysis.filter_norms(models.build("wrn28_10", 10, 1, width=1, depth=10))
     # pre-activation blocks: only the initial conv and each block's conv_0 feed a BatchNorm directly
@@ -73,7 +79,7 @@ def test_streaming_preact_statistics_equal_one_pass(arch):
     captured = []
     handle = net.final_preact.register_forward_hook(lambda m, i, o: captured.append(o))
     with analysis.recording_preact(net, stats), torch.no_grad():
-        logits = torch.cat([net(x[start:start + 8]) for start in range(0, 37, 8)])
+        logits = torch.cat([net(x[start : start + 8]) for start in range(0, 37, 8)])
     handle.remove()
     full = torch.cat(captured)
     # the hooked tensor is the final pre-activation: the activation, pooling and linear layer of it give the logits
@@ -99,30 +105,52 @@ def test_preact_stats_merge_and_empty():
     x, y = torch.tensor([[-1.0, 0.0, 2.0]]), torch.tensor([-3.0, -0.5])
     a.update(x), b.update(y), both.update(x), both.update(y)
     a.merge(b)
-    assert a.result() == both.result() == {"mean": -2.5 / 5, "units": 5, "negative": 3, "positive": 1,
-                                           "neg_minus_pos": 2, "neg_minus_pos_fraction": 2 / 5}
+    assert (
+        a.result()
+        == both.result()
+        == {
+            "mean": -2.5 / 5,
+            "units": 5,
+            "negative": 3,
+            "positive": 1,
+            "neg_minus_pos": 2,
+            "neg_minus_pos_fraction": 2 / 5,
+        }
+    )
 
 
 def preact_json(cells: dict[str, dict[int, tuple[float, int, int, int]]], clean: tuple[float, int, int, int]) -> dict:
     """The JSON evaluate_corruptions writes, from (mean, units, negative, positive) per corruption and severity."""
+
     def result(mean, units, neg, pos):
-        return {"mean": mean, "units": units, "negative": neg, "positive": pos, "neg_minus_pos": neg - pos,
-                "neg_minus_pos_fraction": (neg - pos) / units}
+        return {
+            "mean": mean,
+            "units": units,
+            "negative": neg,
+            "positive": pos,
+            "neg_minus_pos": neg - pos,
+            "neg_minus_pos_fraction": (neg - pos) / units,
+        }
 
     def pooled(items):
         units = sum(c[1] for c in items)
-        return result(sum(c[0] * c[1] for c in items) / units, units, sum(c[2] for c in items),
-                      sum(c[3] for c in items))
+        return result(
+            sum(c[0] * c[1] for c in items) / units, units, sum(c[2] for c in items), sum(c[3] for c in items)
+        )
 
-    return {"clean": result(*clean),
-            "corrupted": pooled([c for by in cells.values() for c in by.values()]),
-            "per_corruption": {n: pooled(list(by.values())) for n, by in cells.items()},
-            "per_severity": {n: {str(s): result(*c) for s, c in by.items()} for n, by in cells.items()}}
+    return {
+        "clean": result(*clean),
+        "corrupted": pooled([c for by in cells.values() for c in by.values()]),
+        "per_corruption": {n: pooled(list(by.values())) for n, by in cells.items()},
+        "per_severity": {n: {str(s): result(*c) for s, c in by.items()} for n, by in cells.items()},
+    }
 
 
 def test_figure3_has_the_code_statistic_and_the_text_statistic():
-    preact = preact_json({"fog": {1: (2.0, 10, 1, 9), 5: (-1.0, 10, 8, 2)},
-                          "snow": {1: (4.0, 30, 0, 30), 5: (0.5, 30, 3, 27)}}, clean=(3.0, 40, 4, 36))
+    preact = preact_json(
+        {"fog": {1: (2.0, 10, 1, 9), 5: (-1.0, 10, 8, 2)}, "snow": {1: (4.0, 30, 0, 30), 5: (0.5, 30, 3, 27)}},
+        clean=(3.0, 40, 4, 36),
+    )
     fig = analysis.figure3(preact)
     # the code: the plain average over corruptions of the severity-5 values
     assert fig["code"]["severity"] == 5 and fig["code"]["corruptions"] == 2
@@ -133,8 +161,9 @@ def test_figure3_has_the_code_statistic_and_the_text_statistic():
     assert fig["text"]["mean"] == pytest.approx((20 - 10 + 120 + 15) / 80)
     assert fig["text"]["neg_minus_pos_fraction"] == pytest.approx((12 - 68) / 80)
     assert fig["clean"] == {"mean": 3.0, "neg_minus_pos_fraction": -32 / 40, "units": 40}
-    table = tables.preact_table({0: fig, 4: analysis.figure3(preact_json({"fog": {3: (1.0, 4, 1, 3)}},
-                                                                         clean=(0.0, 4, 2, 2)))})
+    table = tables.preact_table(
+        {0: fig, 4: analysis.figure3(preact_json({"fog": {3: (1.0, 4, 1, 3)}}, clean=(0.0, 4, 2, 2)))}
+    )
     assert list(table["eps"]) == [0, 4] and list(table["code_severity"]) == [5, 3]  # highest evaluated if no 5
     assert table.loc[1, "code_mean"] == 1.0 and table.loc[0, "text_neg_minus_pos_pct"] == pytest.approx(-70.0)
     with pytest.raises(ValueError, match="no per_severity entry"):
@@ -152,8 +181,11 @@ def test_corruption_tables_mark_best_and_second_best():
                 rows.append({"corruption": name, "severity": s, "index": 0, "label": 0, "pred": 0, "correct": c})
         return pd.DataFrame(rows)
 
-    frames = {0: frame({"fog": [1, 0], "snow": [1, 1]}), 2: frame({"fog": [1, 1], "snow": [0, 0]}),
-              8: frame({"fog": [0, 0], "snow": [1, 0]})}
+    frames = {
+        0: frame({"fog": [1, 0], "snow": [1, 1]}),
+        2: frame({"fog": [1, 1], "snow": [0, 0]}),
+        8: frame({"fog": [0, 0], "snow": [1, 0]}),
+    }
     table, marks = tables.corruption_table(frames, ["fog", "snow"])
     assert list(table["corruption"]) == ["fog", "snow", "average"]
     assert list(table.columns) == ["corruption", "eps0", "eps2", "eps8"]
@@ -163,7 +195,8 @@ def test_corruption_tables_mark_best_and_second_best():
     assert list(marks.loc[2]) == ["", "+", "2", ""]  # average: 75, 50, 25
     md = tables.to_markdown(table, marks=marks)
     assert "**100.00**" in md and "<u>50.00</u>" in md
-    average, amarks = tables.corruption_average_table({"a": table.set_index("corruption").loc["average"],
-                                                        "b": pd.Series({"eps0": 10.0, "eps8": 90.0})})
+    average, amarks = tables.corruption_average_table(
+        {"a": table.set_index("corruption").loc["average"], "b": pd.Series({"eps0": 10.0, "eps8": 90.0})}
+    )
     assert list(average.columns) == ["model", "eps0", "eps2", "eps8"] and pd.isna(average.loc[1, "eps2"])
     assert list(amarks.loc[1]) == ["", "2", "", "+"]

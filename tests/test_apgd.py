@@ -1,5 +1,6 @@
 """APGD (Croce & Hein 2020) and APGD-BPDA: known answers, exact budget, strength against PGD-20 BPDA, restarts,
 reproducibility; the per-example worst case over attacks; the configuration of both."""
+
 import copy
 import math
 from fractions import Fraction
@@ -9,15 +10,17 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from synthetic import bars, trained_bars_model
 from torch import nn
 
-from atspectrum import apgd, attacks, config as atconfig, eval_units, evaluate, models, paths
-from atspectrum.quantize import Quantizer, apply as quantize_features
-from synthetic import bars, trained_bars_model
-
+from atspectrum import apgd, attacks, eval_units, evaluate, models, paths
+from atspectrum import config as atconfig
+from atspectrum.quantize import Quantizer
+from atspectrum.quantize import apply as quantize_features
 
 # --------------------------------------------------------------------------------------------------------------
 # models with known answers
+
 
 class Flip(nn.Module):
     """Three classes; a known adversarial example inside δ = 16 exists only through the quantizer at β = 4.
@@ -82,6 +85,7 @@ ST, REAL = Quantizer("conv0", 8.0, True), Quantizer("conv0", 8.0, False)
 # --------------------------------------------------------------------------------------------------------------
 # the pieces of the algorithm
 
+
 def test_checkpoints_follow_the_paper():
     # p = 0, .22, .41, .57, .70, .80, .87, .93, .99 (p_{j+1} = p_j + max(p_j − p_{j−1} − .03, .06))
     assert apgd.checkpoints(100) == [22, 41, 57, 70, 80, 87, 93, 99]
@@ -137,7 +141,7 @@ def test_budget_and_box_hold_exactly(untrained, loss, delta):
     x[0], x[1] = 0.0, 1.0  # images at the box edges
     y = torch.randint(0, 10, (8,))
     eps = attacks.pixels(delta)
-    init = (x + (2 * torch.rand(x.shape) - 1) * 3 * eps)  # a start outside the ball is projected
+    init = x + (2 * torch.rand(x.shape) - 1) * 3 * eps  # a start outside the ball is projected
     adv = apgd.apgd(net, x, y, eps, steps=10, loss=loss, init=init)
     lower, upper = (x - eps).clamp(min=0), (x + eps).clamp(max=1)
     assert ((adv >= lower) & (adv <= upper)).all()  # exactly inside, as computed
@@ -161,6 +165,7 @@ def test_model_state_is_left_as_found():
 # --------------------------------------------------------------------------------------------------------------
 # APGD against a plain reference, iterate by iterate
 
+
 def reference_checkpoints(steps):
     """``⌈p_j·steps⌉`` for ``p_1 = 0.22``, ``p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06) ≤ 1`` (exact fractions)."""
     p = [Fraction(0), Fraction(22, 100)]
@@ -175,7 +180,7 @@ def reference_loss(logits, y, loss):
     if loss == "ce":
         return F.cross_entropy(logits, y)
     top = z.sort(descending=True).values
-    return -(z[y[0]] - torch.cat([z[:y[0]], z[y[0] + 1:]]).max()) / (top[0] - top[2] + 1e-12)
+    return -(z[y[0]] - torch.cat([z[: y[0]], z[y[0] + 1 :]]).max()) / (top[0] - top[2] + 1e-12)
 
 
 def reference_apgd(model, x, y, eps, steps, loss, start):
@@ -186,7 +191,7 @@ def reference_apgd(model, x, y, eps, steps, loss, start):
     marks = reference_checkpoints(steps)
     outs, logs = [], []
     for i in range(len(x)):
-        xi, yi = x[i:i + 1], y[i:i + 1]
+        xi, yi = x[i : i + 1], y[i : i + 1]
         lo, up = (xi - eps).clamp(min=0), (xi + eps).clamp(max=1)
 
         def project(z):
@@ -202,7 +207,7 @@ def reference_apgd(model, x, y, eps, steps, loss, start):
         log = {"checkpoints": [], "fooled_at": None}
         logs.append(log)
         eta = 2 * eps
-        x_k = project(start[i:i + 1])
+        x_k = project(start[i : i + 1])
         f_k, g_k, fooled = evaluate_at(x_k)
         if fooled:
             log["fooled_at"] = 0
@@ -225,8 +230,14 @@ def reference_apgd(model, x, y, eps, steps, loss, start):
             if k + 1 in marks:
                 condition_1 = rises < 0.75 * (k + 1 - w_last)
                 condition_2 = eta == eta_at_w_last and f_max == f_max_at_w_last
-                entry = {"step": k + 1, "rises": rises, "window": k + 1 - w_last, "condition_1": condition_1,
-                         "condition_2": condition_2, "restart_moved": not torch.equal(x_k, x_max)}
+                entry = {
+                    "step": k + 1,
+                    "rises": rises,
+                    "window": k + 1 - w_last,
+                    "condition_1": condition_1,
+                    "condition_2": condition_2,
+                    "restart_moved": not torch.equal(x_k, x_max),
+                }
                 eta_at_w_last, f_max_at_w_last, rises, w_last = eta, f_max, 0, k + 1
                 if condition_1 or condition_2:
                     eta = eta / 2
@@ -260,7 +271,7 @@ class TwoWells(nn.Module):
 
     def forward(self, x):
         v = x.flatten(1)
-        h = -(v[:, :1] - 0.05) ** 2 - (v[:, 1:2] - 0.25) ** 2
+        h = -((v[:, :1] - 0.05) ** 2) - (v[:, 1:2] - 0.25) ** 2
         return torch.cat([torch.ones_like(h), h, torch.full_like(h, -10.0)], 1)
 
 
@@ -276,11 +287,15 @@ def reference_case(name):
     return TwoWells(), x, torch.zeros(2, dtype=torch.long), 0.5, start
 
 
-@pytest.mark.parametrize("case, loss, steps, events", [("sine", "ce", 40, {"some broken"}),
-                                                       ("sine", "dlr", 40, {"some broken"}),
-                                                       ("sine", "dlr", 13, {"some broken", "a step kept"}),
-                                                       ("wells", "ce", 16, {"condition 2 alone",
-                                                                            "kept at 3 rises of 4"})])
+@pytest.mark.parametrize(
+    "case, loss, steps, events",
+    [
+        ("sine", "ce", 40, {"some broken"}),
+        ("sine", "dlr", 40, {"some broken"}),
+        ("sine", "dlr", 13, {"some broken", "a step kept"}),
+        ("wells", "ce", 16, {"condition 2 alone", "kept at 3 rises of 4"}),
+    ],
+)
 def test_apgd_matches_the_plain_reference_iterate_by_iterate(case, loss, steps, events):
     model, x, y, eps, start = reference_case(case)
     ref, logs = reference_apgd(model, x, y, eps, steps, loss, start)
@@ -291,19 +306,25 @@ def test_apgd_matches_the_plain_reference_iterate_by_iterate(case, loss, steps, 
     marks = [m for log in logs for m in log["checkpoints"]]
     halved = [m for m in marks if m["condition_1"] or m["condition_2"]]
     assert any(m["restart_moved"] for m in halved)
-    happened = {"some broken": 0 < sum(log["fooled_at"] is not None for log in logs) < len(x),
-                "a step kept": len(halved) < len(marks),
-                "condition 2 alone": any(m["condition_2"] and not m["condition_1"] and m["restart_moved"]
-                                         for m in halved),
-                "kept at 3 rises of 4": any(m["rises"] == 3 and m["window"] == 4
-                                            and not (m["condition_1"] or m["condition_2"]) for m in marks)}
+    happened = {
+        "some broken": 0 < sum(log["fooled_at"] is not None for log in logs) < len(x),
+        "a step kept": len(halved) < len(marks),
+        "condition 2 alone": any(m["condition_2"] and not m["condition_1"] and m["restart_moved"] for m in halved),
+        "kept at 3 rises of 4": any(
+            m["rises"] == 3 and m["window"] == 4 and not (m["condition_1"] or m["condition_2"]) for m in marks
+        ),
+    }
     assert all(happened[e] for e in events), happened
     assert torch.equal(got, ref)
     # the checkpoints: the same steps, step sizes after them and halvings, for the examples still in the run
-    seen = {(int(i), t["step"]): (e.item(), bool(h)) for t in trace
-            for i, e, h in zip(t["index"], t["eta"], t["halved"])}
-    expected = {(i, m["step"]): (m["eta"], m["condition_1"] or m["condition_2"])
-                for i, log in enumerate(logs) for m in log["checkpoints"]}
+    seen = {
+        (int(i), t["step"]): (e.item(), bool(h)) for t in trace for i, e, h in zip(t["index"], t["eta"], t["halved"])
+    }
+    expected = {
+        (i, m["step"]): (m["eta"], m["condition_1"] or m["condition_2"])
+        for i, log in enumerate(logs)
+        for m in log["checkpoints"]
+    }
     assert seen == expected
 
 
@@ -323,8 +344,7 @@ class Lottery(nn.Module):
 
 def test_each_restart_starts_elsewhere_and_a_later_one_can_break_what_the_first_cannot():
     x, y, eps = torch.full((1, 1, 1, 1), 0.5), torch.zeros(1, dtype=torch.long), 0.1
-    starts = [(x + attacks.start_noise(x.shape, apgd.run_seed(0, "ce", r)) * eps).flatten()[0].item()
-              for r in range(2)]
+    starts = [(x + attacks.start_noise(x.shape, apgd.run_seed(0, "ce", r)) * eps).flatten()[0].item() for r in range(2)]
     assert starts[0] != starts[1]
     # a window around restart 1's start that excludes restart 0's
     half = abs(starts[1] - starts[0]) / 2
@@ -339,6 +359,7 @@ def test_each_restart_starts_elsewhere_and_a_later_one_can_break_what_the_first_
 # --------------------------------------------------------------------------------------------------------------
 # APGD-BPDA
 
+
 def test_apgd_bpda_breaks_every_example_where_a_flip_is_known_to_exist():
     model = Flip().eval()
     images, labels = flip_data()
@@ -348,19 +369,20 @@ def test_apgd_bpda_breaks_every_example_where_a_flip_is_known_to_exist():
     known[:, 0, 0, 3:19] += torch.tensor([1.0, -1.0] * 8) * 16 / 255  # the perturbation the construction plants
     assert (model(x, quantize=real).argmax(1) == labels).all()  # clean: all correct
     assert (model(known, quantize=real).argmax(1) != labels).all()  # the known flip, inside the budget
-    frame, adv = evaluate.apgd_per_example(model, images, labels, 16, steps=20, attack_quantize=st,
-                                           eval_quantize=real, keep_adv=True)
+    frame, adv = evaluate.apgd_per_example(
+        model, images, labels, 16, steps=20, attack_quantize=st, eval_quantize=real, keep_adv=True
+    )
     assert evaluate.accuracy(frame) == 0.0
     assert (adv - x).abs().max() <= 16 / 255 + 1e-7
     assert (model(adv, quantize=real).argmax(1) != labels).all()  # the verdict is the real quantizer's
     # without the straight-through backward the gradient vanishes and the attack cannot leave its random start
-    masked, _ = evaluate.apgd_per_example(model, images, labels, 16, steps=20, attack_quantize=real,
-                                          eval_quantize=real)
+    masked, _ = evaluate.apgd_per_example(model, images, labels, 16, steps=20, attack_quantize=real, eval_quantize=real)
     assert evaluate.accuracy(masked) == 100.0
     # each loss alone finds it too
     for loss in ("ce", "dlr"):
-        alone, _ = evaluate.apgd_per_example(model, images, labels, 16, steps=20, losses=[loss],
-                                             attack_quantize=st, eval_quantize=real)
+        alone, _ = evaluate.apgd_per_example(
+            model, images, labels, 16, steps=20, losses=[loss], attack_quantize=st, eval_quantize=real
+        )
         assert evaluate.accuracy(alone) == 0.0, loss
 
 
@@ -405,8 +427,9 @@ def test_results_are_reproducible_and_do_not_depend_on_the_batch_size(net, batch
 
 def test_delta_zero_is_the_clean_verdict(net, batch):
     images, labels = batch
-    frame, adv = evaluate.apgd_per_example(net, images, labels, 0, attack_quantize=ST, eval_quantize=REAL,
-                                           keep_adv=True)
+    frame, adv = evaluate.apgd_per_example(
+        net, images, labels, 0, attack_quantize=ST, eval_quantize=REAL, keep_adv=True
+    )
     assert frame.equals(evaluate.classify_per_example(net, images, labels, REAL))
     assert torch.equal(adv, images.float() / 255)
 
@@ -424,6 +447,7 @@ def test_bad_arguments_are_refused(net, batch):
 
 # --------------------------------------------------------------------------------------------------------------
 # the per-example worst case over the attacks of one cell
+
 
 def frame(correct, pred=None, label=None, index=None):
     correct = np.asarray(correct, dtype=bool)
@@ -490,10 +514,15 @@ def test_config_defaults_labels_and_worst_needs_two_attacks():
     assert cfg["quantization"]["apgd-bpda"] == {"steps": 100, "restarts": 1, "losses": ["ce", "dlr"], "beta": None}
     assert atconfig.quant_attack_betas(cfg, "apgd-bpda") == [8.0]
     # APGD-100 with two losses: 202 passes per cell, ten times BPDA-20's 21
-    assert eval_units.runtime_minutes(cfg, "apgd-bpda", 10) - 30 > 9 * (eval_units.runtime_minutes(cfg, "bpda", 10) - 30)
+    assert eval_units.runtime_minutes(cfg, "apgd-bpda", 10) - 30 > 9 * (
+        eval_units.runtime_minutes(cfg, "bpda", 10) - 30
+    )
     full = copy.deepcopy(BASE)
-    full["quantization"] |= {"attacks": ["transfer", "bpda", "apgd-bpda", "worst"], "beta": [4, 8, 12],
-                             "apgd-bpda": {"steps": 10, "restarts": 2, "beta": [12, 8]}}
+    full["quantization"] |= {
+        "attacks": ["transfer", "bpda", "apgd-bpda", "worst"],
+        "beta": [4, 8, 12],
+        "apgd-bpda": {"steps": 10, "restarts": 2, "beta": [12, 8]},
+    }
     cfg = atconfig.validate(full, check_data=False)
     assert atconfig.quant_eval_attacks(cfg) == ["transfer", "bpda", "apgd-bpda"]
     # the beta subset decides which jobs exist, it is no setting of a job (changing it reruns none)
@@ -502,8 +531,10 @@ def test_config_defaults_labels_and_worst_needs_two_attacks():
     assert atconfig.quant_attack_betas(cfg, "bpda") == [4.0, 8.0, 12.0]
     assert atconfig.quant_attack_betas(cfg, "worst") == [8.0, 12.0]  # where every attack ran
     assert atconfig.quant_attack_label(cfg, "apgd-bpda") == "APGD-BPDA_delta-10 (CE+DLR, 2 restarts)"
-    assert atconfig.quant_attack_label(cfg, "worst") == ("the per-example worst case over Transfer PGD_delta-20 + "
-                                                         "BPDA_delta-20 + APGD-BPDA_delta-10 (CE+DLR, 2 restarts)")
+    assert atconfig.quant_attack_label(cfg, "worst") == (
+        "the per-example worst case over Transfer PGD_delta-20 + "
+        "BPDA_delta-20 + APGD-BPDA_delta-10 (CE+DLR, 2 restarts)"
+    )
     assert atconfig.quant_deltas(cfg, "worst") == [4]
     for attacks_ in (["bpda", "worst"], ["worst"]):
         bad = copy.deepcopy(BASE)
@@ -522,26 +553,47 @@ def test_demo_plans_apgd_bpda_at_its_beta_and_worst_as_an_aggregate(tmp_path):
     worst, and worst / apgd-bpda tables only at the beta where they apply."""
     import subprocess
 
-    from atspectrum import data
     from workflow_run import ROOT, SNAKEMAKE
+
+    from atspectrum import data
 
     if data.default_root("fashion_mnist") is None:
         pytest.skip("needs Debian's dataset-fashion-mnist")
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
-           "--configfile", str(ROOT / "config" / "demo.yaml")]
+    cmd = [
+        SNAKEMAKE,
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(tmp_path),
+        "-n",
+        "--configfile",
+        str(ROOT / "config" / "demo.yaml"),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-    outputs = {f for line in (res.stdout + res.stderr).splitlines() if line.strip().startswith("output:")
-               for f in line.strip().removeprefix("output:").strip().split(", ")}
+    outputs = {
+        f
+        for line in (res.stdout + res.stderr).splitlines()
+        if line.strip().startswith("output:")
+        for f in line.strip().removeprefix("output:").strip().split(", ")
+    }
     apgd_runs = {o.split("/apgd-bpda/")[1] for o in outputs if "/eval/" in o and "/apgd-bpda/" in o}
     assert apgd_runs == {"delta16/none.json", "delta16/beta8.json"}
-    units = {(u.attack, u.delta, u.q): cells for u, cells in eval_units.plan(atconfig.load(
-        ROOT / "config" / "demo.yaml", check_data=False)).items() if u.attack == "apgd-bpda"}
+    units = {
+        (u.attack, u.delta, u.q): cells
+        for u, cells in eval_units.plan(atconfig.load(ROOT / "config" / "demo.yaml", check_data=False)).items()
+        if u.attack == "apgd-bpda"
+    }
     eps = (0, 8, 16, 32)
-    assert units == {("apgd-bpda", 16, "none"): [[e, "none"] for e in eps],
-                     ("apgd-bpda", 16, "beta8"): [[e, layer] for e in eps for layer in ("conv0", "layer2")]}
+    assert units == {
+        ("apgd-bpda", 16, "none"): [[e, "none"] for e in eps],
+        ("apgd-bpda", 16, "beta8"): [[e, layer] for e in eps for layer in ("conv0", "layer2")],
+    }
     assert not any("/worst/" in o for o in outputs)
     tables = {o.rsplit("/", 1)[1] for o in outputs if "/tables/quantization_" in o}
-    assert {"quantization_resnet18_worst_beta8.csv", "quantization_resnet18_apgd-bpda_beta8.csv",
-            "quantization_resnet18_bpda_beta4.csv"} <= tables
+    assert {
+        "quantization_resnet18_worst_beta8.csv",
+        "quantization_resnet18_apgd-bpda_beta8.csv",
+        "quantization_resnet18_bpda_beta4.csv",
+    } <= tables
     assert not {"quantization_resnet18_worst_beta4.csv", "quantization_resnet18_apgd-bpda_beta4.csv"} & tables

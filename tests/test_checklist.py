@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from synthetic import bars
 from torch import nn
 
 from atspectrum import checklist as C
 from atspectrum import config as atconfig
 from atspectrum import eval_units, evaluate, transfer
 from atspectrum.quantize import Quantizer, apply
-from synthetic import bars
 
 
 def frame(correct: int, n: int = 100, seed: int = 0) -> pd.DataFrame:
@@ -134,8 +134,10 @@ def test_more_steps_passes_for_a_converged_attack_and_fails_for_one_that_does_no
 
 def test_transfer_far_below_bpda_fails():
     cell = {"delta": 8, "layer": "conv0", "beta": 4.0, "attack": "bpda"}
-    good = [{**cell, "transfer": frame(50), "whitebox": frame(45)},
-            {**cell, "layer": "layer2", "transfer": frame(30), "whitebox": frame(30)}]
+    good = [
+        {**cell, "transfer": frame(50), "whitebox": frame(45)},
+        {**cell, "layer": "layer2", "transfer": frame(30), "whitebox": frame(30)},
+    ]
     assert C.check_transfer_vs_whitebox(good, tolerance=1.0)["status"] == "pass"
     bad = good + [{**cell, "beta": 8.0, "transfer": frame(10), "whitebox": frame(60)}]
     verdict = C.check_transfer_vs_whitebox(bad, tolerance=1.0)
@@ -202,14 +204,24 @@ REAL = Quantizer("conv0", 2.0)
 
 
 def bpda(model, test_set, delta, steps):
-    return pgd(model, test_set, delta, steps, attack_quantize=REAL._replace(straight_through=True),
-               eval_quantize=REAL)[0]
+    return pgd(model, test_set, delta, steps, attack_quantize=REAL._replace(straight_through=True), eval_quantize=REAL)[
+        0
+    ]
 
 
 def apgd_bpda(model, test_set, delta, steps):
     images, labels = test_set
-    return evaluate.apgd_per_example(model, images, labels, delta, steps, 1, ["ce", "dlr"],
-                                     attack_quantize=REAL._replace(straight_through=True), eval_quantize=REAL)[0]
+    return evaluate.apgd_per_example(
+        model,
+        images,
+        labels,
+        delta,
+        steps,
+        1,
+        ["ce", "dlr"],
+        attack_quantize=REAL._replace(straight_through=True),
+        eval_quantize=REAL,
+    )[0]
 
 
 @pytest.fixture(scope="module")
@@ -237,12 +249,14 @@ def test_bpda_more_steps_fails_when_the_gradient_is_garbled(net, test_set, noisy
 
 
 def test_apgd_vs_bpda_fails_when_bpda_understates_the_attack(net, test_set, noisy_bpda):
-    sound = C.check_drop(bpda(net, test_set, 48, 20), apgd_bpda(net, test_set, 48, 20), "BPDA_48-20",
-                         "APGD-BPDA_48-20", 1.0)
+    sound = C.check_drop(
+        bpda(net, test_set, 48, 20), apgd_bpda(net, test_set, 48, 20), "BPDA_48-20", "APGD-BPDA_48-20", 1.0
+    )
     assert sound["status"] == "pass"
     # the same masked quantizer under both: APGD (adaptive step, DLR loss) gets through where BPDA-20 does not
-    masked = C.check_drop(noisy_bpda, apgd_bpda(Garbled(net, 3.0), test_set, 48, 20), "BPDA_48-20",
-                          "APGD-BPDA_48-20", 1.0)
+    masked = C.check_drop(
+        noisy_bpda, apgd_bpda(Garbled(net, 3.0), test_set, 48, 20), "BPDA_48-20", "APGD-BPDA_48-20", 1.0
+    )
     assert masked["status"] == "fail" and masked["value"] > 20 and "APGD-BPDA_48-20" in masked["measured"]
 
 
@@ -253,8 +267,10 @@ def test_combine_fails_if_any_cell_fails_and_reports_the_worst():
     assert C.combine({"a": ok, "b": ok})["status"] == "pass"
     verdict = C.combine({"a": ok, "b": bad, "c": worse})
     assert verdict["status"] == "fail" and verdict["value"] == 50 and verdict["limit"] == 1.0
-    assert verdict["measured"].startswith("worst cell c: BPDA_64-20: 50.00%") and "2 of 3 cells fail" in \
-        verdict["measured"]
+    assert (
+        verdict["measured"].startswith("worst cell c: BPDA_64-20: 50.00%")
+        and "2 of 3 cells fail" in verdict["measured"]
+    )
     assert C.combine({})["status"] == "n/a"
 
 
@@ -287,8 +303,10 @@ def test_cached_examples_in_budget_pass_and_out_of_budget_fail(tmp_path, net, te
     assert verdict["status"] == "fail" and "outside [0, 1]" in verdict["measured"]
     assert "outside its budget" not in verdict["measured"]
 
-    wrong = C.check_adv_budget([C.adv_stats(a, (stored_labels + 1) % 3, 8, imgs, labs, 8),
-                                C.adv_stats(a, stored_labels, 4, imgs, labs, 8)], 1e-3)
+    wrong = C.check_adv_budget(
+        [C.adv_stats(a, (stored_labels + 1) % 3, 8, imgs, labs, 8), C.adv_stats(a, stored_labels, 4, imgs, labs, 8)],
+        1e-3,
+    )
     assert wrong["status"] == "fail" and "labels mismatch" in wrong["measured"]
     assert "stored delta mismatch" in wrong["measured"]
     assert C.check_adv_budget([], 1e-3)["status"] == "n/a"
@@ -335,8 +353,12 @@ def test_plan_adds_the_extra_evaluations_at_the_largest_eps():
     # gradient masking: the demo's two quantization points at beta 8, BPDA at delta 64 and BPDA-100 at the BPDA
     # delta nearest eps 32 (16) at eps 32, APGD-BPDA against BPDA at every eps
     masking = m["masking"]
-    assert (masking["beta"], masking["layers"], masking["large_delta"], masking["more_steps"]) == \
-        (8.0, ["conv0", "layer2"], [32], [[32, 16]])
+    assert (masking["beta"], masking["layers"], masking["large_delta"], masking["more_steps"]) == (
+        8.0,
+        ["conv0", "layer2"],
+        [32],
+        [[32, 16]],
+    )
     assert masking["apgd_deltas"] == [16] and masking["eps"] == [0, 8, 16, 32]
     for layer in ("conv0", "layer2"):
         assert f"R/eval/resnet18/eps32/bpda/delta64/{layer}/beta8.parquet" in files["quantized"]
@@ -439,14 +461,18 @@ def test_collect_on_a_grid_of_files_passes_and_names_what_breaks(tmp_path):
     assert C.enforce(rows, strict=True) == []
 
     # break two things: accuracy at delta 64 stays up, and BPDA is far stronger than transfer nowhere but here
-    bad = lambda p: 80 if "/pgd/delta64/" in p else (5 if "eps8/transfer/delta16/conv0/beta4" in p
-                                                     else sound_accuracy(p))
+    def bad(p):
+        return 80 if "/pgd/delta64/" in p else (5 if "eps8/transfer/delta16/conv0/beta4" in p else sound_accuracy(p))
+
     write_grid(root, plan, settings, images, labels, bad)
     rows = C.collect(plan, settings, root, images, labels)
     table, marks = C.table(rows)
     failed = C.failures(rows)
-    assert sorted(failed) == ["large_delta (resnet18, eps 8)", "monotone_delta (resnet18, eps 8)",
-                              "transfer_vs_bpda (resnet18, eps 8)"]
+    assert sorted(failed) == [
+        "large_delta (resnet18, eps 8)",
+        "monotone_delta (resnet18, eps 8)",
+        "transfer_vs_bpda (resnet18, eps 8)",
+    ]
     assert (marks.loc[table["status"] == "fail", "status"] == "+").all()
     with pytest.raises(C.ChecklistFailed, match="large_delta \\(resnet18, eps 8\\)"):
         C.enforce(rows, strict=True)
@@ -495,8 +521,14 @@ def test_quantization_off_gives_not_applicable_rows(tmp_path):
     write_grid(str(tmp_path), plan, settings, images, labels, sound_accuracy)
     table, _ = C.table(C.collect(plan, settings, str(tmp_path), images, labels))
     na = table[table["status"] == "n/a"]
-    assert set(na["check"]) == {"transfer_vs_bpda", "bpda_large_delta", "bpda_more_steps", "apgd_vs_bpda",
-                                "adv_budget", "large_beta"}
+    assert set(na["check"]) == {
+        "transfer_vs_bpda",
+        "bpda_large_delta",
+        "bpda_more_steps",
+        "apgd_vs_bpda",
+        "adv_budget",
+        "large_beta",
+    }
     assert na["eps"].isna().all() and (na["measured"] == "quantization is off").all()
     assert (table.loc[table["status"] != "n/a", "status"] == "pass").all()
 
@@ -511,12 +543,14 @@ def test_extra_jobs_of_the_paper_grid():
     def cells(attack, delta, q):
         return {u.model: c for u, c in eval_units.plan(cfg).items() if (u.attack, u.delta, u.q) == (attack, delta, q)}
 
-    assert cells("transfer", 0, "beta1000000") == {"resnet18": [[12, lay] for lay in ["conv0", "layer1", "layer2",
-                                                                                        "layer3", "layer4"]],
-                                                   "wrn28_10": [[12, lay] for lay in ["init_conv", "layer0",
-                                                                                        "layer1", "layer2"]]}
-    assert cells("bpda", 64, "beta8") == {"resnet18": [[12, "conv0"], [12, "layer1"]],
-                                          "wrn28_10": [[12, "init_conv"], [12, "layer0"]]}
+    assert cells("transfer", 0, "beta1000000") == {
+        "resnet18": [[12, lay] for lay in ["conv0", "layer1", "layer2", "layer3", "layer4"]],
+        "wrn28_10": [[12, lay] for lay in ["init_conv", "layer0", "layer1", "layer2"]],
+    }
+    assert cells("bpda", 64, "beta8") == {
+        "resnet18": [[12, "conv0"], [12, "layer1"]],
+        "wrn28_10": [[12, "init_conv"], [12, "layer0"]],
+    }
     assert cells("bpda5x", 12, "beta8") == cells("bpda", 64, "beta8")
     cfg["checklist"]["large_delta"]["delta"] = 12  # already on the grid (PGD and BPDA): no extra job or unit
     assert C.extra_jobs(cfg)["evaluate_pgd"] == 0 and cells("bpda", 64, "beta8") == {}

@@ -1,4 +1,5 @@
 """atspectrum.cifar10c: CIFAR-10-C's on-disk layout (write / load / check)."""
+
 import os
 
 import numpy as np
@@ -36,10 +37,10 @@ def test_write_layout_and_round_trip(written):
     np.testing.assert_array_equal(lab, np.tile(labels, 5))
     for name in CORRUPTIONS:
         arr = np.load(out / f"{name}.npy")
-        assert arr.dtype == np.uint8 and arr.shape == (5 * n, 32, 32, 3)      # NHWC, 5 severity blocks
+        assert arr.dtype == np.uint8 and arr.shape == (5 * n, 32, 32, 3)  # NHWC, 5 severity blocks
         for s in range(1, 6):
             expected = corrupt(images, name, s, seed=derive_seed(3, name, s))
-            np.testing.assert_array_equal(arr[(s - 1) * n:s * n], expected.transpose(0, 2, 3, 1))
+            np.testing.assert_array_equal(arr[(s - 1) * n : s * n], expected.transpose(0, 2, 3, 1))
             x, y = load(out, name, s)
             assert x.dtype == torch.uint8 and tuple(x.shape) == (n, 3, 32, 32)
             assert y.dtype == torch.int64
@@ -97,8 +98,8 @@ def make_real_format(root, n=4, corruptions=CORRUPTIONS):
     for k, name in enumerate(corruptions):
         arr = np.empty((5 * n, 32, 32, 3), np.uint8)
         for row in range(5 * n):
-            arr[row] = (row * 7 + k) % 256          # pixel value encodes the row and the corruption
-        arr[:, 0, 0, :] = [0, 1, 2]                 # distinguishes the channels (NHWC -> NCHW)
+            arr[row] = (row * 7 + k) % 256  # pixel value encodes the row and the corruption
+        arr[:, 0, 0, :] = [0, 1, 2]  # distinguishes the channels (NHWC -> NCHW)
         np.save(root / f"{name}.npy", arr)
     np.save(root / "labels.npy", np.tile(np.arange(n, dtype=np.uint8) + 3, 5))
     return root
@@ -141,7 +142,7 @@ def test_malformed_directories_name_the_file(tmp_path, damage, culprit, match):
     elif damage == "labels_length":
         np.save(path, np.zeros(11, np.int64))
     elif damage == "labels_mismatch":
-        np.save(root / "labels.npy", np.zeros(15, np.int64))   # consistent itself, but every image file has 10 rows
+        np.save(root / "labels.npy", np.zeros(15, np.int64))  # consistent itself, but every image file has 10 rows
     elif damage == "three_d":
         np.save(path, np.zeros((10, 32, 32), np.uint8))
     elif damage == "garbage":
@@ -161,7 +162,7 @@ def test_check_names_the_first_bad_file_and_shape_mismatch(tmp_path):
     np.save(root / "jpeg_compression.npy", np.zeros((10, 32, 32, 3), np.float32))
     with pytest.raises(CorruptionDataError, match="zoom_blur.npy: image shape"):
         check(root)
-    check(root, corruptions=("gaussian_noise", "fog"))           # only the listed files are checked
+    check(root, corruptions=("gaussian_noise", "fog"))  # only the listed files are checked
 
 
 def test_load_argument_errors(tmp_path):

@@ -1,4 +1,5 @@
 """The claims verdicts on results where the answer is known: each claim holds, does not hold or is inconclusive."""
+
 import re
 from pathlib import Path
 
@@ -87,8 +88,16 @@ def quant_ci(per_layer: dict[str, tuple[int, int]], cells: int = 8) -> pd.DataFr
     for layer, (wins, losses) in per_layer.items():
         for k in range(cells):
             gained, lost, sig = (30, 0, True) if k < wins else (0, 30, True) if k < wins + losses else (3, 2, False)
-            rows.append({"delta": 4 * (1 + k // 4), "layer": layer, "column": f"eps{k % 4}", "gained": gained,
-                         "lost": lost, "significant": sig})
+            rows.append(
+                {
+                    "delta": 4 * (1 + k // 4),
+                    "layer": layer,
+                    "column": f"eps{k % 4}",
+                    "gained": gained,
+                    "lost": lost,
+                    "significant": sig,
+                }
+            )
     rows.append({"delta": 0, "layer": "conv0", "column": "eps0", "gained": 0, "lost": 30, "significant": True})
     return pd.DataFrame(rows)
 
@@ -112,11 +121,18 @@ def test_c2_uses_the_second_point_for_wideresnet():
 
 def test_c2_does_not_hold_when_quantization_loses_and_is_inconclusive_on_few_cells():
     lose = quant_ci({"conv0": (0, 8)})
-    assert verdicts(claims.quantization({"transfer": (8.0, lose), "bpda": (8.0, lose)}, "resnet18",
-                                        ["conv0"]))["claim"] == FAILS
+    assert (
+        verdicts(claims.quantization({"transfer": (8.0, lose), "bpda": (8.0, lose)}, "resnet18", ["conv0"]))["claim"]
+        == FAILS
+    )
     few = quant_ci({"conv0": (3, 1)})
-    v = verdicts(claims.quantization({"transfer": (8.0, few), "bpda": (8.0, quant_ci({"conv0": (8, 0)})),
-                                      "worst": (8.0, lose)}, "resnet18", ["conv0"]))
+    v = verdicts(
+        claims.quantization(
+            {"transfer": (8.0, few), "bpda": (8.0, quant_ci({"conv0": (8, 0)})), "worst": (8.0, lose)},
+            "resnet18",
+            ["conv0"],
+        )
+    )
     assert v["quantized beats unquantized under transfer"] == INCONCLUSIVE and v["claim"] == INCONCLUSIVE
     assert v["survives the per-example worst case"] == FAILS
     # non-significant changes are not counted, however many point the same way
@@ -128,17 +144,23 @@ def test_c2_does_not_hold_when_quantization_loses_and_is_inconclusive_on_few_cel
 
 # --------------------------------------------------------------------------------------------------- C3 filter norms
 def norms(mean_of, max_of, eps=(0, 4, 8), layers=5) -> pd.DataFrame:
-    rows = [{"eps": e, "layer": f"conv{i}", "kind": "3x3", "index": i, "mean": mean_of(e, i), "max": max_of(e, i)}
-            for e in eps for i in range(1, layers + 1)]
+    rows = [
+        {"eps": e, "layer": f"conv{i}", "kind": "3x3", "index": i, "mean": mean_of(e, i), "max": max_of(e, i)}
+        for e in eps
+        for i in range(1, layers + 1)
+    ]
     rows += [{"eps": e, "layer": "shortcut", "kind": "1x1", "index": None, "mean": 99.0, "max": 99.0} for e in eps]
     return pd.DataFrame(rows).astype({"index": "Int64"})
 
 
 def test_c3_holds_when_the_first_two_layers_dominate_and_grow():
-    f = norms(lambda e, i: (1.0 + e if i <= 2 else 0.5), lambda e, i: (2.0 + e if i <= 2 else 1.0))
+    f = norms(lambda e, i: 1.0 + e if i <= 2 else 0.5, lambda e, i: 2.0 + e if i <= 2 else 1.0)
     v = verdicts(claims.filter_norms(f, "resnet18"))
-    assert v == {"claim": HOLDS, "first two layers' mean norms largest": HOLDS,
-                 "first two layers' max norms monotone in eps": HOLDS}
+    assert v == {
+        "claim": HOLDS,
+        "first two layers' mean norms largest": HOLDS,
+        "first two layers' max norms monotone in eps": HOLDS,
+    }
     assert "first two layers' max norms monotone in eps" not in verdicts(claims.filter_norms(f, "wrn28_10"))
 
 
@@ -220,7 +242,8 @@ def test_slope_interval_covers_a_known_slope():
 
 # --------------------------------------------------------------------------------------------- a results tree on disk
 CONFIG = {
-    "run": "claims", "device": "cpu",
+    "run": "claims",
+    "device": "cpu",
     "data": {"dataset": "fashion_mnist", "val_size": 32, "train_size": 96, "test_size": 64},
     "models": {"rn": {"arch": "resnet18", "width": 2, "eps": [0, 4, 8, 12, 16], "quant_layers": ["conv0", "layer2"]}},
     "overdesign": {"delta": [4, 8]},
@@ -242,7 +265,8 @@ def write_tree(root: Path, plan: dict) -> None:
             quant_ci({"conv0": (8, 0), "layer2": (0, 8)}).to_csv(path, index=False)
         elif "filter_norms" in f:
             norms(lambda e, i: 0.5 if i <= 2 else 1.0, lambda e, i: 1.0 + e, eps=(0, 4, 8, 12, 16)).to_csv(
-                path, index=False)
+                path, index=False
+            )
 
 
 def test_the_claims_table_from_a_results_tree(tmp_path):
@@ -253,8 +277,12 @@ def test_the_claims_table_from_a_results_tree(tmp_path):
     write_tree(root, plan)
     table = claims.evaluate(plan, str(root))
     overall = table[table["part"] == "claim"].set_index("claim")["verdict"].to_dict()
-    assert overall == {"C1 overdesign": HOLDS, "C2 quantization": HOLDS, "C3 filter norms": FAILS,
-                       "C4 corruptions": INCONCLUSIVE}
+    assert overall == {
+        "C1 overdesign": HOLDS,
+        "C2 quantization": HOLDS,
+        "C3 filter norms": FAILS,
+        "C4 corruptions": INCONCLUSIVE,
+    }
     c4 = table[table["claim"] == "C4 corruptions"]
     assert c4["numbers"].tolist() == ["not run: corruptions is not configured"]
     assert list(table.columns) == claims.COLUMNS and set(table["verdict"]) <= set(claims.VERDICTS)

@@ -6,10 +6,9 @@ import sys
 
 import pytest
 import yaml
+from workflow_run import reordered
 
 from atspectrum import config as C
-
-from workflow_run import reordered
 
 GOOD = {
     "run": "t",
@@ -126,10 +125,17 @@ def test_training_time_limits_follow_precision_architecture_and_measured_through
     assert minutes["fp32"]["r"] > minutes["bf16"]["r"] and minutes["fp32"]["w"] > 2 * minutes["fp32"]["r"]
     # a benchmark file's measurement (its slowest uncompiled row of the pair) replaces the table
     cfg["train"]["precision"] = "fp32"
-    (tmp_path / "throughput-20260101-000000.json").write_text(json.dumps({"rows": [
-        {"arch": "wrn28_10", "config": "fp32", "at_images_per_s": 500.0},
-        {"arch": "wrn28_10", "config": "fp32+cl", "at_images_per_s": 400.0},
-        {"arch": "wrn28_10", "config": "fp32+cl+compile", "at_images_per_s": 100.0}]}))
+    (tmp_path / "throughput-20260101-000000.json").write_text(
+        json.dumps(
+            {
+                "rows": [
+                    {"arch": "wrn28_10", "config": "fp32", "at_images_per_s": 500.0},
+                    {"arch": "wrn28_10", "config": "fp32+cl", "at_images_per_s": 400.0},
+                    {"arch": "wrn28_10", "config": "fp32+cl+compile", "at_images_per_s": 100.0},
+                ]
+            }
+        )
+    )
     assert C.train_runtime_minutes(cfg, "w", 8, bench_dir=tmp_path) == int(30 + 1.5 * 200 * 49_000 / 400 / 60)
     assert C.train_runtime_minutes(cfg, "r", 8, bench_dir=tmp_path) == minutes["fp32"]["r"]  # not measured there
 
@@ -155,7 +161,9 @@ def test_a_config_that_means_the_same_validates_to_the_same_text():
 
 def test_planning_a_run_imports_no_torch():
     """Every Snakemake start (each dry run, each SLURM job's own start) imports what the Snakefile imports: no torch."""
-    code = ("import sys, atspectrum.config, atspectrum.accounting, atspectrum.checklist, atspectrum.claims, "
-            "atspectrum.paths, atspectrum.search; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))")
+    code = (
+        "import sys, atspectrum.config, atspectrum.accounting, atspectrum.checklist, atspectrum.claims, "
+        "atspectrum.paths, atspectrum.search; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,10 +1,10 @@
 import pandas as pd
 import pytest
 import torch
+from synthetic import bars
 
 from atspectrum import analysis, cifar10c, models
 from atspectrum.corruption_eval import evaluate_corruptions
-from synthetic import bars
 
 NAMES, SEVERITIES = ["contrast", "gaussian_noise"], [1, 5]
 
@@ -25,8 +25,9 @@ def evaluated(tmp_path_factory):
         model.train()(images.float() / 255)
         model.linear.bias.zero_()
     model.eval()
-    frame, preact = evaluate_corruptions(model, (images, labels), lambda n, s: cifar10c.load(root, n, s),
-                                         NAMES, SEVERITIES, batch_size=5)
+    frame, preact = evaluate_corruptions(
+        model, (images, labels), lambda n, s: cifar10c.load(root, n, s), NAMES, SEVERITIES, batch_size=5
+    )
     return root, images, labels, model, frame, preact
 
 
@@ -70,7 +71,10 @@ def test_preact_statistics_per_corruption_and_severity_equal_direct_passes(evalu
             stats = direct(model, cifar10c.load(root, name, s)[0])[1]
             got = preact["per_severity"][name][str(s)]
             assert {k: got[k] for k in ("units", "negative", "positive")} == {
-                "units": stats.count, "negative": stats.negative, "positive": stats.positive}, (name, s)
+                "units": stats.count,
+                "negative": stats.negative,
+                "positive": stats.positive,
+            }, (name, s)
             assert got["mean"] == pytest.approx(stats.result()["mean"], rel=1e-9)
             pooled.merge(stats)
         assert preact["per_corruption"][name]["units"] == pooled.count

@@ -1,4 +1,5 @@
 """atspectrum.corruptions: the 19 CIFAR-10-C corruptions (shape/dtype, determinism, severity ordering, constants)."""
+
 import importlib.resources
 import io
 
@@ -16,50 +17,76 @@ from atspectrum.corruptions import CONSTANTS, CORRUPTIONS, SEVERITIES, corrupt, 
 # corruption function, typed in unchanged (ImageNet-C's make_imagenet_c.py has other values, e.g. brightness
 # [.1, .2, .3, .4, .5]). Compared, every row, with atspectrum.corruptions.CONSTANTS below.
 # ---------------------------------------------------------------------------------------------------------------
-IMSIZE = 32   # make_cifar_c.py, elastic_transform: IMSIZE = 32
+IMSIZE = 32  # make_cifar_c.py, elastic_transform: IMSIZE = 32
 MAKE_CIFAR_C = {
-    "gaussian_noise": [0.04, 0.06, .08, .09, .10],
+    "gaussian_noise": [0.04, 0.06, 0.08, 0.09, 0.10],
     "shot_noise": [500, 250, 100, 75, 50],
-    "impulse_noise": [.01, .02, .03, .05, .07],
+    "impulse_noise": [0.01, 0.02, 0.03, 0.05, 0.07],
     "defocus_blur": [(0.3, 0.4), (0.4, 0.5), (0.5, 0.6), (1, 0.2), (1.5, 0.1)],
     "glass_blur": [(0.05, 1, 1), (0.25, 1, 1), (0.4, 1, 1), (0.25, 1, 2), (0.4, 1, 2)],
     "motion_blur": [(6, 1), (6, 1.5), (6, 2), (8, 2), (9, 2.5)],
-    "zoom_blur": [np.arange(1, 1.06, 0.01), np.arange(1, 1.11, 0.01), np.arange(1, 1.16, 0.01),
-                  np.arange(1, 1.21, 0.01), np.arange(1, 1.26, 0.01)],
-    "snow": [(0.1, 0.2, 1, 0.6, 8, 3, 0.95),
-             (0.1, 0.2, 1, 0.5, 10, 4, 0.9),
-             (0.15, 0.3, 1.75, 0.55, 10, 4, 0.9),
-             (0.25, 0.3, 2.25, 0.6, 12, 6, 0.85),
-             (0.3, 0.3, 1.25, 0.65, 14, 12, 0.8)],
+    "zoom_blur": [
+        np.arange(1, 1.06, 0.01),
+        np.arange(1, 1.11, 0.01),
+        np.arange(1, 1.16, 0.01),
+        np.arange(1, 1.21, 0.01),
+        np.arange(1, 1.26, 0.01),
+    ],
+    "snow": [
+        (0.1, 0.2, 1, 0.6, 8, 3, 0.95),
+        (0.1, 0.2, 1, 0.5, 10, 4, 0.9),
+        (0.15, 0.3, 1.75, 0.55, 10, 4, 0.9),
+        (0.25, 0.3, 2.25, 0.6, 12, 6, 0.85),
+        (0.3, 0.3, 1.25, 0.65, 14, 12, 0.8),
+    ],
     "frost": [(1, 0.2), (1, 0.3), (0.9, 0.4), (0.85, 0.4), (0.75, 0.45)],
-    "fog": [(.2, 3), (.5, 3), (0.75, 2.5), (1, 2), (1.5, 1.75)],
-    "brightness": [.05, .1, .15, .2, .3],
-    "contrast": [.75, .5, .4, .3, 0.15],
-    "elastic_transform": [(IMSIZE * 0, IMSIZE * 0, IMSIZE * 0.08),
-                          (IMSIZE * 0.05, IMSIZE * 0.2, IMSIZE * 0.07),
-                          (IMSIZE * 0.08, IMSIZE * 0.06, IMSIZE * 0.06),
-                          (IMSIZE * 0.1, IMSIZE * 0.04, IMSIZE * 0.05),
-                          (IMSIZE * 0.1, IMSIZE * 0.03, IMSIZE * 0.03)],
+    "fog": [(0.2, 3), (0.5, 3), (0.75, 2.5), (1, 2), (1.5, 1.75)],
+    "brightness": [0.05, 0.1, 0.15, 0.2, 0.3],
+    "contrast": [0.75, 0.5, 0.4, 0.3, 0.15],
+    "elastic_transform": [
+        (IMSIZE * 0, IMSIZE * 0, IMSIZE * 0.08),
+        (IMSIZE * 0.05, IMSIZE * 0.2, IMSIZE * 0.07),
+        (IMSIZE * 0.08, IMSIZE * 0.06, IMSIZE * 0.06),
+        (IMSIZE * 0.1, IMSIZE * 0.04, IMSIZE * 0.05),
+        (IMSIZE * 0.1, IMSIZE * 0.03, IMSIZE * 0.03),
+    ],
     "pixelate": [0.95, 0.9, 0.85, 0.75, 0.65],
     "jpeg_compression": [80, 65, 58, 50, 40],
-    "speckle_noise": [.06, .1, .12, .16, .2],
-    "gaussian_blur": [.4, .6, 0.7, .8, 1],
-    "spatter": [(0.62, 0.1, 0.7, 0.7, 0.5, 0),
-                (0.65, 0.1, 0.8, 0.7, 0.5, 0),
-                (0.65, 0.3, 1, 0.69, 0.5, 0),
-                (0.65, 0.1, 0.7, 0.69, 0.6, 1),
-                (0.65, 0.1, 0.5, 0.68, 0.6, 1)],
+    "speckle_noise": [0.06, 0.1, 0.12, 0.16, 0.2],
+    "gaussian_blur": [0.4, 0.6, 0.7, 0.8, 1],
+    "spatter": [
+        (0.62, 0.1, 0.7, 0.7, 0.5, 0),
+        (0.65, 0.1, 0.8, 0.7, 0.5, 0),
+        (0.65, 0.3, 1, 0.69, 0.5, 0),
+        (0.65, 0.1, 0.7, 0.69, 0.6, 1),
+        (0.65, 0.1, 0.5, 0.68, 0.6, 1),
+    ],
     "saturate": [(0.3, 0), (0.1, 0), (1.5, 0), (2, 0.1), (2.5, 0.2)],
 }
 # make_cifar_c.py, frost: idx = np.random.randint(5); filename = [...][idx]; cv2.resize(frost, (0, 0), fx=0.2, fy=0.2)
-MAKE_CIFAR_C_FROST_FILES = ['./frost1.png', './frost2.png', './frost3.png', './frost4.jpg', './frost5.jpg',
-                            './frost6.jpg']
+MAKE_CIFAR_C_FROST_FILES = [
+    "./frost1.png",
+    "./frost2.png",
+    "./frost3.png",
+    "./frost4.jpg",
+    "./frost5.jpg",
+    "./frost6.jpg",
+]
 MAKE_CIFAR_C_FROST_RANDINT, MAKE_CIFAR_C_FROST_RESIZE = 5, 0.2
 
 # corruptions with random draws (a different seed must change the output)
 RANDOM = {
-    "gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "glass_blur", "motion_blur", "snow",
-    "frost", "fog", "elastic_transform", "spatter",
+    "gaussian_noise",
+    "shot_noise",
+    "impulse_noise",
+    "speckle_noise",
+    "glass_blur",
+    "motion_blur",
+    "snow",
+    "frost",
+    "fog",
+    "elastic_transform",
+    "spatter",
 }
 NOISE = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise")
 
@@ -118,7 +145,7 @@ def natural_images(n: int, c: int, h: int, w: int, seed: int = 0) -> np.ndarray:
         disk = (yy - cy) ** 2 + (xx - cx) ** 2 < radius**2
         out[i][:, disk] = rng.uniform(0, 1, (c, 1))
         y0, x0 = rng.integers(0, h // 2), rng.integers(0, w // 2)
-        out[i][:, y0:y0 + h // 4, x0:x0 + w // 3] = rng.uniform(0, 1, (c, 1, 1))
+        out[i][:, y0 : y0 + h // 4, x0 : x0 + w // 3] = rng.uniform(0, 1, (c, 1, 1))
     return np.rint(out * 255).astype(np.uint8)
 
 
@@ -145,9 +172,25 @@ def mad(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_the_nineteen_corruptions_in_order():
     assert CORRUPTIONS == (
-        "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur",
-        "snow", "frost", "fog", "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression",
-        "speckle_noise", "gaussian_blur", "spatter", "saturate",
+        "gaussian_noise",
+        "shot_noise",
+        "impulse_noise",
+        "defocus_blur",
+        "glass_blur",
+        "motion_blur",
+        "zoom_blur",
+        "snow",
+        "frost",
+        "fog",
+        "brightness",
+        "contrast",
+        "elastic_transform",
+        "pixelate",
+        "jpeg_compression",
+        "speckle_noise",
+        "gaussian_blur",
+        "spatter",
+        "saturate",
     )
     assert set(CONSTANTS) == set(CORRUPTIONS)
     assert all(len(CONSTANTS[name]) == 5 for name in CORRUPTIONS)
@@ -186,7 +229,7 @@ def test_seed_dependence(name):
     if name in RANDOM:
         assert (a != b).any(), f"{name}: a different seed gave the same output"
     else:
-        np.testing.assert_array_equal(a, b)   # deterministic corruption: the seed is irrelevant
+        np.testing.assert_array_equal(a, b)  # deterministic corruption: the seed is irrelevant
 
 
 @pytest.mark.parametrize("name", NOISE)
@@ -215,7 +258,7 @@ def test_distance_from_clean_grows_with_severity(outputs, name, kind):
 
 @pytest.mark.parametrize("name", CORRUPTIONS)
 def test_torch_in_torch_out_and_non_square(name):
-    x = natural_images(2, 3, 30, 41, seed=3)          # not square, not 32
+    x = natural_images(2, 3, 30, 41, seed=3)  # not square, not 32
     y = corrupt(torch.from_numpy(x), name, 4, seed=7)
     assert isinstance(y, torch.Tensor) and y.dtype == torch.uint8 and tuple(y.shape) == x.shape
     np.testing.assert_array_equal(y.numpy(), corrupt(x, name, 4, seed=7))
@@ -249,25 +292,29 @@ def test_each_severity_applies_its_own_make_cifar_c_row(severity):
     """What severity s does follows row s of make_cifar_c.py's table, measured on the output (catches a table that is
     right but read at the wrong row, and the 32 px case using anything but the CIFAR constant)."""
     c = {name: MAKE_CIFAR_C[name][severity - 1] for name in MAKE_CIFAR_C}
-    flat = np.full((8, 3, 32, 32), 128, np.uint8)       # mid-gray: no clipping for any noise below
+    flat = np.full((8, 3, 32, 32), 128, np.uint8)  # mid-gray: no clipping for any noise below
     v = 128 / 255
 
     def residual(name):
         return corrupt(flat, name, severity).astype(np.float64) - 128
 
     # noise amplitudes (24,576 values: the standard error of a std is 0.45 %)
-    for name, std in (("gaussian_noise", 255 * c["gaussian_noise"]), ("speckle_noise", 128 * c["speckle_noise"]),
-                      ("shot_noise", 255 * np.sqrt(v / c["shot_noise"]))):
+    for name, std in (
+        ("gaussian_noise", 255 * c["gaussian_noise"]),
+        ("speckle_noise", 128 * c["speckle_noise"]),
+        ("shot_noise", 255 * np.sqrt(v / c["shot_noise"])),
+    ):
         got = residual(name).std()
         assert abs(got / std - 1) < 0.03, f"{name} severity {severity}: residual std {got:.2f}, expected {std:.2f}"
-    hit = (residual("impulse_noise") != 0).mean()        # salt or pepper both move mid-gray
+    hit = (residual("impulse_noise") != 0).mean()  # salt or pepper both move mid-gray
     p = c["impulse_noise"]
     assert abs(hit - p) < 4 * np.sqrt(p * (1 - p) / flat.size), f"impulse_noise severity {severity}: {hit} hit"
     # brightness: gray x -> clip(x + c) exactly; RGB: the HSV value V = max(R, G, B) becomes min(V + c, 1), hue and
     # saturation kept, i.e. every channel scaled by min(V + c, 1) / V (a black pixel becomes gray c)
     g = GRAY.astype(np.float64) / 255
-    np.testing.assert_array_equal(corrupt(GRAY, "brightness", severity),
-                                  np.rint(np.clip(g + c["brightness"], 0, 1) * 255).astype(np.uint8))
+    np.testing.assert_array_equal(
+        corrupt(GRAY, "brightness", severity), np.rint(np.clip(g + c["brightness"], 0, 1) * 255).astype(np.uint8)
+    )
     x = RGB.astype(np.float64) / 255
     value = x.max(axis=1, keepdims=True)
     new_value = np.minimum(value + c["brightness"], 1)
@@ -275,8 +322,10 @@ def test_each_severity_applies_its_own_make_cifar_c_row(severity):
     assert np.abs(corrupt(RGB, "brightness", severity) - expected * 255).max() <= 0.5 + 1e-6
     # contrast: (x - mean) * c + mean with per-image, per-channel means, rounded
     means = x.mean(axis=(2, 3), keepdims=True)
-    np.testing.assert_array_equal(corrupt(RGB, "contrast", severity),
-                                  np.rint(np.clip((x - means) * c["contrast"] + means, 0, 1) * 255).astype(np.uint8))
+    np.testing.assert_array_equal(
+        corrupt(RGB, "contrast", severity),
+        np.rint(np.clip((x - means) * c["contrast"] + means, 0, 1) * 255).astype(np.uint8),
+    )
     # pixelate: BOX down to int(32 * c) px and back up; JPEG at quality c (Pillow, as the original)
     small = int(32 * c["pixelate"])
     pixelated, compressed = corrupt(RGB[:4], "pixelate", severity), corrupt(RGB[:4], "jpeg_compression", severity)
@@ -325,9 +374,12 @@ def frost_sources(x: np.ndarray, y: np.ndarray, c0: float, c1: float) -> list[tu
         rows, cols = photo.shape[0] - h + 1, photo.shape[1] - w + 1
         ok = np.ones((rows, cols), bool)
         for i, j in ((0, 0), (h - 1, w - 1), (h // 2, w // 3), (0, w - 1), (h - 1, 0)):
-            ok &= (frost_blend(xf[i, j], photo[i:i + rows, j:j + cols], c0, c1) == yf[i, j]).all(axis=-1)
-        found += [(k, int(r), int(c)) for r, c in zip(*np.nonzero(ok))
-                  if (frost_blend(xf, photo[r:r + h, c:c + w], c0, c1) == yf).all()]
+            ok &= (frost_blend(xf[i, j], photo[i : i + rows, j : j + cols], c0, c1) == yf[i, j]).all(axis=-1)
+        found += [
+            (k, int(r), int(c))
+            for r, c in zip(*np.nonzero(ok))
+            if (frost_blend(xf, photo[r : r + h, c : c + w], c0, c1) == yf).all()
+        ]
     return found
 
 
@@ -362,11 +414,14 @@ def test_frost_draws_photographs_and_offsets_as_randint():
     for k, q in enumerate(quantised):
         for r in range(q.shape[0] - 31):
             for c in range(q.shape[1] - 31):
-                index.setdefault(q[r:r + 2, c:c + 2].tobytes(), []).append((k, r, c))
-    draws = {0: [], 1: [], 3: [], 4: [], 5: []}          # photograph (frost3 counted as frost2) -> (top, left)
+                index.setdefault(q[r : r + 2, c : c + 2].tobytes(), []).append((k, r, c))
+    draws = {0: [], 1: [], 3: [], 4: [], 5: []}  # photograph (frost3 counted as frost2) -> (top, left)
     for img in y.transpose(0, 2, 3, 1):
-        found = {(1 if k == 2 else k, r, c) for k, r, c in index.get(img[:2, :2].tobytes(), [])
-                 if (quantised[k][r:r + 32, c:c + 32] == img).all()}
+        found = {
+            (1 if k == 2 else k, r, c)
+            for k, r, c in index.get(img[:2, :2].tobytes(), [])
+            if (quantised[k][r : r + 32, c : c + 32] == img).all()
+        }
         assert len(found) == 1, f"not exactly one crop of a photograph at 0.2 gives this frost: {sorted(found)}"
         k, r, c = found.pop()
         draws[k].append((r, c))
@@ -374,7 +429,7 @@ def test_frost_draws_photographs_and_offsets_as_randint():
     for k, p in ((0, 0.2), (1, 0.4), (3, 0.2), (4, 0.2)):
         assert abs(len(draws[k]) - n * p) < 4 * np.sqrt(n * p * (1 - p)), {j: len(d) for j, d in draws.items()}
         tops, lefts = np.array(draws[k]).T
-        last_top, last_left = PHOTOS[k].shape[0] - 33, PHOTOS[k].shape[1] - 33   # randint's highest value
+        last_top, last_left = PHOTOS[k].shape[0] - 33, PHOTOS[k].shape[1] - 33  # randint's highest value
         assert tops.max() <= last_top and lefts.max() <= last_left, f"{MAKE_CIFAR_C_FROST_FILES[k]}: last offset"
         assert abs(tops.mean() / last_top - 0.5) < 0.1 and abs(lefts.mean() / last_left - 0.5) < 0.1
 
@@ -445,8 +500,9 @@ def test_frost_photographs_ship_in_the_wheel(tmp_path):
     root = Path(__file__).resolve().parents[1]
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(root / name, tmp_path / name)
-    shutil.copytree(root / "src" / "atspectrum", tmp_path / "src" / "atspectrum",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        root / "src" / "atspectrum", tmp_path / "src" / "atspectrum", ignore=shutil.ignore_patterns("__pycache__")
+    )
     code = "from setuptools import build_meta; print(build_meta.build_wheel('dist'))"
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -468,10 +524,10 @@ def test_glass_blur_copies_an_up_left_neighbour():
     for dy in (0, 1):
         for dx in (0, 1):
             src = np.zeros_like(xi)
-            src[:, :, dy:, dx:] = xi[:, :, :32 - dy, :32 - dx]
-            ok |= np.abs(y - src) <= 1            # 1 level: the original's uint8 truncation
+            src[:, :, dy:, dx:] = xi[:, :, : 32 - dy, : 32 - dx]
+            ok |= np.abs(y - src) <= 1  # 1 level: the original's uint8 truncation
     assert ok.all()
-    assert (np.abs(y - xi) > 1).mean() > 0.3        # and most pixels did move
+    assert (np.abs(y - xi) > 1).mean() > 0.3  # and most pixels did move
 
 
 def test_motion_blur_is_a_one_sided_normalised_trail():
@@ -479,16 +535,16 @@ def test_motion_blur_is_a_one_sided_normalised_trail():
     x[:, :, 16, 16] = 255
     y = corrupt(x, "motion_blur", 1).astype(np.float64)
     # width 2*ceil(6)+1 = 13 taps of exp(-i^2/2): the centre keeps 1/sum(exp(-i^2/2)) of the energy
-    weights = np.exp(-np.arange(13) ** 2 / 2.0)
+    weights = np.exp(-(np.arange(13) ** 2) / 2.0)
     assert np.allclose(y[:, 0, 16, 16], 255 * weights[0] / weights.sum(), atol=0.6)
-    assert np.allclose(y.sum(axis=(1, 2, 3)), 255, atol=4)   # normalised kernel, away from the borders
+    assert np.allclose(y.sum(axis=(1, 2, 3)), 255, atol=4)  # normalised kernel, away from the borders
     # one-sided: the trail lies on one side of the bright pixel (angles in [-45°, 45°]: to its left)
     assert y[:, 0, :, 17:].sum() == 0 and y[:, 0, :, :16].sum() > 0
 
 
 def test_gray_saturate_severities_4_and_5_darken_by_luminance():
     y = corrupt(GRAY, "saturate", 5).astype(np.float64)
-    expected = GRAY * (0.299 + 0.701 * (1 - 0.2))     # hue 0, saturation 0.2 -> (v, .8v, .8v) -> luminance
+    expected = GRAY * (0.299 + 0.701 * (1 - 0.2))  # hue 0, saturation 0.2 -> (v, .8v, .8v) -> luminance
     assert np.abs(y - expected).max() <= 0.5 + 1e-9
 
 

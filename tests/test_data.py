@@ -139,8 +139,14 @@ def test_fashion_flat_gz_dir_exact(fashion_flat, fashion, split, _isolated_cache
     staged = list(_isolated_cache.glob("fashion_mnist/staged/*/FashionMNIST/raw/t10k-images-idx3-ubyte"))
     assert len(staged) == 1 and not staged[0].is_symlink()
     assert sorted(os.listdir(fashion_flat)) == sorted(
-        f + ".gz" for f in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
+        f + ".gz"
+        for f in (
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        )
+    )
 
 
 def test_fashion_flat_plain_dir_exact(tmp_path, fashion):
@@ -320,8 +326,9 @@ def test_split_train_val_edges():
 # --------------------------------------------------------------------------- #
 def test_prepare_round_trip(tmp_path, fashion_flat, fashion):
     out = tmp_path / "prepared"
-    counts = data.prepare("fashion_mnist", fashion_flat, False, str(out), val_size=5, seed=11,
-                          train_size=8, test_size=4)
+    counts = data.prepare(
+        "fashion_mnist", fashion_flat, False, str(out), val_size=5, seed=11, train_size=8, test_size=4
+    )
     assert counts == {"train": 8, "val": 5, "test": 4}
     assert sorted(os.listdir(out)) == ["test.npz", "train.npz", "val.npz"]  # no temp files left
 

@@ -1,12 +1,14 @@
 """Quantized evaluation units: which cells a unit holds, and the per-cell cache that keeps reruns and failures cheap."""
+
 import copy
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from atspectrum import accounting, eval_units as U, paths
+from atspectrum import accounting, paths
 from atspectrum import config as atconfig
+from atspectrum import eval_units as U
 
 PAPER = atconfig.load("config/config.yaml", check_data=False)
 
@@ -20,11 +22,20 @@ def frame(seed: int, n: int = 20) -> pd.DataFrame:
 
 def test_a_cell_file_names_its_unit_eps_and_layer():
     assert U.split(paths.eval_file("results/x", "rn", 8, "bpda", 4, "conv0", 7.5)) == (
-        U.Unit("rn", "bpda", 4, "beta7p5"), 8, "conv0")
-    assert U.split(paths.eval_file("results/x", "rn", 12, "transfer", 0)) == (U.Unit("rn", "transfer", 0, "none"),
-                                                                           12, "none")
-    assert U.split(paths.eval_file("r", "rn", 8, "bpda5x", 16, "layer2", 8)) == (U.Unit("rn", "bpda5x", 16, "beta8"),
-                                                                              8, "layer2")
+        U.Unit("rn", "bpda", 4, "beta7p5"),
+        8,
+        "conv0",
+    )
+    assert U.split(paths.eval_file("results/x", "rn", 12, "transfer", 0)) == (
+        U.Unit("rn", "transfer", 0, "none"),
+        12,
+        "none",
+    )
+    assert U.split(paths.eval_file("r", "rn", 8, "bpda5x", 16, "layer2", 8)) == (
+        U.Unit("rn", "bpda5x", 16, "beta8"),
+        8,
+        "layer2",
+    )
     # PGD evaluations are per cell: no unit
     assert U.split(paths.eval_file("r", "rn", 8, "pgd", 4)) is None
     assert U.split(paths.eval_file("r", "rn", 8, "pgd5x", 4)) is None
@@ -35,9 +46,13 @@ def test_inputs_replace_every_quantized_cell_by_its_unit_and_keep_the_rest():
     root = "results/x"
     files = [paths.eval_file(root, "rn", e, "bpda", 4, layer, 8) for e in (0, 8) for layer in ("conv0", "layer1")]
     files += [paths.eval_file(root, "rn", 8, "pgd", 4), paths.eval_file(root, "rn", 8, "bpda", 4)]
-    assert U.inputs(files, root) == sorted([paths.unit_file(root, "rn", "bpda", 4, "beta8"),
-                                            paths.unit_file(root, "rn", "bpda", 4, "none"),
-                                            paths.eval_file(root, "rn", 8, "pgd", 4)])
+    assert U.inputs(files, root) == sorted(
+        [
+            paths.unit_file(root, "rn", "bpda", 4, "beta8"),
+            paths.unit_file(root, "rn", "bpda", 4, "none"),
+            paths.eval_file(root, "rn", 8, "pgd", 4),
+        ]
+    )
 
 
 def test_the_paper_grid_in_units_holds_every_cell_exactly_once():
@@ -78,7 +93,9 @@ def test_settings_of_a_unit_are_its_attacks_own():
     assert U.attack_settings(cfg, "bpda5x")["steps"] == 100
     assert U.attack_settings(cfg, "apgd-bpda") == {"steps": 100, "restarts": 1, "losses": ["ce", "dlr"]}
     # more cells, more time; APGD's passes cost more than BPDA's, BPDA's more than one forward pass
-    assert U.runtime_minutes(cfg, "bpda", 65) > U.runtime_minutes(cfg, "bpda", 5) > U.runtime_minutes(cfg, "transfer", 5)
+    assert (
+        U.runtime_minutes(cfg, "bpda", 65) > U.runtime_minutes(cfg, "bpda", 5) > U.runtime_minutes(cfg, "transfer", 5)
+    )
     assert U.runtime_minutes(cfg, "apgd-bpda", 5) > U.runtime_minutes(cfg, "bpda", 5)
 
 
@@ -87,9 +104,17 @@ def test_a_cell_key_changes_with_everything_that_determines_the_cell():
     files = {"model": "m1", "test": "t1", "adv": None}
     key = U.cell_key(params, 8, "conv0", files)
     assert key == U.cell_key(dict(reversed(params.items())), 8, "conv0", dict(files))
-    variants = [U.cell_key({**params, k: v}, 8, "conv0", files)
-                for k, v in (("settings", {"steps": 21}), ("seed", 1), ("delta", 5), ("q", "beta4"),
-                             ("attack", "bpda5x"), ("model", "wrn"))]
+    variants = [
+        U.cell_key({**params, k: v}, 8, "conv0", files)
+        for k, v in (
+            ("settings", {"steps": 21}),
+            ("seed", 1),
+            ("delta", 5),
+            ("q", "beta4"),
+            ("attack", "bpda5x"),
+            ("model", "wrn"),
+        )
+    ]
     variants += [U.cell_key(params, 12, "conv0", files), U.cell_key(params, 8, "layer1", files)]
     variants += [U.cell_key(params, 8, "conv0", {**files, k: "other"}) for k in files]
     assert len({key, *variants}) == len(variants) + 1
@@ -127,8 +152,9 @@ def test_a_unit_that_fails_half_way_keeps_its_finished_cells_and_its_rerun_compu
     assert U.stored_key(cells[1][2]) is None  # nothing half-written
 
     calls.clear()
-    manifest = U.run(cells, lambda e, layer: f"key{e}", lambda e, layer: calls.append(e) or frame(e),
-                     log=lambda _: None)
+    manifest = U.run(
+        cells, lambda e, layer: f"key{e}", lambda e, layer: calls.append(e) or frame(e), log=lambda _: None
+    )
     assert calls == [1, 2] and (manifest["reused"], manifest["computed"]) == (1, 2)
     assert [c["key"] for c in manifest["cells"]] == ["key0", "key1", "key2"]
     for eps, _, path in cells:
@@ -139,15 +165,26 @@ def test_a_cell_whose_key_changed_is_recomputed(tmp_path, monkeypatch):
     cells = cells_in(tmp_path, 2)
     U.run(cells, lambda e, layer: "old", lambda e, layer: frame(e), log=lambda _: None)
     calls = []
-    manifest = U.run(cells, lambda e, layer: "new" if e == 1 else "old",
-                     lambda e, layer: calls.append(e) or frame(10 + e), log=lambda _: None)
+    manifest = U.run(
+        cells,
+        lambda e, layer: "new" if e == 1 else "old",
+        lambda e, layer: calls.append(e) or frame(10 + e),
+        log=lambda _: None,
+    )
     assert calls == [1] and manifest["reused"] == 1
     assert pd.read_parquet(cells[1][2]).equals(frame(11)) and U.stored_key(cells[1][2]) == "new"
     # ATSPECTRUM_RECOMPUTE: every cell again, whatever its key
     monkeypatch.setenv(U.RECOMPUTE_ENV, "1")
     calls.clear()
-    assert U.run(cells, lambda e, layer: "new" if e == 1 else "old",
-                 lambda e, layer: calls.append(e) or frame(e), log=lambda _: None)["reused"] == 0
+    assert (
+        U.run(
+            cells,
+            lambda e, layer: "new" if e == 1 else "old",
+            lambda e, layer: calls.append(e) or frame(e),
+            log=lambda _: None,
+        )["reused"]
+        == 0
+    )
     assert calls == [0, 1]
 
 

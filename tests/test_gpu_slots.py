@@ -1,4 +1,5 @@
 """GPU slot assignment, on CPU with fake GPUs: concurrent jobs never share a slot; killed jobs free theirs."""
+
 import json
 import os
 import signal
@@ -26,8 +27,10 @@ def env(tmp_path, gpus, **extra):
 
 
 def test_concurrent_jobs_never_share_a_gpu(tmp_path):
-    procs = [subprocess.Popen([sys.executable, "-c", HOLD, "0.6"], stdout=subprocess.PIPE, text=True,
-                              env=env(tmp_path, 2)) for _ in range(5)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", HOLD, "0.6"], stdout=subprocess.PIPE, text=True, env=env(tmp_path, 2))
+        for _ in range(5)
+    ]
     runs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     assert all(r["slot"] in ("0", "1") and r["env"] == r["slot"] for r in runs)
     for slot in ("0", "1"):
@@ -38,8 +41,9 @@ def test_concurrent_jobs_never_share_a_gpu(tmp_path):
 
 
 def test_a_killed_job_frees_its_gpu(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, "60"], stdout=subprocess.PIPE, text=True,
-                              env=env(tmp_path, 1))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, "60"], stdout=subprocess.PIPE, text=True, env=env(tmp_path, 1)
+    )
     lock = tmp_path / "locks" / "gpu0.lock"
     for _ in range(100):
         if lock.exists() and lock.read_text().strip() == str(holder.pid):
@@ -49,16 +53,23 @@ def test_a_killed_job_frees_its_gpu(tmp_path):
         pytest.fail("the holder never claimed GPU 0")
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=10)
-    out = subprocess.run([sys.executable, "-c", HOLD, "0"], capture_output=True, text=True, timeout=30,
-                         env=env(tmp_path, 1))
+    out = subprocess.run(
+        [sys.executable, "-c", HOLD, "0"], capture_output=True, text=True, timeout=30, env=env(tmp_path, 1)
+    )
     assert json.loads(out.stdout)["slot"] == "0"
 
 
 def test_a_scheduler_choice_is_respected_and_no_gpu_means_no_claim(tmp_path):
-    out = subprocess.run([sys.executable, "-c", HOLD, "0"], capture_output=True, text=True, timeout=30,
-                         env=env(tmp_path, 4, CUDA_VISIBLE_DEVICES="3"))
+    out = subprocess.run(
+        [sys.executable, "-c", HOLD, "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env(tmp_path, 4, CUDA_VISIBLE_DEVICES="3"),
+    )
     assert json.loads(out.stdout)["slot"] == "3"
     assert not (tmp_path / "locks").exists()
-    out = subprocess.run([sys.executable, "-c", HOLD, "0"], capture_output=True, text=True, timeout=30,
-                         env=env(tmp_path, 0))
+    out = subprocess.run(
+        [sys.executable, "-c", HOLD, "0"], capture_output=True, text=True, timeout=30, env=env(tmp_path, 0)
+    )
     assert json.loads(out.stdout)["slot"] is None

@@ -1,4 +1,5 @@
 """The up-front input check (config.check_inputs, the Snakefile's onstart): every input error before the first job."""
+
 import copy
 import re
 
@@ -30,8 +31,12 @@ def configured(**changes):
 def prepared_test(path, index, labels):
     """A prepared test file as data.prepare writes it: images, labels and each row's source index."""
     n = len(index)
-    np.savez(path, images=np.zeros((n, 3, 32, 32), np.uint8), labels=np.asarray(labels, np.int64),
-             index=np.asarray(index, np.int64))
+    np.savez(
+        path,
+        images=np.zeros((n, 3, 32, 32), np.uint8),
+        labels=np.asarray(labels, np.int64),
+        index=np.asarray(index, np.int64),
+    )
     return str(path)
 
 
@@ -47,15 +52,17 @@ def cifar10c(tmp_path):
 def test_a_complete_cifar10c_matching_the_test_subset_passes(tmp_path, cifar10c):
     index = [1, 4, 9, 19]
     test = prepared_test(tmp_path / "test.npz", index, np.array(index) % 10)
-    C.check_inputs(configured(**{"corruptions.root": cifar10c, "data.test_size": 4, "corruptions.test_size": 3}),
-                   test)
+    C.check_inputs(configured(**{"corruptions.root": cifar10c, "data.test_size": 4, "corruptions.test_size": 3}), test)
 
 
 def test_test_subset_beyond_the_cifar10c_rows_names_key_and_file(tmp_path, cifar10c):
     """data.test_size drew test image 25, whose corrupted version a 20-per-severity directory lacks."""
     test = prepared_test(tmp_path / "test.npz", [3, 8, 25], [3, 8, 5])
-    with pytest.raises(C.ConfigError, match=r"'data.test_size': the evaluated test images include test image 25 but "
-                                            r".*CIFAR-10-C/labels.npy holds 20 images per severity"):
+    with pytest.raises(
+        C.ConfigError,
+        match=r"'data.test_size': the evaluated test images include test image 25 but "
+        r".*CIFAR-10-C/labels.npy holds 20 images per severity",
+    ):
         C.check_inputs(configured(**{"corruptions.root": cifar10c, "data.test_size": 3}), test)
 
 
@@ -72,8 +79,11 @@ def test_corruptions_test_size_beyond_the_cifar10c_rows_names_the_key(tmp_path, 
 
 def test_cifar10c_of_another_test_split_is_refused(tmp_path, cifar10c):
     test = prepared_test(tmp_path / "test.npz", [0, 1, 2], [0, 1, 7])
-    with pytest.raises(C.ConfigError, match=r"'corruptions.root': .*labels.npy disagrees with the test split's labels "
-                                            r"on 1 of the 3 evaluated test images"):
+    with pytest.raises(
+        C.ConfigError,
+        match=r"'corruptions.root': .*labels.npy disagrees with the test split's labels "
+        r"on 1 of the 3 evaluated test images",
+    ):
         C.check_inputs(configured(**{"corruptions.root": cifar10c}), test)
 
 
@@ -82,12 +92,25 @@ def test_corruptions_test_size_above_data_test_size_fails_in_a_dry_run():
         configured(**{"data.test_size": 40, "corruptions.test_size": 50})
 
 
-@pytest.mark.parametrize("dataset, files", [
-    ("cifar10", [f"cifar-10-batches-py/data_batch_{b}" for b in range(1, 6)]
-     + ["cifar-10-batches-py/test_batch", "cifar-10-batches-py/batches.meta"]),
-    ("fashion_mnist", ["train-images-idx3-ubyte[.gz]", "train-labels-idx1-ubyte[.gz]",
-                       "t10k-images-idx3-ubyte[.gz]", "t10k-labels-idx1-ubyte[.gz]"]),
-])
+@pytest.mark.parametrize(
+    "dataset, files",
+    [
+        (
+            "cifar10",
+            [f"cifar-10-batches-py/data_batch_{b}" for b in range(1, 6)]
+            + ["cifar-10-batches-py/test_batch", "cifar-10-batches-py/batches.meta"],
+        ),
+        (
+            "fashion_mnist",
+            [
+                "train-images-idx3-ubyte[.gz]",
+                "train-labels-idx1-ubyte[.gz]",
+                "t10k-images-idx3-ubyte[.gz]",
+                "t10k-labels-idx1-ubyte[.gz]",
+            ],
+        ),
+    ],
+)
 def test_an_empty_data_root_names_every_missing_file(tmp_path, dataset, files):
     root = tmp_path / "data"
     root.mkdir()
@@ -110,8 +133,11 @@ def test_a_missing_cifar10c_file_set_is_named_whole(tmp_path, cifar10c):
     for name in ("labels.npy", "fog.npy"):
         os.remove(os.path.join(cifar10c, name))
     test = prepared_test(tmp_path / "test.npz", [0], [0])
-    with pytest.raises(C.ConfigError, match=r"'corruptions.root': 2 file\(s\) missing: .*labels.npy: file is missing; "
-                                            r".*fog.npy: file is missing") as info:
+    with pytest.raises(
+        C.ConfigError,
+        match=r"'corruptions.root': 2 file\(s\) missing: .*labels.npy: file is missing; "
+        r".*fog.npy: file is missing",
+    ) as info:
         C.check_inputs(configured(**{"corruptions.root": cifar10c}), test)
     assert not re.search("contrast", str(info.value))
 
@@ -124,8 +150,9 @@ def test_before_preparation_the_test_rows_are_those_prepare_will_write(tmp_path,
     test_images, test_labels = cifar_checksums["test"]
     cfg = configured(**{"data.root": cifar_checksums["root"], "data.test_size": 2})
     index, labels = C.prepared_test_rows(cfg)
-    data.prepare("cifar10", cifar_checksums["root"], False, str(tmp_path / "prepared"), val_size=2,
-                 seed=cfg["seed"], test_size=2)
+    data.prepare(
+        "cifar10", cifar_checksums["root"], False, str(tmp_path / "prepared"), val_size=2, seed=cfg["seed"], test_size=2
+    )
     with np.load(tmp_path / "prepared" / "test.npz") as npz:
         assert index.tolist() == npz["index"].tolist() and labels.tolist() == npz["labels"].tolist()
     complete, short = tmp_path / "c10c", tmp_path / "c10c-short"

@@ -13,8 +13,10 @@ from atspectrum.quantize import Quantizer
 @pytest.fixture(scope="module")
 def small():
     torch.manual_seed(0)
-    return {"resnet18": models.build("resnet18", 10, 1, width=4).eval(),
-            "wrn28_10": models.build("wrn28_10", 10, 1, width=1).eval()}
+    return {
+        "resnet18": models.build("resnet18", 10, 1, width=4).eval(),
+        "wrn28_10": models.build("wrn28_10", 10, 1, width=1).eval(),
+    }
 
 
 def test_paper_resnet18_parameter_count():
@@ -38,8 +40,14 @@ def test_quant_points_have_the_papers_names(small):
     assert small["resnet18"].quant_points == ("conv0", "layer1", "layer2", "layer3", "layer4")
     assert small["wrn28_10"].quant_points == ("init_conv", "layer0", "layer1", "layer2")
     # the one extra point is selectable by name, never part of the paper's default grid
-    assert small["resnet18"].selectable_quant_points() == ("conv0", "conv0_post", "layer1", "layer2", "layer3",
-                                                            "layer4")
+    assert small["resnet18"].selectable_quant_points() == (
+        "conv0",
+        "conv0_post",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+    )
     assert small["wrn28_10"].selectable_quant_points() == small["wrn28_10"].quant_points
 
 
@@ -124,6 +132,7 @@ def test_checkpoint_loading_never_executes_code(tmp_path):
 
 # --- BatchNorm momentum (issue #12): the paper code's 0.1, a config key, stored in the checkpoint -------------------
 
+
 def _momenta(model):
     return {m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)}
 
@@ -149,8 +158,12 @@ def test_bad_batchnorm_momentum_is_refused(bad):
         models.build("wrn28_10", 10, 1, width=1, bn_momentum=bad)
 
 
-WRN_CONFIG = {"run": "t", "data": {"dataset": "fashion_mnist", "root": None, "val_size": 10},
-              "models": {"w": {"arch": "wrn28_10", "width": 1, "eps": [0]}}, "overdesign": {"delta": [4]}}
+WRN_CONFIG = {
+    "run": "t",
+    "data": {"dataset": "fashion_mnist", "root": None, "val_size": 10},
+    "models": {"w": {"arch": "wrn28_10", "width": 1, "eps": [0]}},
+    "overdesign": {"delta": [4]},
+}
 
 
 def test_bn_momentum_config_key_reaches_the_model():
@@ -187,6 +200,7 @@ def test_extra_quant_point_is_selectable_by_config_but_not_a_default():
 
 # --- the paper code's ResNet18_preReLU: no ReLU between the two blocks of a stage ------------------------------------
 
+
 def paper_code_resnet18_forward(m, x):
     """The forward of the paper code's ResNet18_preReLU (models/resnet_ours.py, the network PGDAT.py and ST.py
     train), written out from our modules: BasicBlock_withoutReLU blocks, a ReLU only before each stage and the pool."""
@@ -212,8 +226,10 @@ def test_resnet18_is_the_paper_codes_network_unless_asked_for_the_standard_one(t
         assert not torch.allclose(standard(x), paper(x), atol=1e-5)  # the missing ReLUs change the function
         for net, negative in ((paper, True), (standard, False)):  # what each stage's first block hands on
             seen = []
-            hooks = [stage[0].register_forward_hook(lambda mod, inp, out: seen.append(out.min().item() < 0))
-                     for stage in (net.layer1, net.layer2, net.layer3, net.layer4)]
+            hooks = [
+                stage[0].register_forward_hook(lambda mod, inp, out: seen.append(out.min().item() < 0))
+                for stage in (net.layer1, net.layer2, net.layer3, net.layer4)
+            ]
             net(x)
             for h in hooks:
                 h.remove()

@@ -1,11 +1,12 @@
 """Speed options: bf16 training, channels-last, and the guarantee that evaluation attacks stay in fp32."""
+
 import pytest
 import torch
 import torch.nn.functional as F
+from synthetic import bars
 
 from atspectrum import attacks, evaluate, models
 from atspectrum.train import TrainConfig, train
-from synthetic import bars
 
 
 def net(seed=0):
@@ -14,8 +15,19 @@ def net(seed=0):
 
 
 def test_bf16_adversarial_training_runs_and_learns():
-    cfg = TrainConfig(eps=8, epochs=4, batch_size=32, lr=0.05, lr_milestones=(10,), attack_steps=2, crop_padding=0,
-                      flip=False, select="last", precision="bf16", channels_last=True)
+    cfg = TrainConfig(
+        eps=8,
+        epochs=4,
+        batch_size=32,
+        lr=0.05,
+        lr_milestones=(10,),
+        attack_steps=2,
+        crop_padding=0,
+        flip=False,
+        select="last",
+        precision="bf16",
+        channels_last=True,
+    )
     model, rows, _ = train(net(), bars(128, 0), bars(32, 1), cfg)
     assert rows[-1]["train_loss"] < 0.7 * rows[0]["train_loss"]
     assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32

@@ -1,6 +1,7 @@
 """A training job killed at any moment (SIGKILL) or stopped by SIGTERM/SIGUSR1 (what SLURM sends before a time limit, at
 it, on preemption and on scancel) resumes from its last complete epoch and ends with the weights of an uninterrupted
 run; a partial checkpoint is never taken for a complete one."""
+
 import os
 import signal
 import subprocess
@@ -10,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from synthetic import bars
 
 from atspectrum import models
 from atspectrum.train import Interrupted, TrainConfig, train
-from synthetic import bars
 
 SCRIPT = """
 import sys, torch
@@ -59,8 +60,9 @@ def start_and_wait_for_epoch_1(state):
 
 def resume_and_compare(state, reference):
     messages = []
-    resumed, rows, _ = train(fresh(), bars(96, 0), bars(32, 1), TrainConfig(**CFG), state_path=str(state),
-                             log=messages.append)
+    resumed, rows, _ = train(
+        fresh(), bars(96, 0), bars(32, 1), TrainConfig(**CFG), state_path=str(state), log=messages.append
+    )
     assert any("resuming" in m for m in messages)
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
     for (k, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
@@ -117,6 +119,12 @@ def test_a_stop_signal_between_epochs_raises_interrupted_and_keeps_the_epochs_do
 def test_stop_signals_can_be_left_alone():
     before = signal.getsignal(signal.SIGTERM)
     seen = []
-    train(fresh(), bars(32, 0), bars(8, 1), TrainConfig(**CFG | {"epochs": 1}), stop_signals=(),
-          on_epoch_end=lambda row: seen.append(signal.getsignal(signal.SIGTERM)))
+    train(
+        fresh(),
+        bars(32, 0),
+        bars(8, 1),
+        TrainConfig(**CFG | {"epochs": 1}),
+        stop_signals=(),
+        on_epoch_end=lambda row: seen.append(signal.getsignal(signal.SIGTERM)),
+    )
     assert seen == [before]

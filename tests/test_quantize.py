@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from synthetic import bars, trained_bars_model
 
 from atspectrum import config as C
 from atspectrum import evaluate, models, tables, transfer
 from atspectrum.quantize import Quantizer, apply, check_beta, scaled_floor
-from synthetic import bars, trained_bars_model
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +68,16 @@ def test_bpda_at_different_betas_attacks_different_functions(net, batch):
     results = {}
     for beta in (4.0, 12.0):
         frame, adv = evaluate.attack_per_example(
-            net, images, labels, 8, 10, 0.25, attack_quantize=Quantizer("conv0", beta, True),
-            eval_quantize=Quantizer("conv0", beta, False), keep_adv=True)
+            net,
+            images,
+            labels,
+            8,
+            10,
+            0.25,
+            attack_quantize=Quantizer("conv0", beta, True),
+            eval_quantize=Quantizer("conv0", beta, False),
+            keep_adv=True,
+        )
         results[beta] = (frame, adv)
     assert not torch.equal(results[4.0][1], results[12.0][1])
     assert not results[4.0][0]["pred"].equals(results[12.0][0]["pred"])
@@ -108,12 +116,18 @@ def test_transfer_examples_out_of_budget_or_mismatched_are_refused(tmp_path, bat
 def test_quantization_table_layout_and_marks():
     eps, deltas, layers = [0, 4, 8], [2, 4], ["conv0", "layer1"]
     rng = np.random.default_rng(0)
-    acc = {(e, d, l): float(rng.integers(0, 100)) for e in eps for d in deltas for l in ["none", *layers]}
+    acc = {(e, d, layer): float(rng.integers(0, 100)) for e in eps for d in deltas for layer in ["none", *layers]}
     acc[(4, 2, "conv0")] = acc[(4, 2, "none")]  # a tie is marked neither way
     table, marks = tables.quantization_table(acc, eps, deltas, layers)
     assert list(table.columns) == ["delta", "layer", "eps0", "eps4", "eps8"]
-    assert list(zip(table["delta"], table["layer"])) == [(2, "none"), (2, "conv0"), (2, "layer1"),
-                                                          (4, "none"), (4, "conv0"), (4, "layer1")]
+    assert list(zip(table["delta"], table["layer"])) == [
+        (2, "none"),
+        (2, "conv0"),
+        (2, "layer1"),
+        (4, "none"),
+        (4, "conv0"),
+        (4, "layer1"),
+    ]
     for i, row in table.iterrows():
         for e in eps:
             base = acc[(e, row["delta"], "none")]
@@ -126,6 +140,7 @@ def test_quantization_table_layout_and_marks():
 
 
 # --- where each quantization point sits (issue #12): the tensors the paper's code quantizes -----------------------
+
 
 def _floor(t, beta):
     """floor(beta t)/beta written out, independent of atspectrum.quantize."""
@@ -279,20 +294,30 @@ def test_bad_beta_is_refused_by_the_evaluations_before_any_work(net, beta):
     # no examples: nothing reaches the model, the evaluation itself must refuse the quantizer
     images, labels = torch.zeros((0, 1, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.long)
     bad_st, bad = Quantizer("conv0", beta, True), Quantizer("conv0", beta, False)
-    calls = [lambda: evaluate.classify_per_example(net, images, labels, quantize=bad),
-             lambda: evaluate.attack_per_example(net, images, labels, 8, 2, 0.25, attack_quantize=bad_st),
-             lambda: evaluate.attack_per_example(net, images, labels, 8, 2, 0.25, eval_quantize=bad),
-             lambda: evaluate.apgd_per_example(net, images, labels, 8, 2, attack_quantize=bad_st),
-             lambda: evaluate.apgd_per_example(net, images, labels, 8, 2, eval_quantize=bad)]
+    calls = [
+        lambda: evaluate.classify_per_example(net, images, labels, quantize=bad),
+        lambda: evaluate.attack_per_example(net, images, labels, 8, 2, 0.25, attack_quantize=bad_st),
+        lambda: evaluate.attack_per_example(net, images, labels, 8, 2, 0.25, eval_quantize=bad),
+        lambda: evaluate.apgd_per_example(net, images, labels, 8, 2, attack_quantize=bad_st),
+        lambda: evaluate.apgd_per_example(net, images, labels, 8, 2, eval_quantize=bad),
+    ]
     for call in calls:
         with pytest.raises(ValueError, match=BETA_MESSAGE):
             call()
 
 
-QUANT_CONFIG = {"run": "t", "data": {"dataset": "fashion_mnist", "root": None, "val_size": 10},
-                "models": {"r": {"arch": "resnet18", "width": 2, "eps": [0]}}, "overdesign": {"delta": [4]},
-                "quantization": {"delta": [4], "beta": [4, 8], "attacks": ["transfer", "bpda", "apgd-bpda"],
-                                 "apgd-bpda": {"beta": [8]}}}
+QUANT_CONFIG = {
+    "run": "t",
+    "data": {"dataset": "fashion_mnist", "root": None, "val_size": 10},
+    "models": {"r": {"arch": "resnet18", "width": 2, "eps": [0]}},
+    "overdesign": {"delta": [4]},
+    "quantization": {
+        "delta": [4],
+        "beta": [4, 8],
+        "attacks": ["transfer", "bpda", "apgd-bpda"],
+        "apgd-bpda": {"beta": [8]},
+    },
+}
 
 
 def test_the_quantization_config_without_a_bad_beta_is_valid():
@@ -301,9 +326,14 @@ def test_the_quantization_config_without_a_bad_beta_is_valid():
 
 
 @pytest.mark.parametrize("beta", BAD_BETAS)
-@pytest.mark.parametrize("where,key", [(("quantization", "beta"), "quantization.beta[1]"),
-                                       (("quantization", "apgd-bpda", "beta"), "quantization.apgd-bpda.beta[0]"),
-                                       (("checklist", "large_beta", "beta"), "checklist.large_beta.beta")])
+@pytest.mark.parametrize(
+    "where,key",
+    [
+        (("quantization", "beta"), "quantization.beta[1]"),
+        (("quantization", "apgd-bpda", "beta"), "quantization.apgd-bpda.beta[0]"),
+        (("checklist", "large_beta", "beta"), "checklist.large_beta.beta"),
+    ],
+)
 def test_bad_beta_in_the_config_names_the_key(beta, where, key):
     cfg = copy.deepcopy(QUANT_CONFIG)
     node = cfg

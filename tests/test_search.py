@@ -1,5 +1,6 @@
 """The overdesign search: the decision rule on constructed validation errors (the answer known by construction), its
 records, the config keys, and the checkpoint-driven workflow end to end on a tiny config."""
+
 import copy
 import json
 import re
@@ -7,12 +8,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from workflow_run import ROOT, job_counts, snakemake
 
 from atspectrum import config as C
 from atspectrum import data, search, stats
 from atspectrum.search import MAX_EPS, PATIENCE, Settings, decide
-
-from workflow_run import ROOT, job_counts, snakemake
 
 
 def run_search(settings: Settings, curve: dict[int, float]):
@@ -27,6 +27,7 @@ def run_search(settings: Settings, curve: dict[int, float]):
 
 
 # --- the decision rule ---------------------------------------------------------------------------------------------
+
 
 def test_stops_exactly_when_the_error_has_risen_for_patience_consecutive_eps():
     s = Settings(delta=4, step=2, patience=2, max_eps=64)
@@ -103,14 +104,17 @@ def test_decide_refuses_skipped_eps_values_after_a_stop_and_bad_errors():
         decide(s, {})
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"delta": 0, "step": 1, "patience": 1, "max_eps": 8}, "delta"),
-    ({"delta": 4, "step": 0, "patience": 1, "max_eps": 8}, "step"),
-    ({"delta": 4, "step": 1, "patience": 0, "max_eps": 8}, "patience"),
-    ({"delta": 8, "step": 1, "patience": 1, "max_eps": 4}, "max_eps"),
-    ({"delta": 8, "step": 1, "patience": 1, "max_eps": 300}, "max_eps"),
-    ({"delta": 8, "step": 1.5, "patience": 1, "max_eps": 30}, "integer"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"delta": 0, "step": 1, "patience": 1, "max_eps": 8}, "delta"),
+        ({"delta": 4, "step": 0, "patience": 1, "max_eps": 8}, "step"),
+        ({"delta": 4, "step": 1, "patience": 0, "max_eps": 8}, "patience"),
+        ({"delta": 8, "step": 1, "patience": 1, "max_eps": 4}, "max_eps"),
+        ({"delta": 8, "step": 1, "patience": 1, "max_eps": 300}, "max_eps"),
+        ({"delta": 8, "step": 1.5, "patience": 1, "max_eps": 30}, "integer"),
+    ],
+)
 def test_settings_are_checked(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Settings(**kwargs)
@@ -126,11 +130,18 @@ def test_previous_follows_the_schedule():
 
 # --- the records the checkpoint and the result rule write -------------------------------------------------------------
 
+
 def frame(correct):
     correct = np.asarray(correct, dtype=bool)
     n = len(correct)
-    return pd.DataFrame({"index": np.arange(n), "label": np.zeros(n, dtype=np.int64),
-                         "pred": np.where(correct, 0, 1).astype(np.int64), "correct": correct})
+    return pd.DataFrame(
+        {
+            "index": np.arange(n),
+            "label": np.zeros(n, dtype=np.int64),
+            "pred": np.where(correct, 0, 1).astype(np.int64),
+            "correct": correct,
+        }
+    )
 
 
 def test_step_records_chain_and_walk_follows_them(tmp_path):
@@ -173,7 +184,7 @@ def test_result_record_and_table():
     res = search.result_record(last, star, base)
     assert res["test_error_at_eps_star"] == 20.0 and res["test_error_at_delta"] == 70.0 and res["gain"] == 50.0
     assert res["test_error_lo"] < 20.0 < res["test_error_hi"] and res["n_test"] == 20
-    assert res["p_value"] == pytest.approx(2 * 0.5 ** 10)  # exact McNemar, 10 discordant pairs all one way
+    assert res["p_value"] == pytest.approx(2 * 0.5**10)  # exact McNemar, 10 discordant pairs all one way
     table = search.table([res, {**res, "delta": 1}])
     assert list(table.columns) == search.TABLE_COLUMNS and list(table["delta"]) == [1, 2]
     row = table.iloc[1]
@@ -200,8 +211,14 @@ GOOD = {
 
 def test_search_defaults_and_accessors():
     cfg = C.validate(copy.deepcopy(GOOD), check_data=False)
-    assert cfg["overdesign"]["search"] == {"delta": [8, 4], "step": 1, "patience": 2, "max_eps": 64,
-                                           "val_fraction": 0.5, "models": None}
+    assert cfg["overdesign"]["search"] == {
+        "delta": [8, 4],
+        "step": 1,
+        "patience": 2,
+        "max_eps": 64,
+        "val_fraction": 0.5,
+        "models": None,
+    }
     assert C.search_val_fraction(cfg) == 0.5
     assert C.search_models(cfg) == ["r", "w"] and C.search_deltas(cfg) == [4, 8]
     assert C.search_settings(cfg, 4) == {"delta": 4, "step": 1, "patience": 2, "max_eps": 64}
@@ -213,20 +230,23 @@ def test_search_defaults_and_accessors():
     assert not C.search_enabled(off) and C.search_models(off) == [] and C.search_deltas(off) == []
 
 
-@pytest.mark.parametrize("search_cfg, key", [
-    ({"delta": [0]}, "overdesign.search.delta[0]"),
-    ({"delta": []}, "overdesign.search.delta"),
-    ({"step": 2}, "overdesign.search"),  # delta is required
-    ({"delta": [4], "step": 0}, "overdesign.search.step"),
-    ({"delta": [4], "patience": 0}, "overdesign.search.patience"),
-    ({"delta": [4], "max_eps": 256}, "overdesign.search.max_eps"),
-    ({"delta": [4, 40], "max_eps": 32}, "overdesign.search.max_eps"),
-    ({"delta": [4], "models": ["nope"]}, "overdesign.search.models[0]"),
-    ({"delta": [4], "patiense": 2}, "overdesign.search"),
-    ({"delta": [4], "val_fraction": 1.0}, "overdesign.search.val_fraction"),
-    ({"delta": [4], "val_fraction": 0.01}, "overdesign.search.val_fraction"),  # 0 of val_size 10 for the search
-    ({"delta": [4], "val_fraction": 0.97}, "overdesign.search.val_fraction"),  # 0 of 10 left for selection
-])
+@pytest.mark.parametrize(
+    "search_cfg, key",
+    [
+        ({"delta": [0]}, "overdesign.search.delta[0]"),
+        ({"delta": []}, "overdesign.search.delta"),
+        ({"step": 2}, "overdesign.search"),  # delta is required
+        ({"delta": [4], "step": 0}, "overdesign.search.step"),
+        ({"delta": [4], "patience": 0}, "overdesign.search.patience"),
+        ({"delta": [4], "max_eps": 256}, "overdesign.search.max_eps"),
+        ({"delta": [4, 40], "max_eps": 32}, "overdesign.search.max_eps"),
+        ({"delta": [4], "models": ["nope"]}, "overdesign.search.models[0]"),
+        ({"delta": [4], "patiense": 2}, "overdesign.search"),
+        ({"delta": [4], "val_fraction": 1.0}, "overdesign.search.val_fraction"),
+        ({"delta": [4], "val_fraction": 0.01}, "overdesign.search.val_fraction"),  # 0 of val_size 10 for the search
+        ({"delta": [4], "val_fraction": 0.97}, "overdesign.search.val_fraction"),  # 0 of 10 left for selection
+    ],
+)
 def test_invalid_search_config_names_the_key(search_cfg, key):
     cfg = copy.deepcopy(GOOD)
     cfg["overdesign"]["search"] = search_cfg
@@ -254,6 +274,7 @@ def test_shipped_configs_search():
 
 
 # --- the validation split: checkpoint selection and the search never share an image ----------------------------------
+
 
 @pytest.mark.parametrize("n, fraction, n_search", [(250, 0.5, 125), (1000, 0.3, 300), (7, 0.5, 4), (2, 0.5, 1)])
 def test_validation_parts_are_disjoint_cover_the_split_and_are_seeded(n, fraction, n_search):
@@ -302,17 +323,29 @@ TINY = {
     "data": {"dataset": "fashion_mnist", "val_size": 32, "train_size": 128, "test_size": 32},
     # the grid trains eps 8, 24, 32; the search at delta 8 (step 8) starts on the grid's eps 8 and trains eps 16
     "models": {"rn": {"arch": "resnet18", "width": 2, "eps": [8, 24, 32]}},
-    "train": {"epochs": 1, "batch_size": 64, "lr": 0.05, "lr_milestones": [1], "select": "last",
-              "attack": {"steps": 1}, "val_attack": {"steps": 1}},
-    "overdesign": {"delta": [8], "attack": {"steps": 2},
-                   # patience 1 and max_eps 16: visits exactly 8 and 16 whatever the errors
-                   "search": {"delta": [8], "step": 8, "patience": 1, "max_eps": 16}},
+    "train": {
+        "epochs": 1,
+        "batch_size": 64,
+        "lr": 0.05,
+        "lr_milestones": [1],
+        "select": "last",
+        "attack": {"steps": 1},
+        "val_attack": {"steps": 1},
+    },
+    "overdesign": {
+        "delta": [8],
+        "attack": {"steps": 2},
+        # patience 1 and max_eps 16: visits exactly 8 and 16 whatever the errors
+        "search": {"delta": [8], "step": 8, "patience": 1, "max_eps": 16},
+    },
     "filters": False,
     "eval": {"batch_size": 64},
 }
 
-workflow = pytest.mark.skipif(data.default_root("fashion_mnist") is None,
-                              reason="needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)")
+workflow = pytest.mark.skipif(
+    data.default_root("fashion_mnist") is None,
+    reason="needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)",
+)
 
 
 def with_search(**edits):

@@ -1,5 +1,6 @@
 """profiles/slurm without a cluster: a dry run plans the tiny SLURM workflow with the profile's resources.
 (tests/slurm/cluster_test.sh runs the same profile on a real one-node cluster, as root.)"""
+
 import os
 import re
 import subprocess
@@ -19,10 +20,25 @@ pytestmark = pytest.mark.slow
 def plan(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("slurm-plan")
     env = os.environ | {"ATSPECTRUM_SLURM_PARTITION": "gpu-part", "ATSPECTRUM_SLURM_ACCOUNT": "proj42"}
-    res = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile",
-                          str(ROOT / "tests" / "slurm" / "config.yaml"), "--workflow-profile",
-                          str(ROOT / "profiles" / "slurm"), "-n", "results/slurm/tables/overdesign_rn.csv"],
-                         capture_output=True, text=True, timeout=300, env=env)
+    res = subprocess.run(
+        [
+            SNAKEMAKE,
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(workdir),
+            "--configfile",
+            str(ROOT / "tests" / "slurm" / "config.yaml"),
+            "--workflow-profile",
+            str(ROOT / "profiles" / "slurm"),
+            "-n",
+            "results/slurm/tables/overdesign_rn.csv",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return res.stdout + res.stderr
 
@@ -48,7 +64,8 @@ def test_gpu_rules_ask_for_one_gpu_and_cpu_rules_for_none(plan):
 
 def test_array_rules_are_rules_of_the_workflow():
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
-    rules = set(re.findall(r"^rule (\w+):", "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk")),
-                           re.M))
+    rules = set(
+        re.findall(r"^rule (\w+):", "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk")), re.M)
+    )
     arrays = profile["slurm-array-jobs"].split(",")
     assert arrays and set(arrays) <= rules

@@ -56,21 +56,30 @@ def test_tables_mark_only_the_significant_quantized_cells():
     small[100:103] = True  # +3 examples: p = 0.25, not significant
     worse = base.copy()
     worse[:30] = False  # -30 examples: significant
-    frames = {(0, 8, "none"): _frame(base), (0, 8, "conv0"): _frame(big), (0, 8, "layer1"): _frame(small),
-              (4, 8, "none"): _frame(base), (4, 8, "conv0"): _frame(worse), (4, 8, "layer1"): _frame(base)}
-    cells = [({"delta": 8, "layer": l, "column": f"eps{e}"}, (e, 8, l), (e, 8, "none"))
-             for l in ("conv0", "layer1") for e in (0, 4)]
+    frames = {
+        (0, 8, "none"): _frame(base),
+        (0, 8, "conv0"): _frame(big),
+        (0, 8, "layer1"): _frame(small),
+        (4, 8, "none"): _frame(base),
+        (4, 8, "conv0"): _frame(worse),
+        (4, 8, "layer1"): _frame(base),
+    }
+    cells = [
+        ({"delta": 8, "layer": layer, "column": f"eps{e}"}, (e, 8, layer), (e, 8, "none"))
+        for layer in ("conv0", "layer1")
+        for e in (0, 4)
+    ]
     tests = tables.paired_tests(frames, cells, alpha=0.05, correction="holm")
     by_cell = tests.set_index(["layer", "column"])
     assert (by_cell.loc[("conv0", "eps0"), "gained"], by_cell.loc[("conv0", "eps0"), "lost"]) == (40, 0)
     assert by_cell.loc[("layer1", "eps0"), "p_value"] == pytest.approx(sst.binomtest(3, 3, 0.5).pvalue)
     # Holm: 4 tests; the smallest p is multiplied by 4, the largest (no discordant pairs: p = 1) stays 1
-    assert by_cell.loc[("conv0", "eps0"), "p_adjusted"] == pytest.approx(4 * by_cell.loc[("conv0", "eps0"),
-                                                                                          "p_value"])
+    assert by_cell.loc[("conv0", "eps0"), "p_adjusted"] == pytest.approx(4 * by_cell.loc[("conv0", "eps0"), "p_value"])
     assert list(by_cell["significant"]) == [True, True, False, False]
     acc = {k: 100 * f["correct"].mean() for k, f in frames.items()}
-    table, marks = tables.quantization_table(acc, [0, 4], [8], ["conv0", "layer1"],
-                                             tables.significance(tests, ["delta", "layer"]))
+    table, marks = tables.quantization_table(
+        acc, [0, 4], [8], ["conv0", "layer1"], tables.significance(tests, ["delta", "layer"])
+    )
     assert list(marks["eps0"]) == ["", "+", ""]  # layer1's +1.5 points is not significant: unmarked
     assert list(marks["eps4"]) == ["", "-", ""]
     unmarked, _ = tables.quantization_table(acc, [0, 4], [8], ["conv0", "layer1"])
@@ -90,8 +99,11 @@ def test_written_tables_carry_wilson_intervals(tmp_path):
     assert [os.path.basename(p) for p in paths] == ["t.csv", "t.md", "t.tex", "t_ci.csv"]
     ci = pd.read_csv(tmp_path / "t_ci.csv")
     assert list(ci.columns) == ["eps", "column", "value", "count", "n", "ci_low", "ci_high"]
-    assert list(zip(ci["eps"], ci["column"], ci["count"], ci["n"])) == [(0, "delta4", 2, 4), (0, "delta8", 1, 4),
-                                                                        (8, "delta4", 200, 200)]
+    assert list(zip(ci["eps"], ci["column"], ci["count"], ci["n"])) == [
+        (0, "delta4", 2, 4),
+        (0, "delta8", 1, 4),
+        (8, "delta4", 200, 200),
+    ]
     ref = sst.binomtest(2, 4).proportion_ci(method="wilson")
     assert ci.loc[0, "ci_low"] == pytest.approx(100 * ref.low) and ci.loc[0, "ci_high"] == pytest.approx(100 * ref.high)
     half = (ci.loc[0, "ci_high"] - ci.loc[0, "ci_low"]) / 2

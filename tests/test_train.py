@@ -13,13 +13,23 @@ def tiny_data(n, seed):
     labels = torch.randint(0, 3, (n,), generator=g)
     images = torch.randint(0, 60, (n, 1, 16, 16), generator=g, dtype=torch.uint8)
     for i, c in enumerate(labels.tolist()):
-        images[i, 0, c * 5: c * 5 + 5, 3:13] = 220  # a learnable class-dependent bar
+        images[i, 0, c * 5 : c * 5 + 5, 3:13] = 220  # a learnable class-dependent bar
     return images, labels
 
 
 def cfg(**kw):
-    base = dict(eps=8, epochs=3, batch_size=16, lr=0.05, lr_milestones=(2,), attack_steps=2, val_attack_steps=2,
-                crop_padding=2, eval_batch_size=32, seed=3)
+    base = dict(
+        eps=8,
+        epochs=3,
+        batch_size=16,
+        lr=0.05,
+        lr_milestones=(2,),
+        attack_steps=2,
+        val_attack_steps=2,
+        crop_padding=2,
+        eval_batch_size=32,
+        seed=3,
+    )
     return TrainConfig(**(base | kw))
 
 
@@ -100,7 +110,7 @@ def test_augmentation_crops_and_flips_within_the_padded_image():
     assert out.shape == x.shape
     for i in range(2):
         padded = torch.nn.functional.pad(x[i], (2, 2, 2, 2))
-        windows = [padded[:, r:r + 6, c:c + 6] for r in range(5) for c in range(5)]
+        windows = [padded[:, r : r + 6, c : c + 6] for r in range(5) for c in range(5)]
         assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows)
     assert torch.equal(augment.random_crop_flip(x, padding=0, flip=False), x)
 
@@ -165,8 +175,14 @@ def same_weights(a, b):
 def train_scripted(select, **kw):
     """Standard training (fast) under scripted validation; returns the run and each epoch's weights."""
     model, per_epoch = fresh(), []
-    out = train(model, tiny_data(32, 0), tiny_data(8, 1), cfg(eps=0, epochs=EPOCHS, select=select),
-                on_epoch_end=lambda row: per_epoch.append(weights(model)), **kw)
+    out = train(
+        model,
+        tiny_data(32, 0),
+        tiny_data(8, 1),
+        cfg(eps=0, epochs=EPOCHS, select=select),
+        on_epoch_end=lambda row: per_epoch.append(weights(model)),
+        **kw,
+    )
     return out, per_epoch
 
 
@@ -197,8 +213,14 @@ def test_a_resumed_run_keeps_the_best_epoch_of_the_interrupted_one(tmp_path, mon
     with pytest.raises(Interrupt):
         train(model, tr, va, cfg(eps=0, epochs=EPOCHS), state_path=state, on_epoch_end=snapshot_then_stop_after_fourth)
     model = fresh()
-    _, rows, summary = train(model, tr, va, cfg(eps=0, epochs=EPOCHS), state_path=state,
-                             on_epoch_end=lambda row: per_epoch.append(weights(model)))
+    _, rows, summary = train(
+        model,
+        tr,
+        va,
+        cfg(eps=0, epochs=EPOCHS),
+        state_path=state,
+        on_epoch_end=lambda row: per_epoch.append(weights(model)),
+    )
     assert [r["epoch"] for r in rows] == list(range(1, EPOCHS + 1)) and len(per_epoch) == EPOCHS
     assert summary["selected_epoch"] == 3 and summary["val_robust_acc"] == SCRIPTED_ROBUST[2]
     returned = weights(model)
@@ -210,8 +232,12 @@ def test_learning_rate_steps_at_epoch_milestones_not_batches():
     lrs = []
     handle = register_optimizer_step_pre_hook(lambda opt, args, kwargs: lrs.append(opt.param_groups[0]["lr"]))
     try:
-        _, rows, _ = train(fresh(), tiny_data(32, 0), tiny_data(0, 1),
-                           cfg(eps=0, epochs=3, lr=0.05, lr_milestones=(2,), lr_gamma=0.1, select="last"))
+        _, rows, _ = train(
+            fresh(),
+            tiny_data(32, 0),
+            tiny_data(0, 1),
+            cfg(eps=0, epochs=3, lr=0.05, lr_milestones=(2,), lr_gamma=0.1, select="last"),
+        )
     finally:
         handle.remove()
     assert lrs == pytest.approx([0.05] * 4 + [0.005] * 2)  # two batches per epoch, ×0.1 after epoch 2

@@ -1,4 +1,5 @@
 """The workflow end to end through the snakemake CLI on a tiny config: artifacts, values, caching, reruns."""
+
 import io
 import re
 import shutil
@@ -11,17 +12,18 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from workflow_run import ROOT, SNAKEMAKE, job_counts, reordered, snakemake
 
 from atspectrum import accounting, analysis, data, models
-from atspectrum.quantize import Quantizer
 from atspectrum import config as atconfig
-
-from workflow_run import ROOT, SNAKEMAKE, job_counts, reordered, snakemake
+from atspectrum.quantize import Quantizer
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(data.default_root("fashion_mnist") is None,
-                       reason="needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"),
+    pytest.mark.skipif(
+        data.default_root("fashion_mnist") is None,
+        reason="needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)",
+    ),
 ]
 
 TINY = {
@@ -29,8 +31,15 @@ TINY = {
     "device": "cpu",
     "data": {"dataset": "fashion_mnist", "val_size": 32, "train_size": 96, "test_size": 64},
     "models": {"rn": {"arch": "resnet18", "width": 2, "eps": [0, 16], "quant_layers": ["conv0"]}},
-    "train": {"epochs": 2, "batch_size": 32, "lr": 0.05, "lr_milestones": [1],
-              "attack": {"steps": 2}, "val_attack": {"steps": 2}, "standard": {"epochs": 2, "batch_size": 32}},
+    "train": {
+        "epochs": 2,
+        "batch_size": 32,
+        "lr": 0.05,
+        "lr_milestones": [1],
+        "attack": {"steps": 2},
+        "val_attack": {"steps": 2},
+        "standard": {"epochs": 2, "batch_size": 32},
+    },
     "overdesign": {"delta": [8, 16], "attack": {"steps": 5}},
     "quantization": {"delta": [8], "beta": [4], "transfer": {"steps": 5}, "bpda": {"steps": 5}},
     "corruptions": {"names": ["gaussian_noise", "contrast"], "severities": [1, 5]},
@@ -115,8 +124,12 @@ def test_a_config_that_means_the_same_schedules_nothing(tiny_run):
     (the run's own config record, written back by a YAML library: keys sorted), or with floats for integral values
     must not rerun anything."""
     written_out = yaml.safe_dump(yaml.safe_load((tiny_run / "results/tiny/config_used.yaml").read_text()))
-    floats = changed(models__rn__eps=[0.0, 16.0], train__epochs=2.0, quantization__beta=[4.0],
-                     checklist={"large_beta": {"beta": 1e6}})
+    floats = changed(
+        models__rn__eps=[0.0, 16.0],
+        train__epochs=2.0,
+        quantization__beta=[4.0],
+        checklist={"large_beta": {"beta": 1e6}},
+    )
     for cfg in (yaml.safe_dump(reordered(TINY), sort_keys=False), written_out, floats):
         res = snakemake(tiny_run, cfg, "-n")
         assert res.returncode == 0, res.stderr[-3000:]
@@ -128,11 +141,17 @@ def test_a_dry_run_imports_no_torch(tiny_run):
     import)."""
     cfg = tiny_run / "config.yaml"
     cfg.write_text(yaml.safe_dump(TINY))
-    code = ("import sys\nfrom snakemake.cli import main\n"
-            "sys.argv = ['snakemake', '-n', '-s', sys.argv[1], '-d', sys.argv[2], '--configfile', sys.argv[3]]\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    print('exit', e.code, 'torch' in sys.modules)")
-    res = subprocess.run([sys.executable, "-c", code, str(ROOT / "Snakefile"), str(tiny_run), str(cfg)],
-                         capture_output=True, text=True, timeout=300)
+    code = (
+        "import sys\nfrom snakemake.cli import main\n"
+        "sys.argv = ['snakemake', '-n', '-s', sys.argv[1], '-d', sys.argv[2], '--configfile', sys.argv[3]]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    print('exit', e.code, 'torch' in sys.modules)"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "Snakefile"), str(tiny_run), str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.stdout.split()[-3:] == ["exit", "0", "False"], res.stdout[-2000:] + res.stderr[-2000:]
 
 
@@ -175,13 +194,25 @@ def test_paper_grid_dry_run_lists_every_job(tmp_path):
     δ ∈ {0, 2, …, 12} and BPDA at δ ∈ {2, …, 12}, each in units (unquantized, and each β of 5 at every layer, every
     ε); APGD-BPDA at δ ∈ {2, …, 12} at β = 8 only; the checklist's extra evaluations (PGD at δ = 64 and PGD-100 for each
     architecture's largest ε, β = 10⁶ at every layer); the first validation step of 7 overdesign searches."""
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
-           "--configfile", str(ROOT / "config" / "config.yaml")]
+    cmd = [
+        SNAKEMAKE,
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(tmp_path),
+        "-n",
+        "--configfile",
+        str(ROOT / "config" / "config.yaml"),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert job_counts(res.stdout + res.stderr) == {
-        "prepare_data": 1, "train": 20, "evaluate_pgd": 13 * 13 + 7 * 13 + 2, "aggregate_overdesign": 2,
-        "evaluate_pgd_steps": 2, "transfer_examples": 20 * 6,
+        "prepare_data": 1,
+        "train": 20,
+        "evaluate_pgd": 13 * 13 + 7 * 13 + 2,
+        "aggregate_overdesign": 2,
+        "evaluate_pgd_steps": 2,
+        "transfer_examples": 20 * 6,
         # units of (attack, delta, q) per model, q = unquantized or one beta, each over every eps and layer:
         # transfer at 7 deltas (0 included) and BPDA at 6, each x (none + 5 beta); APGD-BPDA at 6 x (none + beta 8)
         "evaluate_quantized": 2 * (7 * 6 + 6 * 6 + 6 * 2)
@@ -189,11 +220,23 @@ def test_paper_grid_dry_run_lists_every_job(tmp_path):
         + 2,  # the checklist's BPDA at delta 64 on the first two quantization points of each model (beta 8)
         "evaluate_quantized_steps": 2,  # and its BPDA with 5x the steps there
         "split_validation": 1,  # the validation split divided: checkpoint selection / the overdesign search
-        "aggregate_quantization": 2 * 2 * 5 + 2 * 2 * 1, "aggregate_quantization_clean": 2,
-        "filter_norms": 20, "aggregate_filter_norms": 2,
-        "evaluate_corruptions": 20, "aggregate_corruptions": 2, "aggregate_corruption_average": 1,
-        "evaluate_pgd_val": 7, "search_step": 7, "search_result": 7, "aggregate_search": 1, "checklist": 1,
-        "claims": 1, "run_config": 1, "compute_accounting": 1, "all": 1}
+        "aggregate_quantization": 2 * 2 * 5 + 2 * 2 * 1,
+        "aggregate_quantization_clean": 2,
+        "filter_norms": 20,
+        "aggregate_filter_norms": 2,
+        "evaluate_corruptions": 20,
+        "aggregate_corruptions": 2,
+        "aggregate_corruption_average": 1,
+        "evaluate_pgd_val": 7,
+        "search_step": 7,
+        "search_result": 7,
+        "aggregate_search": 1,
+        "checklist": 1,
+        "claims": 1,
+        "run_config": 1,
+        "compute_accounting": 1,
+        "all": 1,
+    }
     # the compute table's projection counts the same GPU jobs as Snakemake plans
     counts = job_counts(res.stdout + res.stderr)
     projected = accounting.grid_jobs(atconfig.load(ROOT / "config" / "config.yaml", check_data=False))
@@ -238,18 +281,33 @@ def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
     # transfer at delta 8 and delta 0 (clean) and BPDA at delta 8, at beta 8 (each over both eps); and beta 8 becomes
     # the checklist's headline beta (checklist.masking.beta: null): its BPDA at delta 64 and BPDA-25 at eps 16
     out = res.stdout + res.stderr
-    assert job_counts(out) == {"evaluate_quantized": 3 + 1, "evaluate_quantized_steps": 1,
-                               "aggregate_quantization": 2, "aggregate_quantization_clean": 1, **FOLLOWERS}
-    assert unit_outputs(out) == {("transfer", "8", "beta8"), ("transfer", "0", "beta8"), ("bpda", "8", "beta8"),
-                                 ("bpda", "64", "beta8"), ("bpda5x", "8", "beta8")}
+    assert job_counts(out) == {
+        "evaluate_quantized": 3 + 1,
+        "evaluate_quantized_steps": 1,
+        "aggregate_quantization": 2,
+        "aggregate_quantization_clean": 1,
+        **FOLLOWERS,
+    }
+    assert unit_outputs(out) == {
+        ("transfer", "8", "beta8"),
+        ("transfer", "0", "beta8"),
+        ("bpda", "8", "beta8"),
+        ("bpda", "64", "beta8"),
+        ("bpda5x", "8", "beta8"),
+    }
 
 
 def test_adding_a_quantization_delta_schedules_only_its_units(tiny_run):
     res = snakemake(tiny_run, changed(quantization__delta=[4, 8]), "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
-    assert job_counts(out) == {"transfer_examples": 2, "evaluate_quantized": 4, "aggregate_quantization": 2,
-                               "aggregate_quantization_clean": 1, **FOLLOWERS}
+    assert job_counts(out) == {
+        "transfer_examples": 2,
+        "evaluate_quantized": 4,
+        "aggregate_quantization": 2,
+        "aggregate_quantization_clean": 1,
+        **FOLLOWERS,
+    }
     assert unit_outputs(out) == {(a, "4", q) for a in ("transfer", "bpda") for q in ("none", "beta4")}
 
 
@@ -258,10 +316,18 @@ def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert job_counts(out) == {  # + the checklist's BPDA at delta 64 and BPDA with 5x the steps (eps 16, conv0)
-        "evaluate_quantized": 3, "evaluate_quantized_steps": 1, "aggregate_quantization": 1,
-        "aggregate_quantization_clean": 1, **FOLLOWERS}
-    assert unit_outputs(out) == {("bpda", "8", "none"), ("bpda", "8", "beta4"), ("bpda", "64", "beta4"),
-                                 ("bpda5x", "8", "beta4")}
+        "evaluate_quantized": 3,
+        "evaluate_quantized_steps": 1,
+        "aggregate_quantization": 1,
+        "aggregate_quantization_clean": 1,
+        **FOLLOWERS,
+    }
+    assert unit_outputs(out) == {
+        ("bpda", "8", "none"),
+        ("bpda", "8", "beta4"),
+        ("bpda", "64", "beta4"),
+        ("bpda5x", "8", "beta4"),
+    }
 
 
 def test_a_unit_rerun_reuses_every_finished_cell(tiny_run, tmp_path):
@@ -338,13 +404,29 @@ def test_malformed_cifar10c_root_fails_before_any_job_naming_the_file(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-GPU_RULES = {"train", "evaluate_pgd", "transfer_examples", "evaluate_quantized", "evaluate_corruptions",
-             "evaluate_pgd_steps", "evaluate_pgd_val", "evaluate_quantized_steps"}
+GPU_RULES = {
+    "train",
+    "evaluate_pgd",
+    "transfer_examples",
+    "evaluate_quantized",
+    "evaluate_corruptions",
+    "evaluate_pgd_steps",
+    "evaluate_pgd_val",
+    "evaluate_quantized_steps",
+}
 
 
 def test_gpu_rules_ask_for_one_gpu_and_cpu_rules_for_none(tmp_path):
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
-           "--configfile", str(ROOT / "config" / "config.yaml")]
+    cmd = [
+        SNAKEMAKE,
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(tmp_path),
+        "-n",
+        "--configfile",
+        str(ROOT / "config" / "config.yaml"),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     seen = {}
@@ -363,9 +445,23 @@ def test_gpu_rules_ask_for_one_gpu_and_cpu_rules_for_none(tmp_path):
 def test_workstation_profile_plans_the_workflow(tiny_run):
     cfg = Path(tiny_run) / "config.yaml"
     cfg.write_text(yaml.safe_dump(TINY))
-    res = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tiny_run), "-n", "--configfile",
-                          str(cfg), "--workflow-profile", str(ROOT / "profiles" / "workstation")],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [
+            SNAKEMAKE,
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tiny_run),
+            "-n",
+            "--configfile",
+            str(cfg),
+            "--workflow-profile",
+            str(ROOT / "profiles" / "workstation"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Nothing to be done" in res.stdout + res.stderr
 
@@ -375,10 +471,23 @@ def test_html_report_holds_every_table_and_figure(tiny_run):
     res = snakemake(tiny_run, TINY, "--report", str(report))
     assert res.returncode == 0, res.stderr[-3000:]
     html = report.read_text()
-    for name in ("robust_error_rn.png", "overdesign_rn.csv", "models_rn.csv", "quantization_rn_bpda_beta4.csv",
-                 "quantization_gain_rn_transfer.png", "filter_norms_rn_mean.png", "corruptions_rn.csv",
-                 "corruptions_average.csv", "preact_mean_rn.png", "quantization_rn_bpda_beta4_ci.csv",
-                 "compute.csv", "config_used.yaml", "checklist.csv", "claims.csv", "C1_robust_error_rn.png"):
+    for name in (
+        "robust_error_rn.png",
+        "overdesign_rn.csv",
+        "models_rn.csv",
+        "quantization_rn_bpda_beta4.csv",
+        "quantization_gain_rn_transfer.png",
+        "filter_norms_rn_mean.png",
+        "corruptions_rn.csv",
+        "corruptions_average.csv",
+        "preact_mean_rn.png",
+        "quantization_rn_bpda_beta4_ci.csv",
+        "compute.csv",
+        "config_used.yaml",
+        "checklist.csv",
+        "claims.csv",
+        "C1_robust_error_rn.png",
+    ):
         assert name in html, name
     assert "0 all claims" in html  # the claims' category (it sorts first: tests/test_claims.py)
 
@@ -400,18 +509,30 @@ def test_every_accuracy_table_has_wilson_intervals_and_paired_tests(tiny_run):
     from scipy import stats as sst
 
     tables = tiny_run / "results" / "tiny" / "tables"
-    for stem in ("models_rn", "robust_accuracy_rn", "overdesign_rn", "quantization_rn_transfer_beta4",
-                 "quantization_rn_bpda_beta4", "quantization_clean_rn", "corruptions_rn", "corruptions_severity_rn",
-                 "corruptions_average"):
+    for stem in (
+        "models_rn",
+        "robust_accuracy_rn",
+        "overdesign_rn",
+        "quantization_rn_transfer_beta4",
+        "quantization_rn_bpda_beta4",
+        "quantization_clean_rn",
+        "corruptions_rn",
+        "corruptions_severity_rn",
+        "corruptions_average",
+    ):
         ci = pd.read_csv(tables / f"{stem}_ci.csv")
-        assert len(ci) > 0 and (ci["ci_low"] <= ci["value"] + 1e-9).all() and (ci["value"] <= ci["ci_high"] + 1e-9).all()
+        assert (
+            len(ci) > 0 and (ci["ci_low"] <= ci["value"] + 1e-9).all() and (ci["value"] <= ci["ci_high"] + 1e-9).all()
+        )
         assert " ± " in (tables / f"{stem}.md").read_text(), stem
     robust = pd.read_csv(tables / "robust_accuracy_rn_ci.csv")
     assert set(robust["n"]) == {64} and len(robust) == 2 * 2
     # every quantized cell is tested against the unquantized model on the same 64 examples
     ci = pd.read_csv(tables / "quantization_rn_bpda_beta4_ci.csv")
     tested = ci[ci["layer"] == "conv0"]
-    assert len(tested) == 2 and tested["p_value"].notna().all() and ci.loc[ci["layer"] == "none", "p_value"].isna().all()
+    assert (
+        len(tested) == 2 and tested["p_value"].notna().all() and ci.loc[ci["layer"] == "none", "p_value"].isna().all()
+    )
     p_values = []
     for row in tested.to_dict("records"):
         eps = row["column"].removeprefix("eps")
@@ -424,7 +545,9 @@ def test_every_accuracy_table_has_wilson_intervals_and_paired_tests(tiny_run):
     low, high = sorted(p_values)  # Holm over the table's two quantized cells
     holm = {low: min(1.0, 2 * low), high: max(min(1.0, 2 * low), high)}
     assert list(tested["p_adjusted"]) == pytest.approx([holm[p] for p in p_values])
-    conv0 = [line for line in (tables / "quantization_rn_bpda_beta4.md").read_text().splitlines() if "| conv0 |" in line]
+    conv0 = [
+        line for line in (tables / "quantization_rn_bpda_beta4.md").read_text().splitlines() if "| conv0 |" in line
+    ]
     marks = conv0[0].count("**") // 2 + conv0[0].count(" _")
     assert marks == int(tested["significant"].sum())
 
@@ -448,18 +571,29 @@ def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path
     out = tiny_run / "results" / "tiny"
     table = pd.read_csv(out / "tables/checklist.csv")
     assert list(table.columns) == ["check", "model", "eps", "status", "value", "limit", "measured", "criterion"]
-    assert set(table["check"]) == {"monotone_delta", "large_delta", "more_steps", "transfer_vs_bpda", "adv_budget",
-                                   "large_beta", "bpda_large_delta", "bpda_more_steps", "apgd_vs_bpda"}
+    assert set(table["check"]) == {
+        "monotone_delta",
+        "large_delta",
+        "more_steps",
+        "transfer_vs_bpda",
+        "adv_budget",
+        "large_beta",
+        "bpda_large_delta",
+        "bpda_more_steps",
+        "apgd_vs_bpda",
+    }
     assert (table["model"] == "rn").all()
     applies = table["status"].isin(["pass", "fail"])  # n/a (read back as NaN): only APGD-BPDA against BPDA,
     # since TINY has no apgd-bpda
     assert list(table.loc[~applies, "check"]) == ["apgd_vs_bpda"]
     # each verdict is its own numbers' verdict (every check passes iff its value is within its limit)
     within = table.loc[applies, "value"] <= table.loc[applies, "limit"] + 1e-9
-    assert list(table.loc[applies, "status"]) == ["pass" if ok else "fail" for ok in within], \
-        table[["check", "status"]]
+    assert list(table.loc[applies, "status"]) == ["pass" if ok else "fail" for ok in within], table[["check", "status"]]
     rows = table.set_index("check")
-    acc = lambda rel: 100 * pd.read_parquet(out / "eval/rn/eps16" / rel)["correct"].mean()
+
+    def acc(rel):
+        return 100 * pd.read_parquet(out / "eval/rn/eps16" / rel)["correct"].mean()
+
     assert rows.loc["large_delta", "eps"] == 16 and rows.loc["large_delta", "limit"] == 1.0
     assert rows.loc["large_delta", "value"] == pytest.approx(acc("pgd/delta64/none.parquet"), abs=1e-3)
     more = acc("pgd/delta16/none.parquet") - acc("pgd5x/delta16/none.parquet")
@@ -482,20 +616,35 @@ def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path
     # strict, with a check that must fail (any accuracy at delta 1 is above 0%): the run fails and names it
     work = tmp_path / "wf"
     shutil.copytree(tiny_run, work, symlinks=True)
-    res = snakemake(work, changed(checklist={"strict": True, "large_delta": {"delta": 1, "max_accuracy": 0}}),
-                    "--cores", "2")
+    res = snakemake(
+        work, changed(checklist={"strict": True, "large_delta": {"delta": 1, "max_accuracy": 0}}), "--cores", "2"
+    )
     assert res.returncode != 0
     assert "large_delta (rn, eps 16)" in res.stdout + res.stderr
     assert "large_delta (rn, eps 16)" in (work / "results/tiny/logs/checklist/checklist.log").read_text()
 
 
 def test_lint_leaves_only_the_warnings_the_snakefile_justifies(tmp_path):
-    res = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--lint",
-                          "--configfile", str(ROOT / "config" / "demo.yaml")], capture_output=True, text=True,
-                         timeout=300)
+    res = subprocess.run(
+        [
+            SNAKEMAKE,
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tmp_path),
+            "--lint",
+            "--configfile",
+            str(ROOT / "config" / "demo.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = res.stdout + res.stderr
     titles = set(re.findall(r"^    \* (.+?):?$", out, flags=re.M))
-    justified = {"Specify a conda environment or container for each rule.",
-                 "Param root is a prefix of input or output file but hardcoded"}
+    justified = {
+        "Specify a conda environment or container for each rule.",
+        "Param root is a prefix of input or output file but hardcoded",
+    }
     assert titles and titles <= justified, titles - justified
     assert "Lints for snakefile" not in out  # no file-level lint (e.g. functions mixed with rules)

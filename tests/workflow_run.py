@@ -1,4 +1,5 @@
 """Running the workflow through the snakemake CLI from tests: a config written beside the run, the dry-run job table."""
+
 import re
 import subprocess
 import sys

@@ -7,6 +7,7 @@ by the number of jobs of that rule in a grid (:func:`grid_jobs`, counted from a 
 quantized evaluation units, whose size grows with the grid, by their time per cell and the grid's cells.
 It is only as good as the jobs measured: a demo run's per-job times are those of its small models and data.
 """
+
 from __future__ import annotations
 
 import glob
@@ -14,7 +15,8 @@ import os
 
 import pandas as pd
 
-from . import checklist, config as atconfig, eval_units
+from . import checklist, eval_units
+from . import config as atconfig
 
 COLUMNS = ["rule", "job", "seconds", "max_rss_mb", "cpu_seconds"]
 
@@ -42,9 +44,15 @@ def read_benchmarks(root: str) -> pd.DataFrame:
             raise ValueError(f"benchmark file {path} is unreadable: {exc}") from None
         if "s" not in frame.columns or frame.empty:
             raise ValueError(f"benchmark file {path} has no 's' (wall seconds) column or no row")
-        rows.append({"rule": rule, "job": job, "seconds": float(_number(frame["s"]).mean()),
-                     "max_rss_mb": float(_number(frame.get("max_rss", pd.Series([float("nan")]))).max()),
-                     "cpu_seconds": float(_number(frame.get("cpu_time", pd.Series([float("nan")]))).mean())})
+        rows.append(
+            {
+                "rule": rule,
+                "job": job,
+                "seconds": float(_number(frame["s"]).mean()),
+                "max_rss_mb": float(_number(frame.get("max_rss", pd.Series([float("nan")]))).max()),
+                "cpu_seconds": float(_number(frame.get("cpu_time", pd.Series([float("nan")]))).mean()),
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -68,12 +76,16 @@ def grid_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
     per attack, under their benchmark directories' names (``evaluate_<attack>``, see :func:`rule_of`)."""
     models = sorted(config["models"])
     eps = {m: atconfig.eps_list(config, m) for m in models}
-    counts = {"train": sum(len(e) for e in eps.values()),
-              "evaluate_pgd": sum(len(atconfig.pgd_deltas(config, m, e)) for m in models for e in eps[m])}
+    counts = {
+        "train": sum(len(e) for e in eps.values()),
+        "evaluate_pgd": sum(len(atconfig.pgd_deltas(config, m, e)) for m in models for e in eps[m]),
+    }
     if atconfig.quantization_enabled(config):
-        counts["transfer_examples"] = sum(
-            len([d for d in atconfig.quant_deltas(config, "transfer") if d > 0]) * len(eps[m]) for m in models
-        ) if "transfer" in atconfig.quant_eval_attacks(config) else 0
+        counts["transfer_examples"] = (
+            sum(len([d for d in atconfig.quant_deltas(config, "transfer") if d > 0]) * len(eps[m]) for m in models)
+            if "transfer" in atconfig.quant_eval_attacks(config)
+            else 0
+        )
         for unit in eval_units.plan(config):  # the tables' and the checklist's evaluations, in units
             key = unit_rule(unit.attack, by_attack)
             counts[key] = counts.get(key, 0) + 1
@@ -95,8 +107,12 @@ def unit_cells(config: dict) -> dict[str, int]:
     return counts
 
 
-def summary(bench: pd.DataFrame, gpu_rules: list[str], projected_jobs: dict[str, int],
-            cells: dict[str, tuple[int, int]] | None = None) -> pd.DataFrame:
+def summary(
+    bench: pd.DataFrame,
+    gpu_rules: list[str],
+    projected_jobs: dict[str, int],
+    cells: dict[str, tuple[int, int]] | None = None,
+) -> pd.DataFrame:
     """Per rule (benchmark directory, see :func:`rule_of`): kind (gpu/cpu), jobs, total/mean/max wall seconds, peak
     memory, and for GPU rules the jobs of the projected grid and its GPU-hours at this run's mean time per job. A rule
     in ``cells`` (an evaluation unit's: (cells this run evaluated, cells of the grid)) is projected per cell instead,
@@ -114,18 +130,54 @@ def summary(bench: pd.DataFrame, gpu_rules: list[str], projected_jobs: dict[str,
             hours = grid_cells * wall / run_cells / 3600.0
         else:
             hours = paper * mean / 3600.0
-        rows.append({"rule": rule, "kind": "gpu" if gpu else "cpu", "jobs": len(g), "wall_s": wall, "mean_s": mean,
-                     "max_s": float(g["seconds"].max()), "max_rss_mb": float(g["max_rss_mb"].max()),
-                     "grid_jobs": paper, "grid_cells": grid_cells, "grid_gpu_hours": hours})
-    table = pd.DataFrame(rows, columns=["rule", "kind", "jobs", "wall_s", "mean_s", "max_s", "max_rss_mb",
-                                        "grid_jobs", "grid_cells", "grid_gpu_hours"])
+        rows.append(
+            {
+                "rule": rule,
+                "kind": "gpu" if gpu else "cpu",
+                "jobs": len(g),
+                "wall_s": wall,
+                "mean_s": mean,
+                "max_s": float(g["seconds"].max()),
+                "max_rss_mb": float(g["max_rss_mb"].max()),
+                "grid_jobs": paper,
+                "grid_cells": grid_cells,
+                "grid_gpu_hours": hours,
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "rule",
+            "kind",
+            "jobs",
+            "wall_s",
+            "mean_s",
+            "max_s",
+            "max_rss_mb",
+            "grid_jobs",
+            "grid_cells",
+            "grid_gpu_hours",
+        ],
+    )
     missing = sorted(set(projected_jobs) - set(table["rule"]))
     if missing:  # a GPU rule of the grid this run never ran: no time to project from
-        table = pd.concat([table, pd.DataFrame([{"rule": r, "kind": "gpu", "jobs": 0, "grid_jobs": projected_jobs[r]}
-                                                for r in missing])], ignore_index=True)
-    total = {"rule": "total", "kind": "", "jobs": int(table["jobs"].sum()), "wall_s": table["wall_s"].sum(),
-             "mean_s": None, "max_s": table["max_s"].max(), "max_rss_mb": table["max_rss_mb"].max(),
-             "grid_jobs": int(pd.to_numeric(table["grid_jobs"]).sum()),
-             "grid_cells": pd.to_numeric(table["grid_cells"]).sum(min_count=1),
-             "grid_gpu_hours": pd.to_numeric(table["grid_gpu_hours"]).sum(min_count=1)}
+        table = pd.concat(
+            [
+                table,
+                pd.DataFrame([{"rule": r, "kind": "gpu", "jobs": 0, "grid_jobs": projected_jobs[r]} for r in missing]),
+            ],
+            ignore_index=True,
+        )
+    total = {
+        "rule": "total",
+        "kind": "",
+        "jobs": int(table["jobs"].sum()),
+        "wall_s": table["wall_s"].sum(),
+        "mean_s": None,
+        "max_s": table["max_s"].max(),
+        "max_rss_mb": table["max_rss_mb"].max(),
+        "grid_jobs": int(pd.to_numeric(table["grid_jobs"]).sum()),
+        "grid_cells": pd.to_numeric(table["grid_cells"]).sum(min_count=1),
+        "grid_gpu_hours": pd.to_numeric(table["grid_gpu_hours"]).sum(min_count=1),
+    }
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)

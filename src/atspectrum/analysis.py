@@ -10,6 +10,7 @@ the BatchNorm (``max_o |γ_o| / σ_o · Σ |w[o]|``, ``σ_o = sqrt(running_var_o
 Pre-activation statistics. Per set of images: the mean of every value of the final pre-activation tensor
 (examples × channels × positions) and how many values are negative and positive (the paper's code counts
 ``arr < 0`` and ``arr > 0`` over the flattened tensor; exact zeros are in neither count)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -86,11 +87,21 @@ def filter_norms(model: nn.Module, in_channels: int | None = None) -> pd.DataFra
         bn = pairs.get(name, "")
         kind = "x".join(map(str, module.kernel_size))
         k += kind != "1x1"
-        rows.append({"layer": name, "kind": kind, "index": k if kind != "1x1" else None,
-                     "out_channels": w.shape[0], "in_channels": w.shape[1], "slices": slices.numel(),
-                     "mean": slices.mean().item(), "max": slices.max().item(), "op_norm": rows_l1.max().item(),
-                     "bn": bn,
-                     "op_norm_bn": (bn_scale(modules[bn]).double() * rows_l1).max().item() if bn else math.nan})
+        rows.append(
+            {
+                "layer": name,
+                "kind": kind,
+                "index": k if kind != "1x1" else None,
+                "out_channels": w.shape[0],
+                "in_channels": w.shape[1],
+                "slices": slices.numel(),
+                "mean": slices.mean().item(),
+                "max": slices.max().item(),
+                "op_norm": rows_l1.max().item(),
+                "bn": bn,
+                "op_norm_bn": (bn_scale(modules[bn]).double() * rows_l1).max().item() if bn else math.nan,
+            }
+        )
     frame = pd.DataFrame(rows)
     if len(frame):
         frame["index"] = frame["index"].astype("Int64")
@@ -125,8 +136,14 @@ class PreactStats:
         ``neg_minus_pos`` (the paper's code's count) and ``neg_minus_pos_fraction`` (that count / ``units``)."""
         n = self.count
         diff = self.negative - self.positive
-        return {"mean": self.total / n if n else None, "units": n, "negative": self.negative,
-                "positive": self.positive, "neg_minus_pos": diff, "neg_minus_pos_fraction": diff / n if n else None}
+        return {
+            "mean": self.total / n if n else None,
+            "units": n,
+            "negative": self.negative,
+            "positive": self.positive,
+            "neg_minus_pos": diff,
+            "neg_minus_pos_fraction": diff / n if n else None,
+        }
 
 
 @contextlib.contextmanager
@@ -170,8 +187,15 @@ def figure3(preact: dict, severity: int = CODE_SEVERITY) -> dict:
         return sum(c[key] for c in cells) / len(cells)
 
     pick = ("mean", "neg_minus_pos_fraction", "units")
-    return {"text": {k: preact["corrupted"][k] for k in pick},
-            "code": {"mean": average("mean"), "neg_minus_pos": average("neg_minus_pos"),
-                     "neg_minus_pos_fraction": average("neg_minus_pos_fraction"), "units": sum(c["units"] for c in cells),
-                     "severity": chosen, "corruptions": len(cells)},
-            "clean": {k: preact["clean"][k] for k in pick}}
+    return {
+        "text": {k: preact["corrupted"][k] for k in pick},
+        "code": {
+            "mean": average("mean"),
+            "neg_minus_pos": average("neg_minus_pos"),
+            "neg_minus_pos_fraction": average("neg_minus_pos_fraction"),
+            "units": sum(c["units"] for c in cells),
+            "severity": chosen,
+            "corruptions": len(cells),
+        },
+        "clean": {k: preact["clean"][k] for k in pick},
+    }

@@ -26,6 +26,7 @@ over the whole test set, so results do not depend on the batch size.
 APGD-BPDA is :func:`attack` with ``forward`` running the model with a straight-through quantizer and ``predict``
 running it with the real one (see :func:`atspectrum.evaluate.apgd_per_example`).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -88,9 +89,22 @@ def _per_example(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return t.view(-1, *([1] * (like.dim() - 1)))
 
 
-def apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 100, loss: str = "ce", *,
-         init: torch.Tensor | None = None, forward: Callable | None = None, rho: float = RHO, alpha: float = ALPHA,
-         eval_mode: bool = True, allow_reduced_precision: bool = False, trace: list | None = None) -> torch.Tensor:
+def apgd(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    steps: int = 100,
+    loss: str = "ce",
+    *,
+    init: torch.Tensor | None = None,
+    forward: Callable | None = None,
+    rho: float = RHO,
+    alpha: float = ALPHA,
+    eval_mode: bool = True,
+    allow_reduced_precision: bool = False,
+    trace: list | None = None,
+) -> torch.Tensor:
     """One APGD run of ``steps`` iterations on the loss ``loss`` (``"ce"`` or ``"dlr"``) inside the L∞ ball of
     radius ``eps`` (in [0, 1] pixel units) around ``x``, intersected with the [0, 1] box.
 
@@ -128,11 +142,23 @@ def apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: 
     with attacks.frozen(model, eval_mode), torch.enable_grad():
         f, grad, fooled = loss_and_grad(cur, y)
         # the state of the examples still in the run, filtered together whenever some are broken
-        s = {"idx": torch.arange(len(x), device=x.device), "y": y, "lo": lower, "up": upper, "cur": cur,
-             "prev": cur, "grad": grad, "f": f, "best_x": cur, "best_f": f, "best_grad": grad,
-             "eta": torch.full((len(x),), 2.0 * eps, dtype=x.dtype, device=x.device),
-             "rises": torch.zeros(len(x), dtype=torch.long, device=x.device),
-             "halved_last": torch.zeros(len(x), dtype=torch.bool, device=x.device), "best_f_last": f}
+        s = {
+            "idx": torch.arange(len(x), device=x.device),
+            "y": y,
+            "lo": lower,
+            "up": upper,
+            "cur": cur,
+            "prev": cur,
+            "grad": grad,
+            "f": f,
+            "best_x": cur,
+            "best_f": f,
+            "best_grad": grad,
+            "eta": torch.full((len(x),), 2.0 * eps, dtype=x.dtype, device=x.device),
+            "rises": torch.zeros(len(x), dtype=torch.long, device=x.device),
+            "halved_last": torch.zeros(len(x), dtype=torch.bool, device=x.device),
+            "best_f_last": f,
+        }
 
         def drop(broken):
             nonlocal s
@@ -150,24 +176,35 @@ def apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: 
             f, grad, fooled = loss_and_grad(new, s["y"])
             s["rises"] += f > s["f"]
             better = f > s["best_f"]
-            s |= {"prev": cur, "cur": new, "f": f, "grad": grad,
-                  "best_x": torch.where(_per_example(better, new), new, s["best_x"]),
-                  "best_grad": torch.where(_per_example(better, new), grad, s["best_grad"]),
-                  "best_f": torch.where(better, f, s["best_f"])}
+            s |= {
+                "prev": cur,
+                "cur": new,
+                "f": f,
+                "grad": grad,
+                "best_x": torch.where(_per_example(better, new), new, s["best_x"]),
+                "best_grad": torch.where(_per_example(better, new), grad, s["best_grad"]),
+                "best_f": torch.where(better, f, s["best_f"]),
+            }
             drop(fooled)
             if k + 1 in marks:
                 stalled = s["rises"] < rho * (k + 1 - last)
                 stuck = ~s["halved_last"] & (s["best_f"] == s["best_f_last"])
                 halve = stalled | stuck
                 h = _per_example(halve, s["cur"])
-                s |= {"eta": torch.where(halve, s["eta"] / 2, s["eta"]),
-                      "cur": torch.where(h, s["best_x"], s["cur"]),  # "prev" kept: the momentum goes on
-                      "grad": torch.where(h, s["best_grad"], s["grad"]), "f": torch.where(halve, s["best_f"], s["f"]),
-                      "rises": torch.zeros_like(s["rises"]), "halved_last": halve, "best_f_last": s["best_f"]}
+                s |= {
+                    "eta": torch.where(halve, s["eta"] / 2, s["eta"]),
+                    "cur": torch.where(h, s["best_x"], s["cur"]),  # "prev" kept: the momentum goes on
+                    "grad": torch.where(h, s["best_grad"], s["grad"]),
+                    "f": torch.where(halve, s["best_f"], s["f"]),
+                    "rises": torch.zeros_like(s["rises"]),
+                    "halved_last": halve,
+                    "best_f_last": s["best_f"],
+                }
                 last = k + 1
                 if trace is not None:
-                    trace.append({"step": last, "index": s["idx"].clone(), "eta": s["eta"].clone(),
-                                  "halved": halve.clone()})
+                    trace.append(
+                        {"step": last, "index": s["idx"].clone(), "eta": s["eta"].clone(), "halved": halve.clone()}
+                    )
         out[s["idx"]] = s["best_x"]
     return out.detach()
 
@@ -181,10 +218,22 @@ def _as_float(batch: torch.Tensor) -> torch.Tensor:
     return batch.float().div_(255) if batch.dtype == torch.uint8 else batch.float()
 
 
-def attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: float, steps: int = 100,
-           losses: Sequence[str] = LOSSES, restarts: int = 1, *, seed: int = 0, batch_size: int = 512,
-           device: str | torch.device = "cpu", forward: Callable | None = None, predict: Callable | None = None,
-           random_start: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def attack(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    eps: float,
+    steps: int = 100,
+    losses: Sequence[str] = LOSSES,
+    restarts: int = 1,
+    *,
+    seed: int = 0,
+    batch_size: int = 512,
+    device: str | torch.device = "cpu",
+    forward: Callable | None = None,
+    predict: Callable | None = None,
+    random_start: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """APGD with every loss in ``losses`` (in order) × ``restarts`` random starts on a test set; the per-example worst
     case over all runs.
 
@@ -227,7 +276,7 @@ def attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: fl
                 return best, pred
             noise = attacks.start_noise(x_all.shape, run_seed(seed, loss, r)) if random_start else None
             for start in range(0, len(active), batch_size):
-                rows = active[start:start + batch_size]
+                rows = active[start : start + batch_size]
                 x, y = x_all[rows].to(device), labels[rows].to(device)
                 init = None if noise is None else (x + noise[rows].to(device) * eps).clamp_(0, 1)
                 adv = apgd(model, x, y, eps, steps, loss, init=init, forward=forward)

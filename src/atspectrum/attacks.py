@@ -4,6 +4,7 @@
 straight-through (see :mod:`atspectrum.quantize`). The model is put in eval mode for the attack and restored after;
 no gradient is accumulated on its parameters.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,8 +46,9 @@ def frozen(model: nn.Module, eval_mode: bool = True):
 
 def uniform_start(x: torch.Tensor, eps: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """A uniform sample from the ε-ball around ``x``, clipped to [0, 1]."""
-    noise = torch.rand(x.shape, generator=generator, device=generator.device if generator is not None else x.device,
-                       dtype=x.dtype)
+    noise = torch.rand(
+        x.shape, generator=generator, device=generator.device if generator is not None else x.device, dtype=x.dtype
+    )
     return (x + (2 * noise.to(x.device) - 1) * eps).clamp_(0, 1)
 
 
@@ -56,19 +58,33 @@ class ReducedPrecisionError(RuntimeError):
 
 def check_full_precision(model: nn.Module, x: torch.Tensor) -> None:
     if torch.is_autocast_enabled(x.device.type):
-        raise ReducedPrecisionError("attack under autocast: evaluation attacks run in fp32 unless "
-                                    "allow_reduced_precision=True")
+        raise ReducedPrecisionError(
+            "attack under autocast: evaluation attacks run in fp32 unless allow_reduced_precision=True"
+        )
     low = {p.dtype for p in model.parameters() if p.is_floating_point() and p.dtype != torch.float32}
     if low or x.dtype != torch.float32:
-        raise ReducedPrecisionError(f"attack on {sorted(map(str, low | {x.dtype}))} tensors: evaluation attacks run "
-                                    f"in fp32 unless allow_reduced_precision=True")
+        raise ReducedPrecisionError(
+            f"attack on {sorted(map(str, low | {x.dtype}))} tensors: evaluation attacks run "
+            f"in fp32 unless allow_reduced_precision=True"
+        )
 
 
-def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int, step_size: float,
-        random_start: bool = True, *, loss_fn: Callable | None = None,
-        generator: torch.Generator | None = None, init: torch.Tensor | None = None,
-        eval_mode: bool = True, forward: Callable | None = None,
-        allow_reduced_precision: bool = False) -> torch.Tensor:
+def pgd(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    steps: int,
+    step_size: float,
+    random_start: bool = True,
+    *,
+    loss_fn: Callable | None = None,
+    generator: torch.Generator | None = None,
+    init: torch.Tensor | None = None,
+    eval_mode: bool = True,
+    forward: Callable | None = None,
+    allow_reduced_precision: bool = False,
+) -> torch.Tensor:
     """Projected gradient ascent on the loss inside the L∞ ball of radius ``eps`` around ``x``.
 
     ``eps`` and ``step_size`` are in [0, 1] pixel units. ``random_start`` draws the start uniformly from the ball
@@ -106,4 +122,3 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: i
                 adv = adv.detach().add_(grad.sign_(), alpha=step_size)
                 adv = torch.max(torch.min(adv, upper), lower)
     return adv.detach()
-

@@ -27,6 +27,7 @@ and return a verdict (``status`` pass / fail / n/a, ``value``, ``limit``, ``meas
 reads those files and runs every check, :func:`table` lays the rows out. Accuracies and tolerances are percentage
 points; strengths are in 1/255 units.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,13 @@ _SLACK = 1e-9  # float noise in comparisons of percentages
 
 
 def _verdict(ok: bool, value: float, limit: float, measured: str, criterion: str) -> dict:
-    return {"status": PASS if ok else FAIL, "value": float(value), "limit": float(limit), "measured": measured,
-            "criterion": criterion}
+    return {
+        "status": PASS if ok else FAIL,
+        "value": float(value),
+        "limit": float(limit),
+        "measured": measured,
+        "criterion": criterion,
+    }
 
 
 def not_applicable(reason: str) -> dict:
@@ -79,37 +85,57 @@ def check_monotone(frames: dict[int, pd.DataFrame], tolerance: float) -> dict:
     acc = {d: accuracy(frames[d]) for d in deltas}
     rise, pair = 0.0, None
     for i, lo in enumerate(deltas):
-        for hi in deltas[i + 1:]:
+        for hi in deltas[i + 1 :]:
             if acc[hi] - acc[lo] > rise:
                 rise, pair = acc[hi] - acc[lo], (lo, hi)
     curve = ", ".join(f"{d}: {acc[d]:.2f}" for d in deltas)
     where = f" (delta {pair[0]} to {pair[1]})" if pair else ""
-    return _verdict(rise <= tolerance + _SLACK, rise, tolerance,
-                    f"accuracy % by delta [{curve}]; largest rise {rise:.2f} pp{where}",
-                    f"rise at most {tolerance:g} pp")
+    return _verdict(
+        rise <= tolerance + _SLACK,
+        rise,
+        tolerance,
+        f"accuracy % by delta [{curve}]; largest rise {rise:.2f} pp{where}",
+        f"rise at most {tolerance:g} pp",
+    )
 
 
 def check_large_delta(frame: pd.DataFrame, delta: int, steps: int, max_accuracy: float, attack: str = "PGD") -> dict:
     """``attack``_δ-steps accuracy at a very large δ must be at most ``max_accuracy`` percent."""
     acc = accuracy(frame)
-    return _verdict(acc <= max_accuracy + _SLACK, acc, max_accuracy,
-                    f"{attack}_{delta}-{steps}: {acc:.2f}% ({_count(frame)} correct)",
-                    f"accuracy at most {max_accuracy:g}%")
+    return _verdict(
+        acc <= max_accuracy + _SLACK,
+        acc,
+        max_accuracy,
+        f"{attack}_{delta}-{steps}: {acc:.2f}% ({_count(frame)} correct)",
+        f"accuracy at most {max_accuracy:g}%",
+    )
 
 
-def check_drop(base: pd.DataFrame, stronger: pd.DataFrame, base_name: str, stronger_name: str,
-               tolerance: float) -> dict:
+def check_drop(
+    base: pd.DataFrame, stronger: pd.DataFrame, base_name: str, stronger_name: str, tolerance: float
+) -> dict:
     """A stronger attack (more steps, APGD) may lower the accuracy of the tables' attack (``base``) by at most
     ``tolerance`` points: a larger drop means the tables' attack had not converged, or its gradient is masked."""
     a, b = accuracy(base), accuracy(stronger)
     drop = a - b
-    return _verdict(drop <= tolerance + _SLACK, drop, tolerance,
-                    f"{base_name}: {a:.2f}%, {stronger_name}: {b:.2f}%; drop {drop:.2f} pp",
-                    f"drop at most {tolerance:g} pp")
+    return _verdict(
+        drop <= tolerance + _SLACK,
+        drop,
+        tolerance,
+        f"{base_name}: {a:.2f}%, {stronger_name}: {b:.2f}%; drop {drop:.2f} pp",
+        f"drop at most {tolerance:g} pp",
+    )
 
 
-def check_more_steps(base: pd.DataFrame, more: pd.DataFrame, delta: int, steps: int, more_steps: int,
-                     tolerance: float, attack: str = "PGD") -> dict:
+def check_more_steps(
+    base: pd.DataFrame,
+    more: pd.DataFrame,
+    delta: int,
+    steps: int,
+    more_steps: int,
+    tolerance: float,
+    attack: str = "PGD",
+) -> dict:
     """``attack``_δ with ``more_steps`` may lower the accuracy of ``attack``_δ with ``steps`` by at most
     ``tolerance`` points (a larger drop means the grid's attack had not converged)."""
     return check_drop(base, more, f"{attack}_{delta}-{steps}", f"{attack}_{delta}-{more_steps}", tolerance)
@@ -122,8 +148,11 @@ def combine(verdicts: dict[str, dict]) -> dict:
         return not_applicable("no cell to check")
     failed = [label for label, v in verdicts.items() if v["status"] == FAIL]
     label, worst = max(verdicts.items(), key=lambda item: item[1]["value"])
-    return {**worst, "status": FAIL if failed else PASS,
-            "measured": f"worst cell {label}: {worst['measured']}; {len(failed)} of {len(verdicts)} cells fail"}
+    return {
+        **worst,
+        "status": FAIL if failed else PASS,
+        "measured": f"worst cell {label}: {worst['measured']}; {len(failed)} of {len(verdicts)} cells fail",
+    }
 
 
 def check_transfer_vs_whitebox(cells: list[dict], tolerance: float) -> dict:
@@ -140,28 +169,45 @@ def check_transfer_vs_whitebox(cells: list[dict], tolerance: float) -> dict:
     over = [g for g in gaps if g[0] > tolerance + _SLACK]
     gap, t, w, c = max(gaps, key=lambda g: g[0])
     names = "/".join(sorted({g[3]["attack"] for g in gaps}))
-    return _verdict(not over, gap, tolerance,
-                    f"worst cell delta {c['delta']} {c['layer']} beta {paths.beta_token(c['beta'])}: transfer "
-                    f"{t:.2f}%, {c['attack']} {w:.2f}% ({c['attack']} minus transfer {gap:+.2f} pp); "
-                    f"{len(over)} of {len(gaps)} cells over",
-                    f"{names} minus transfer at most {tolerance:g} pp")
+    return _verdict(
+        not over,
+        gap,
+        tolerance,
+        f"worst cell delta {c['delta']} {c['layer']} beta {paths.beta_token(c['beta'])}: transfer "
+        f"{t:.2f}%, {c['attack']} {w:.2f}% ({c['attack']} minus transfer {gap:+.2f} pp); "
+        f"{len(over)} of {len(gaps)} cells over",
+        f"{names} minus transfer at most {tolerance:g} pp",
+    )
 
 
-def adv_stats(adv: np.ndarray, stored_labels: np.ndarray, stored_delta: int, images: np.ndarray,
-              labels: np.ndarray, delta: int, chunk: int = 1024) -> dict:
+def adv_stats(
+    adv: np.ndarray,
+    stored_labels: np.ndarray,
+    stored_delta: int,
+    images: np.ndarray,
+    labels: np.ndarray,
+    delta: int,
+    chunk: int = 1024,
+) -> dict:
     """What a cached transfer file holds against the clean uint8 ``images``: ``max_dist`` = max abs(x_adv − x) in
     1/255 units, the value range, and whether shape, labels and δ match what the file name promises."""
     shape_ok = tuple(adv.shape) == tuple(images.shape)
-    stats = {"delta": int(delta), "shape_ok": shape_ok,
-             "labels_ok": bool(np.array_equal(np.asarray(stored_labels), np.asarray(labels))),
-             "delta_ok": int(stored_delta) == int(delta), "max_dist": float("nan"), "min": float("nan"),
-             "max": float("nan"), "finite": True}
+    stats = {
+        "delta": int(delta),
+        "shape_ok": shape_ok,
+        "labels_ok": bool(np.array_equal(np.asarray(stored_labels), np.asarray(labels))),
+        "delta_ok": int(stored_delta) == int(delta),
+        "max_dist": float("nan"),
+        "min": float("nan"),
+        "max": float("nan"),
+        "finite": True,
+    }
     if not shape_ok or len(adv) == 0:
         return stats
     dist, low, high, finite = 0.0, np.inf, -np.inf, True
     for start in range(0, len(adv), chunk):
-        a = np.asarray(adv[start:start + chunk], dtype=np.float64)
-        x = np.asarray(images[start:start + chunk], dtype=np.float64) / 255.0
+        a = np.asarray(adv[start : start + chunk], dtype=np.float64)
+        x = np.asarray(images[start : start + chunk], dtype=np.float64) / 255.0
         finite = finite and bool(np.isfinite(a).all())
         dist = max(dist, float(np.abs(a - x).max()) * 255.0)
         low, high = min(low, float(a.min())), max(high, float(a.max()))
@@ -192,11 +238,17 @@ def check_adv_budget(stats: list[dict], tolerance: float) -> dict:
             problems.append(f"delta {d}: values in [{s['min']:.4f}, {s['max']:.4f}], outside [0, 1]")
     low = min((s["min"] for s in stats if not np.isnan(s["min"])), default=float("nan"))
     high = max((s["max"] for s in stats if not np.isnan(s["max"])), default=float("nan"))
-    measured = (f"max abs(x_adv - x) in 1/255 [{', '.join(parts)}]; values in [{low:.4f}, {high:.4f}]"
-                + (f"; {'; '.join(problems)}" if problems else ""))
+    measured = f"max abs(x_adv - x) in 1/255 [{', '.join(parts)}]; values in [{low:.4f}, {high:.4f}]" + (
+        f"; {'; '.join(problems)}" if problems else ""
+    )
     value = excess if np.isfinite(excess) else float("nan")
-    return _verdict(not problems, value, tolerance, measured,
-                    f"max abs(x_adv - x) at most delta + {tolerance:g} (1/255), values in [0, 1]")
+    return _verdict(
+        not problems,
+        value,
+        tolerance,
+        measured,
+        f"max abs(x_adv - x) at most delta + {tolerance:g} (1/255), values in [0, 1]",
+    )
 
 
 def check_large_beta(base: pd.DataFrame, quantized: dict[str, pd.DataFrame], beta: float, tolerance: float) -> dict:
@@ -209,16 +261,21 @@ def check_large_beta(base: pd.DataFrame, quantized: dict[str, pd.DataFrame], bet
     parts, worst, over = [], 0.0, []
     for layer, frame in quantized.items():
         q = accuracy(frame)
-        changed = int((frame["pred"].to_numpy() != base["pred"].to_numpy()).sum()) \
-            if len(frame) == len(base) else len(frame)
+        changed = (
+            int((frame["pred"].to_numpy() != base["pred"].to_numpy()).sum()) if len(frame) == len(base) else len(frame)
+        )
         diff = abs(q - a)
         worst = max(worst, diff)
         parts.append(f"{layer}: {q:.2f}% ({changed} predictions changed)")
         if diff > tolerance + _SLACK or len(frame) != len(base):
             over.append(layer)
-    return _verdict(not over, worst, tolerance,
-                    f"unquantized {a:.2f}%; at beta {paths.beta_token(beta)}: {', '.join(parts)}",
-                    f"accuracy difference at most {tolerance:g} pp")
+    return _verdict(
+        not over,
+        worst,
+        tolerance,
+        f"unquantized {a:.2f}%; at beta {paths.beta_token(beta)}: {', '.join(parts)}",
+        f"accuracy difference at most {tolerance:g} pp",
+    )
 
 
 # --------------------------------------------------------------------------------------------------- the plan
@@ -241,10 +298,14 @@ def _masking_plan(config: dict, model: str, eps: list[int], s: dict) -> dict:
     if beta is None:
         return {"reason": "bpda is not in quantization.attacks"}
     bpda_deltas = atconfig.quant_deltas(config, "bpda")
-    plan = {"beta": beta, "layers": atconfig.quant_layers(config, model)[:s["masking"]["layers"]], "eps": list(eps),
-            "bpda_steps": int(config["quantization"]["bpda"]["steps"]),
-            "large_delta": _chosen(eps, s["large_delta"]["eps"]),
-            "more_steps": [[e, _nearest(bpda_deltas, e)] for e in _chosen(eps, s["more_steps"]["eps"])]}
+    plan = {
+        "beta": beta,
+        "layers": atconfig.quant_layers(config, model)[: s["masking"]["layers"]],
+        "eps": list(eps),
+        "bpda_steps": int(config["quantization"]["bpda"]["steps"]),
+        "large_delta": _chosen(eps, s["large_delta"]["eps"]),
+        "more_steps": [[e, _nearest(bpda_deltas, e)] for e in _chosen(eps, s["more_steps"]["eps"])],
+    }
     if "apgd-bpda" not in atconfig.quant_eval_attacks(config):
         plan["apgd_reason"] = "apgd-bpda is not in quantization.attacks"
     elif beta not in atconfig.quant_attack_betas(config, "apgd-bpda"):
@@ -272,21 +333,37 @@ def plan(config: dict) -> dict:
     for model in sorted(config["models"]):
         eps = atconfig.eps_list(config, model)
         large = _chosen(eps, s["large_delta"]["eps"])
-        pgd = {e: sorted(set(atconfig.pgd_deltas(config, model, e)) | ({s["large_delta"]["delta"]} if e in large
-                                                                          else set())) for e in eps}
-        m = {"eps": eps, "pgd": pgd, "large_delta": large,
-             # the grid's own PGD_eps evaluation (delta = eps), or its smallest delta for a standard model
-             "more_steps": [[e, e if e > 0 else grid_deltas[0]] for e in _chosen(eps, s["more_steps"]["eps"])]}
+        pgd = {
+            e: sorted(
+                set(atconfig.pgd_deltas(config, model, e)) | ({s["large_delta"]["delta"]} if e in large else set())
+            )
+            for e in eps
+        }
+        m = {
+            "eps": eps,
+            "pgd": pgd,
+            "large_delta": large,
+            # the grid's own PGD_eps evaluation (delta = eps), or its smallest delta for a standard model
+            "more_steps": [[e, e if e > 0 else grid_deltas[0]] for e in _chosen(eps, s["more_steps"]["eps"])],
+        }
         if quant:
             # every white-box attack on the quantized model (bpda, apgd-bpda; not the "worst" aggregate), on the
             # cells it shares with transfer
             transfer_betas = atconfig.quant_attack_betas(config, "transfer")
             m.update(
-                layers=atconfig.quant_layers(config, model), adv=transfer_deltas,
-                whitebox={a: {"deltas": [d for d in atconfig.quant_deltas(config, a) if d in transfer_deltas],
-                              "betas": [b for b in atconfig.quant_attack_betas(config, a) if b in transfer_betas]}
-                          for a in attacks if a not in ("transfer", "worst")},
-                large_beta=_chosen(eps, s["large_beta"]["eps"]), masking=_masking_plan(config, model, eps, s))
+                layers=atconfig.quant_layers(config, model),
+                adv=transfer_deltas,
+                whitebox={
+                    a: {
+                        "deltas": [d for d in atconfig.quant_deltas(config, a) if d in transfer_deltas],
+                        "betas": [b for b in atconfig.quant_attack_betas(config, a) if b in transfer_betas],
+                    }
+                    for a in attacks
+                    if a not in ("transfer", "worst")
+                },
+                large_beta=_chosen(eps, s["large_beta"]["eps"]),
+                masking=_masking_plan(config, model, eps, s),
+            )
         out["models"][model] = m
     return out
 
@@ -302,12 +379,21 @@ def input_files(the_plan: dict, settings: dict, root: str) -> dict[str, list[str
             continue
         for attack, cells in m["whitebox"].items():
             for a in ("transfer", attack):
-                files["quantized"] += [paths.eval_file(root, model, e, a, d, layer, b) for e in m["eps"]
-                                       for d in cells["deltas"] for layer in m["layers"] for b in cells["betas"]]
-        files["quantized"] += [paths.eval_file(root, model, e, "transfer", 0, layer, big_beta)
-                               for e in m["large_beta"] for layer in m["layers"]]
-        files["quantized"] += [path for cell in masking_files(m["masking"], settings, root, model).values()
-                               for path in cell.values()]
+                files["quantized"] += [
+                    paths.eval_file(root, model, e, a, d, layer, b)
+                    for e in m["eps"]
+                    for d in cells["deltas"]
+                    for layer in m["layers"]
+                    for b in cells["betas"]
+                ]
+        files["quantized"] += [
+            paths.eval_file(root, model, e, "transfer", 0, layer, big_beta)
+            for e in m["large_beta"]
+            for layer in m["layers"]
+        ]
+        files["quantized"] += [
+            path for cell in masking_files(m["masking"], settings, root, model).values() for path in cell.values()
+        ]
         files["adv"] += [paths.adv_file(root, model, e, d) for e in m["eps"] for d in m["adv"]]
     return {k: sorted(set(v)) for k, v in files.items()}
 
@@ -323,11 +409,14 @@ def masking_files(masking: dict, settings: dict, root: str, model: str) -> dict[
     for layer in masking["layers"]:
         for e in masking["large_delta"]:
             files[("bpda_large_delta", e, big_delta, layer)] = {
-                "large": paths.eval_file(root, model, e, "bpda", big_delta, layer, b)}
+                "large": paths.eval_file(root, model, e, "bpda", big_delta, layer, b)
+            }
         for e, d in masking["more_steps"]:
-            files[("bpda_more_steps", e, d, layer)] = {"bpda": paths.eval_file(root, model, e, "bpda", d, layer, b),
-                                                       "more": paths.eval_file(root, model, e, more, d, layer, b)}
-        for e in (masking["eps"] if "apgd_deltas" in masking else []):
+            files[("bpda_more_steps", e, d, layer)] = {
+                "bpda": paths.eval_file(root, model, e, "bpda", d, layer, b),
+                "more": paths.eval_file(root, model, e, more, d, layer, b),
+            }
+        for e in masking["eps"] if "apgd_deltas" in masking else []:
             for d in masking["apgd_deltas"]:
                 files[("apgd_vs_bpda", e, d, layer)] = {
                     "bpda": paths.eval_file(root, model, e, "bpda", d, layer, b),
@@ -335,7 +424,8 @@ def masking_files(masking: dict, settings: dict, root: str, model: str) -> dict[
                     # the same comparison on the unquantized model: a drop as large there is BPDA's general
                     # weakness, a larger one on the quantized cell is masking by the quantizer
                     "bpda_none": paths.eval_file(root, model, e, "bpda", d),
-                    "apgd_none": paths.eval_file(root, model, e, "apgd-bpda", d)}
+                    "apgd_none": paths.eval_file(root, model, e, "apgd-bpda", d),
+                }
     return files
 
 
@@ -366,8 +456,15 @@ def row(check: str, model: str, eps, verdict: dict) -> dict:
     return {"check": check, "model": model, "eps": None if eps is None else int(eps), **verdict}
 
 
-def collect(the_plan: dict, settings: dict, root: str, images: np.ndarray, labels: np.ndarray,
-            read_frame=pd.read_parquet, read_cached=read_adv) -> list[dict]:
+def collect(
+    the_plan: dict,
+    settings: dict,
+    root: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    read_frame=pd.read_parquet,
+    read_cached=read_adv,
+) -> list[dict]:
     """Read the evaluations named by :func:`plan` under ``root`` and run every check; one row per check × model ×
     ε (the checks that concern no ε in particular, or do not apply, get one row per model without ε)."""
     s = settings
@@ -379,12 +476,24 @@ def collect(the_plan: dict, settings: dict, root: str, images: np.ndarray, label
         for e in m["eps"]:
             rows.append(row("monotone_delta", model, e, check_monotone(pgd[e], s["monotone"]["tolerance"])))
         for e in m["large_delta"]:
-            rows.append(row("large_delta", model, e, check_large_delta(pgd[e][big_delta], big_delta, steps,
-                                                                       s["large_delta"]["max_accuracy"])))
+            rows.append(
+                row(
+                    "large_delta",
+                    model,
+                    e,
+                    check_large_delta(pgd[e][big_delta], big_delta, steps, s["large_delta"]["max_accuracy"]),
+                )
+            )
         for e, d in m["more_steps"]:
             more = read_frame(paths.eval_file(root, model, e, more_steps_attack(factor), d))
-            rows.append(row("more_steps", model, e, check_more_steps(pgd[e][d], more, d, steps, steps * factor,
-                                                                     s["more_steps"]["tolerance"])))
+            rows.append(
+                row(
+                    "more_steps",
+                    model,
+                    e,
+                    check_more_steps(pgd[e][d], more, d, steps, steps * factor, s["more_steps"]["tolerance"]),
+                )
+            )
         if not the_plan["quantization"]:
             for check in ("transfer_vs_bpda", *MASKING_CHECKS, "adv_budget", "large_beta"):
                 rows.append(row(check, model, None, not_applicable("quantization is off")))
@@ -397,12 +506,23 @@ def collect(the_plan: dict, settings: dict, root: str, images: np.ndarray, label
                     transfers[(d, layer, b)] = read_frame(paths.eval_file(root, model, e, "transfer", d, layer, b))
                 return transfers[(d, layer, b)]
 
-            cells = [{"delta": d, "layer": layer, "beta": b, "attack": attack, "transfer": transferred(d, layer, b),
-                      "whitebox": read_frame(paths.eval_file(root, model, e, attack, d, layer, b))}
-                     for attack, w in m["whitebox"].items() for d in w["deltas"] for layer in m["layers"]
-                     for b in w["betas"]]
-            rows.append(row("transfer_vs_bpda", model, e,
-                            check_transfer_vs_whitebox(cells, s["transfer_vs_bpda"]["tolerance"])))
+            cells = [
+                {
+                    "delta": d,
+                    "layer": layer,
+                    "beta": b,
+                    "attack": attack,
+                    "transfer": transferred(d, layer, b),
+                    "whitebox": read_frame(paths.eval_file(root, model, e, attack, d, layer, b)),
+                }
+                for attack, w in m["whitebox"].items()
+                for d in w["deltas"]
+                for layer in m["layers"]
+                for b in w["betas"]
+            ]
+            rows.append(
+                row("transfer_vs_bpda", model, e, check_transfer_vs_whitebox(cells, s["transfer_vs_bpda"]["tolerance"]))
+            )
         rows += masking_rows(model, m["masking"], s, root, read_frame)
         for e in m["eps"]:
             stats = []
@@ -412,10 +532,18 @@ def collect(the_plan: dict, settings: dict, root: str, images: np.ndarray, label
                 del adv
             rows.append(row("adv_budget", model, e, check_adv_budget(stats, s["adv_budget"]["tolerance"])))
         for e in m["large_beta"]:
-            quantized = {layer: read_frame(paths.eval_file(root, model, e, "transfer", 0, layer, big_beta))
-                         for layer in m["layers"]}
-            rows.append(row("large_beta", model, e, check_large_beta(pgd[e][0], quantized, big_beta,
-                                                                     s["large_beta"]["tolerance"])))
+            quantized = {
+                layer: read_frame(paths.eval_file(root, model, e, "transfer", 0, layer, big_beta))
+                for layer in m["layers"]
+            }
+            rows.append(
+                row(
+                    "large_beta",
+                    model,
+                    e,
+                    check_large_beta(pgd[e][0], quantized, big_beta, s["large_beta"]["tolerance"]),
+                )
+            )
     return rows
 
 
@@ -441,11 +569,17 @@ def masking_rows(model: str, masking: dict, settings: dict, root: str, read_fram
         if check == "bpda_large_delta":
             v = check_large_delta(read(f["large"]), d, steps, s["large_delta"]["max_accuracy"], "BPDA")
         elif check == "bpda_more_steps":
-            v = check_more_steps(read(f["bpda"]), read(f["more"]), d, steps, steps * factor,
-                                 s["more_steps"]["tolerance"], "BPDA")
+            v = check_more_steps(
+                read(f["bpda"]), read(f["more"]), d, steps, steps * factor, s["more_steps"]["tolerance"], "BPDA"
+            )
         else:
-            v = check_drop(read(f["bpda"]), read(f["apgd"]), f"BPDA_{d}-{steps}",
-                           f"APGD-BPDA_{d}-{masking['apgd_steps']}", s["masking"]["apgd_tolerance"])
+            v = check_drop(
+                read(f["bpda"]),
+                read(f["apgd"]),
+                f"BPDA_{d}-{steps}",
+                f"APGD-BPDA_{d}-{masking['apgd_steps']}",
+                s["masking"]["apgd_tolerance"],
+            )
             unquantized = accuracy(read(f["bpda_none"])) - accuracy(read(f["apgd_none"]))
             v["measured"] += f" (unquantized model: drop {unquantized:.2f} pp)"
         verdicts.setdefault((check, e), {})[f"delta {d} {layer} beta {token}"] = v
@@ -460,8 +594,9 @@ def masking_rows(model: str, masking: dict, settings: dict, root: str, read_fram
 def table(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The checklist table (:data:`COLUMNS`, in check order) and its marks: a failed status in bold."""
     order = {c: i for i, c in enumerate(CHECKS)}
-    rows = sorted(rows, key=lambda r: (order.get(r["check"], len(order)), r["model"],
-                                       -1 if r["eps"] is None else r["eps"]))
+    rows = sorted(
+        rows, key=lambda r: (order.get(r["check"], len(order)), r["model"], -1 if r["eps"] is None else r["eps"])
+    )
     df = pd.DataFrame([[r[c] for c in COLUMNS] for r in rows], columns=COLUMNS)
     df["eps"] = pd.Series([r["eps"] for r in rows], dtype=object)
     marks = pd.DataFrame("", index=df.index, columns=df.columns)
@@ -472,8 +607,11 @@ def table(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
 def failures(rows) -> list[str]:
     """Names of the failed checks, e.g. ``large_delta (resnet18, eps 32)``."""
     records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
-    return [f"{r['check']} ({r['model']}" + ("" if r["eps"] is None or r["eps"] != r["eps"] else f", eps {r['eps']}")
-            + ")" for r in records if r["status"] == FAIL]
+    return [
+        f"{r['check']} ({r['model']}" + ("" if r["eps"] is None or r["eps"] != r["eps"] else f", eps {r['eps']}") + ")"
+        for r in records
+        if r["status"] == FAIL
+    ]
 
 
 class ChecklistFailed(RuntimeError):
@@ -484,8 +622,9 @@ def enforce(rows, strict: bool, where: str = "the checklist table") -> list[str]
     """The failed checks; with ``strict`` a :class:`ChecklistFailed` naming each of them instead."""
     failed = failures(rows)
     if failed and strict:
-        raise ChecklistFailed(f"checklist.strict is set and {len(failed)} check(s) failed: {'; '.join(failed)} "
-                              f"(see {where})")
+        raise ChecklistFailed(
+            f"checklist.strict is set and {len(failed)} check(s) failed: {'; '.join(failed)} (see {where})"
+        )
     return failed
 
 

@@ -103,7 +103,7 @@ def write(
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     imgs = _as_numpy(images)
     lab = _as_numpy(labels)
-    _validate_images(imgs)          # the checks corrupt() makes, before any file is created
+    _validate_images(imgs)  # the checks corrupt() makes, before any file is created
     n, c, h, w = imgs.shape
     if n == 0:
         raise ValueError("images must hold at least one image, got N = 0")
@@ -123,7 +123,7 @@ def write(
             try:
                 for s in sev:
                     block = corrupt(imgs, name, s, seed=derive_seed(seed, name, s))
-                    arr[(s - 1) * n:s * n] = block.transpose(0, 2, 3, 1)
+                    arr[(s - 1) * n : s * n] = block.transpose(0, 2, 3, 1)
                 arr.flush()
             finally:
                 del arr
@@ -206,8 +206,9 @@ def check(root, corruptions: Sequence[str] = CORRUPTIONS) -> None:
     labels_path = os.path.join(root, LABELS_FILE)
     missing = [p for p in [labels_path] + [os.path.join(root, f"{n}.npy") for n in names] if not os.path.isfile(p)]
     if missing:
-        raise CorruptionDataError(f"{len(missing)} file(s) missing: " + "; ".join(f"{p}: file is missing"
-                                                                                  for p in missing))
+        raise CorruptionDataError(
+            f"{len(missing)} file(s) missing: " + "; ".join(f"{p}: file is missing" for p in missing)
+        )
     n_labels = _check_labels(labels_path).shape[0]
     first_shape: Optional[tuple] = None
     first_path = None
@@ -222,8 +223,9 @@ def check(root, corruptions: Sequence[str] = CORRUPTIONS) -> None:
             )
 
 
-def load(root, name: str, severity: int, n: Optional[int] = None,
-         rows: Optional[Sequence[int]] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load(
+    root, name: str, severity: int, n: Optional[int] = None, rows: Optional[Sequence[int]] = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Severity ``severity`` of corruption ``name`` from ``root``: (uint8 N×C×H×W images, int64 N labels).
 
     Reads ``<root>/<name>.npy`` and ``<root>/labels.npy`` memory-mapped and copies only the requested block (the

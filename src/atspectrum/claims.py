@@ -48,6 +48,7 @@ the reason ``not run``. ``alpha`` and ``correction`` are the config's ``stats`` 
     by the paper code's statistic (``code_mean``: per corruption at severity 5, averaged over the corruptions):
     holds for τ < 0 with p ≤ alpha, does not hold for τ > 0 with p ≤ alpha.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,12 +70,18 @@ SMALL_EPS = 2  # "a small ε" on the paper grid (Section 6: accuracy falls after
 QUANT_POINT = {"resnet18": 0, "wrn28_10": 1}  # the paper's point: after the first (ResNet-18) / second (WRN) layer
 
 
-def row(claim: str, model: str, part: str, verdict: str, statistic: str = "", numbers: str = "",
-        figures=()) -> dict:
+def row(claim: str, model: str, part: str, verdict: str, statistic: str = "", numbers: str = "", figures=()) -> dict:
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, not {verdict!r}")
-    return {"claim": f"{claim} {CLAIMS[claim]}", "model": model, "part": part, "verdict": verdict,
-            "statistic": statistic, "numbers": numbers, "figures": " ".join(os.path.basename(f) for f in figures)}
+    return {
+        "claim": f"{claim} {CLAIMS[claim]}",
+        "model": model,
+        "part": part,
+        "verdict": verdict,
+        "statistic": statistic,
+        "numbers": numbers,
+        "figures": " ".join(os.path.basename(f) for f in figures),
+    }
 
 
 def not_run(claim: str, model: str, part: str, what: str, figures=()) -> dict:
@@ -138,8 +145,9 @@ def _p(p: float) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------- C1 overdesign
-def overdesign(frames: dict, deltas: list[int], alpha: float = 0.05, correction: str = "holm", model: str = "",
-               figures=()) -> list[dict]:
+def overdesign(
+    frames: dict, deltas: list[int], alpha: float = 0.05, correction: str = "holm", model: str = "", figures=()
+) -> list[dict]:
     """C1 from per-example PGD frames keyed (ε, δ) (columns ``index``, ``correct``); rows as described above."""
     deltas = sorted(d for d in deltas if any(k[1] == d for k in frames))
     if not deltas:
@@ -168,27 +176,66 @@ def overdesign(frames: dict, deltas: list[int], alpha: float = 0.05, correction:
                 cells3.append(({"delta": d, "star": star, "other": alt}, (star, d), (alt, d)))
     rows = []
     t1 = tables.paired_tests(frames, cells1, alpha, correction)
-    rows.append(_per_delta(t1, acc, model, "eps* > delta, significant gain over eps = delta",
-                           lambda r: r["star"] > r["delta"], "eps = delta", correction, figures))
+    rows.append(
+        _per_delta(
+            t1,
+            acc,
+            model,
+            "eps* > delta, significant gain over eps = delta",
+            lambda r: r["star"] > r["delta"],
+            "eps = delta",
+            correction,
+            figures,
+        )
+    )
     t3 = tables.paired_tests(frames, cells3, alpha, correction)
     largest = {d: eps_of[d][-1] for d in deltas}
-    rows.append(_per_delta(t3, acc, model, "largest eps worse than eps*",
-                           lambda r: r["star"] != largest[r["delta"]], "largest eps", correction, figures))
+    rows.append(
+        _per_delta(
+            t3,
+            acc,
+            model,
+            "largest eps worse than eps*",
+            lambda r: r["star"] != largest[r["delta"]],
+            "largest eps",
+            correction,
+            figures,
+        )
+    )
     # reported beside the claim: does eps* - delta grow with delta?
     gap = over["eps_star_minus_delta"]
     tau, p = kendall(gap.index.to_numpy(), gap.to_numpy())
     growth = ", ".join(f"delta {d}: {int(g)}" for d, g in gap.items())
-    rows.append(row("C1", model, "eps* - delta grows with delta (beside the claim)", signed(tau, p, alpha, +1),
-                    "Kendall tau of eps* - delta against delta",
-                    f"eps* - delta at {growth}; tau = {tau:.2f}, p = {_p(p)}" if np.isfinite(tau) else
-                    f"eps* - delta at {growth}; fewer than 3 deltas or no variation: no trend test", figures))
+    rows.append(
+        row(
+            "C1",
+            model,
+            "eps* - delta grows with delta (beside the claim)",
+            signed(tau, p, alpha, +1),
+            "Kendall tau of eps* - delta against delta",
+            f"eps* - delta at {growth}; tau = {tau:.2f}, p = {_p(p)}"
+            if np.isfinite(tau)
+            else f"eps* - delta at {growth}; fewer than 3 deltas or no variation: no trend test",
+            figures,
+        )
+    )
     claim = combine([rows[0]["verdict"], rows[1]["verdict"]])
-    return [row("C1", model, "claim", claim, "the two parts below combined",
-                f"{rows[0]['part']}: {rows[0]['verdict']}; {rows[1]['part']}: {rows[1]['verdict']}", figures)] + rows
+    return [
+        row(
+            "C1",
+            model,
+            "claim",
+            claim,
+            "the two parts below combined",
+            f"{rows[0]['part']}: {rows[0]['verdict']}; {rows[1]['part']}: {rows[1]['verdict']}",
+            figures,
+        )
+    ] + rows
 
 
-def _per_delta(tests: pd.DataFrame, acc: dict, model: str, part: str, supports, against: str, correction: str,
-               figures) -> dict:
+def _per_delta(
+    tests: pd.DataFrame, acc: dict, model: str, part: str, supports, against: str, correction: str, figures
+) -> dict:
     """One C1 part from its per-δ McNemar tests: ``supports(row)`` says whether the tested comparison is the one
     the claim predicts (else a significant result opposes it)."""
     if tests.empty:
@@ -202,13 +249,21 @@ def _per_delta(tests: pd.DataFrame, acc: dict, model: str, part: str, supports, 
             support += 1
         elif sig:
             oppose += 1
-        words.append(f"delta {d}: eps* {star} {_pct(acc[(star, d)])} vs eps {other} {_pct(acc[(other, d)])} "
-                     f"(+{int(r['gained'])}/-{int(r['lost'])}, p_adj {_p(r['p_adjusted'])}"
-                     f"{', significant' if sig else ''})")
+        words.append(
+            f"delta {d}: eps* {star} {_pct(acc[(star, d)])} vs eps {other} {_pct(acc[(other, d)])} "
+            f"(+{int(r['gained'])}/-{int(r['lost'])}, p_adj {_p(r['p_adjusted'])}"
+            f"{', significant' if sig else ''})"
+        )
     how = "Holm-corrected" if correction == "holm" else "uncorrected"
-    return row("C1", model, part, majority(support, oppose, len(tests)),
-               f"exact McNemar per delta ({how}); majority of deltas",
-               f"supports at {support}, opposes at {oppose} of {len(tests)} deltas; " + "; ".join(words), figures)
+    return row(
+        "C1",
+        model,
+        part,
+        majority(support, oppose, len(tests)),
+        f"exact McNemar per delta ({how}); majority of deltas",
+        f"supports at {support}, opposes at {oppose} of {len(tests)} deltas; " + "; ".join(words),
+        figures,
+    )
 
 
 # --------------------------------------------------------------------------------------------------- C2 quantization
@@ -235,8 +290,15 @@ def sign_test(wins: int, losses: int) -> float:
     return float(_stats.binomtest(wins, wins + losses, 0.5).pvalue) if wins + losses else 1.0
 
 
-def quantization(cis: dict, arch: str, layers: list[str], alpha: float = 0.05, model: str = "",
-                 labels: dict | None = None, figures=()) -> list[dict]:
+def quantization(
+    cis: dict,
+    arch: str,
+    layers: list[str],
+    alpha: float = 0.05,
+    model: str = "",
+    labels: dict | None = None,
+    figures=(),
+) -> list[dict]:
     """C2 from ``{attack: (β, _ci frame or None)}`` (None: that attack did not run) for one model."""
     labels = labels or {}
     point = quant_point(arch, layers)
@@ -244,26 +306,55 @@ def quantization(cis: dict, arch: str, layers: list[str], alpha: float = 0.05, m
     beside = ("apgd-bpda", "worst")
     if point is None:
         which = {0: "first", 1: "second"}.get(QUANT_POINT.get(arch), "paper's")
-        return [not_run("C2", model, "claim", f"no {which} quantization point configured for {arch} "
-                                              f"(quant_layers {layers})", figures)]
+        return [
+            not_run(
+                "C2",
+                model,
+                "claim",
+                f"no {which} quantization point configured for {arch} (quant_layers {layers})",
+                figures,
+            )
+        ]
     rows = []
     for attack in paper + beside:
-        part = (f"quantized beats unquantized under {attack}" if attack in paper
-                else "survives the per-example worst case" if attack == "worst" else f"survives {attack}")
+        part = (
+            f"quantized beats unquantized under {attack}"
+            if attack in paper
+            else "survives the per-example worst case"
+            if attack == "worst"
+            else f"survives {attack}"
+        )
         beta, ci = cis.get(attack, (None, None))
         if ci is None:
             rows.append(not_run("C2", model, part, f"{attack} is not configured", figures))
             continue
         wins, losses, n = quant_cells(ci, point)
         p = sign_test(wins, losses)
-        rows.append(row("C2", model, part, signed(wins - losses, p, alpha, +1),
-                        "sign test of significantly better vs worse cells (per-cell exact McNemar, as the table)",
-                        f"after {point} at beta {beta:g} under {labels.get(attack, attack)}: better in {wins}, "
-                        f"worse in {losses}, no significant change in {n - wins - losses} of {n} cells; "
-                        f"sign test p = {_p(p)}", figures))
+        rows.append(
+            row(
+                "C2",
+                model,
+                part,
+                signed(wins - losses, p, alpha, +1),
+                "sign test of significantly better vs worse cells (per-cell exact McNemar, as the table)",
+                f"after {point} at beta {beta:g} under {labels.get(attack, attack)}: better in {wins}, "
+                f"worse in {losses}, no significant change in {n - wins - losses} of {n} cells; "
+                f"sign test p = {_p(p)}",
+                figures,
+            )
+        )
     claim = combine(r["verdict"] for r in rows[:2])
-    return [row("C2", model, "claim", claim, "transfer PGD and BPDA combined (APGD-BPDA / worst case beside it)",
-                "; ".join(f"{r['part']}: {r['verdict']}" for r in rows[:2]), figures)] + rows
+    return [
+        row(
+            "C2",
+            model,
+            "claim",
+            claim,
+            "transfer PGD and BPDA combined (APGD-BPDA / worst case beside it)",
+            "; ".join(f"{r['part']}: {r['verdict']}" for r in rows[:2]),
+            figures,
+        )
+    ] + rows
 
 
 # --------------------------------------------------------------------------------------------------- C3 filter norms
@@ -278,32 +369,58 @@ def filter_norms(frame: pd.DataFrame, arch: str, model: str = "", figures=()) ->
     if rest.empty or first["index"].nunique() < 2:
         rows = [not_run("C3", model, "first two layers' mean norms largest", "fewer than three conv layers", figures)]
     else:
-        margins = {e: float(first.loc[first["eps"] == e, "mean"].min() / rest.loc[rest["eps"] == e, "mean"].max())
-                   for e in eps}
+        margins = {
+            e: float(first.loc[first["eps"] == e, "mean"].min() / rest.loc[rest["eps"] == e, "mean"].max()) for e in eps
+        }
         failing = [e for e, m in margins.items() if not m > 1]
         lo = min(margins, key=margins.get)
-        rows = [row("C3", model, "first two layers' mean norms largest", FAILS if failing else HOLDS,
-                    "min over layers 1-2 / max over the other layers of the mean norm, every eps (> 1 holds)",
-                    f"ratio {min(margins.values()):.2f} (eps {lo}) to {max(margins.values()):.2f} over {len(eps)} "
-                    f"eps" + (f"; not larger at eps {', '.join(map(str, failing))}" if failing else ""), figures)]
+        rows = [
+            row(
+                "C3",
+                model,
+                "first two layers' mean norms largest",
+                FAILS if failing else HOLDS,
+                "min over layers 1-2 / max over the other layers of the mean norm, every eps (> 1 holds)",
+                f"ratio {min(margins.values()):.2f} (eps {lo}) to {max(margins.values()):.2f} over {len(eps)} "
+                f"eps" + (f"; not larger at eps {', '.join(map(str, failing))}" if failing else ""),
+                figures,
+            )
+        ]
     if arch == "resnet18":
         words, drops = [], []
         for idx in (1, 2):
             curve = first[first["index"] == idx].sort_values("eps")
             values = curve["max"].to_numpy(dtype=float)
-            drops += [f"layer {idx} at eps {int(e)}" for e, dv in zip(curve["eps"].iloc[1:], np.diff(values))
-                      if dv < 0]
+            drops += [f"layer {idx} at eps {int(e)}" for e, dv in zip(curve["eps"].iloc[1:], np.diff(values)) if dv < 0]
             words.append(f"layer {idx}: " + ", ".join(f"{v:.3g}" for v in values))
         if first.empty:
             rows.append(not_run("C3", model, "first two layers' max norms monotone in eps", "no conv layers", figures))
         else:
-            rows.append(row("C3", model, "first two layers' max norms monotone in eps", FAILS if drops else HOLDS,
-                            "max norm of layers 1 and 2 never decreases from one eps to the next",
-                            f"eps {', '.join(map(str, eps))}: " + "; ".join(words)
-                            + (f"; decreases at {', '.join(drops)}" if drops else ""), figures))
+            rows.append(
+                row(
+                    "C3",
+                    model,
+                    "first two layers' max norms monotone in eps",
+                    FAILS if drops else HOLDS,
+                    "max norm of layers 1 and 2 never decreases from one eps to the next",
+                    f"eps {', '.join(map(str, eps))}: "
+                    + "; ".join(words)
+                    + (f"; decreases at {', '.join(drops)}" if drops else ""),
+                    figures,
+                )
+            )
     claim = combine(r["verdict"] for r in rows)
-    return [row("C3", model, "claim", claim, "the parts below combined",
-                "; ".join(f"{r['part']}: {r['verdict']}" for r in rows), figures)] + rows
+    return [
+        row(
+            "C3",
+            model,
+            "claim",
+            claim,
+            "the parts below combined",
+            "; ".join(f"{r['part']}: {r['verdict']}" for r in rows),
+            figures,
+        )
+    ] + rows
 
 
 # ---------------------------------------------------------------------------------------------------- C4 corruptions
@@ -313,8 +430,9 @@ def small_eps(eps: list[int]) -> int:
     return max(SMALL_EPS, min(nonzero)) if nonzero else SMALL_EPS
 
 
-def corruptions(table: pd.DataFrame, ci: pd.DataFrame, preact: pd.DataFrame | None, alpha: float = 0.05,
-                model: str = "", figures=()) -> list[dict]:
+def corruptions(
+    table: pd.DataFrame, ci: pd.DataFrame, preact: pd.DataFrame | None, alpha: float = 0.05, model: str = "", figures=()
+) -> list[dict]:
     """C4 from ``tables/corruptions_<model>.csv`` and its ``_ci.csv`` and ``tables/preact_<model>.csv``."""
     avg = table.loc[table["corruption"] == "average"]
     if avg.empty:
@@ -333,19 +451,36 @@ def corruptions(table: pd.DataFrame, ci: pd.DataFrame, preact: pd.DataFrame | No
     else:
         interval = ci[ci["corruption"] == "average"].set_index("column")
         best_small = max((e for e in eps if e <= small), key=lambda e: (acc[e], -e))
-        where = FAILS if interval.at[f"eps{best}", "ci_low"] > interval.at[f"eps{best_small}", "ci_high"] \
-            else INCONCLUSIVE
-    rows.append(row("C4", model, f"best average corruption accuracy at a small eps (<= {small})", where,
-                    "eps of the highest average accuracy; a larger one against the best small eps by 95% Wilson "
-                    "intervals", f"best at eps {best}; {curve}{clean0}", figures))
+        where = (
+            FAILS if interval.at[f"eps{best}", "ci_low"] > interval.at[f"eps{best_small}", "ci_high"] else INCONCLUSIVE
+        )
+    rows.append(
+        row(
+            "C4",
+            model,
+            f"best average corruption accuracy at a small eps (<= {small})",
+            where,
+            "eps of the highest average accuracy; a larger one against the best small eps by 95% Wilson intervals",
+            f"best at eps {best}; {curve}{clean0}",
+            figures,
+        )
+    )
     beyond = [e for e in eps if e >= best]
     slope, lo, hi = slope_interval(beyond, [acc[e] for e in beyond])
     verdict = INCONCLUSIVE if not np.isfinite(lo) else HOLDS if hi < 0 else FAILS if lo > 0 else INCONCLUSIVE
-    rows.append(row("C4", model, "accuracy falls with eps beyond it", verdict,
-                    "least-squares slope of average accuracy on eps >= eps_best, 95% t interval",
-                    f"{slope:.3f} points per unit eps, interval [{lo:.3f}, {hi:.3f}] over eps "
-                    f"{', '.join(map(str, beyond))}" if np.isfinite(lo) else
-                    f"only eps {', '.join(map(str, beyond))} at or beyond the best: fewer than 3 points", figures))
+    rows.append(
+        row(
+            "C4",
+            model,
+            "accuracy falls with eps beyond it",
+            verdict,
+            "least-squares slope of average accuracy on eps >= eps_best, 95% t interval",
+            f"{slope:.3f} points per unit eps, interval [{lo:.3f}, {hi:.3f}] over eps {', '.join(map(str, beyond))}"
+            if np.isfinite(lo)
+            else f"only eps {', '.join(map(str, beyond))} at or beyond the best: fewer than 3 points",
+            figures,
+        )
+    )
     part = "final pre-activation mean moves towards zero as eps grows"
     if preact is None:
         rows.append(not_run("C4", model, part, "no pre-activation table", figures))
@@ -353,13 +488,32 @@ def corruptions(table: pd.DataFrame, ci: pd.DataFrame, preact: pd.DataFrame | No
         p_ = preact[preact["eps"] > 0].sort_values("eps")
         tau, p = kendall(p_["eps"], p_["code_mean"].abs())
         means = ", ".join(f"eps {int(e)}: {m:.3g}" for e, m in zip(p_["eps"], p_["code_mean"]))
-        rows.append(row("C4", model, part, signed(tau, p, alpha, -1),
-                        "Kendall tau of abs(mean) (paper code's statistic: severity-5 mean per corruption, averaged) "
-                        "against eps", f"{means}; tau = {tau:.2f}, p = {_p(p)}" if np.isfinite(tau) else
-                        f"{means}; fewer than 3 eps or no variation: no trend test", figures))
+        rows.append(
+            row(
+                "C4",
+                model,
+                part,
+                signed(tau, p, alpha, -1),
+                "Kendall tau of abs(mean) (paper code's statistic: severity-5 mean per corruption, averaged) "
+                "against eps",
+                f"{means}; tau = {tau:.2f}, p = {_p(p)}"
+                if np.isfinite(tau)
+                else f"{means}; fewer than 3 eps or no variation: no trend test",
+                figures,
+            )
+        )
     claim = combine(r["verdict"] for r in rows)
-    return [row("C4", model, "claim", claim, "the three parts below combined",
-                "; ".join(f"{r['part']}: {r['verdict']}" for r in rows), figures)] + rows
+    return [
+        row(
+            "C4",
+            model,
+            "claim",
+            claim,
+            "the three parts below combined",
+            "; ".join(f"{r['part']}: {r['verdict']}" for r in rows),
+            figures,
+        )
+    ] + rows
 
 
 # ------------------------------------------------------------------------------------------- the plan and its files
@@ -377,21 +531,32 @@ def plan(config: dict) -> dict:
             run = atconfig.quant_attack_betas(config, a)
             if run:
                 betas[a] = HEADLINE_BETA if HEADLINE_BETA in run else max(run)
-        models[m] = {"arch": config["models"][m]["arch"], "eps": atconfig.eps_list(config, m),
-                     "quant_layers": atconfig.quant_layers(config, m) if quant else [], "betas": betas,
-                     "labels": {a: atconfig.quant_attack_label(config, a) for a in betas}}
-    return {"models": models, "deltas": atconfig.overdesign_deltas(config), "filters": bool(config["filters"]),
-            "corruptions": atconfig.corruptions_enabled(config), "stats": dict(config["stats"])}
+        models[m] = {
+            "arch": config["models"][m]["arch"],
+            "eps": atconfig.eps_list(config, m),
+            "quant_layers": atconfig.quant_layers(config, m) if quant else [],
+            "betas": betas,
+            "labels": {a: atconfig.quant_attack_label(config, a) for a in betas},
+        }
+    return {
+        "models": models,
+        "deltas": atconfig.overdesign_deltas(config),
+        "filters": bool(config["filters"]),
+        "corruptions": atconfig.corruptions_enabled(config),
+        "stats": dict(config["stats"]),
+    }
 
 
 def figure_sources(plan: dict, root: str, model: str) -> dict[str, list[str]]:
     """Per claim, the figures of ``model`` it rests on (only those the configured sections make)."""
     fig = lambda stem: paths.figure_files(root, stem, ("png",))[0]  # noqa: E731
     spec = plan["models"][model]
-    return {"C1": [fig(f"robust_error_{model}")],
-            "C2": [fig(f"quantization_gain_{model}_{a}") for a in spec["betas"]],
-            "C3": [fig(f"filter_norms_{model}_{s}") for s in ("mean", "max")] if plan["filters"] else [],
-            "C4": [fig(f"preact_mean_{model}")] if plan["corruptions"] else []}
+    return {
+        "C1": [fig(f"robust_error_{model}")],
+        "C2": [fig(f"quantization_gain_{model}_{a}") for a in spec["betas"]],
+        "C3": [fig(f"filter_norms_{model}_{s}") for s in ("mean", "max")] if plan["filters"] else [],
+        "C4": [fig(f"preact_mean_{model}")] if plan["corruptions"] else [],
+    }
 
 
 def figure_copy(root: str, claim: str, source: str) -> str:
@@ -404,13 +569,17 @@ def input_files(plan: dict, root: str) -> list[str]:
     files = []
     for m, spec in plan["models"].items():
         files += [paths.eval_file(root, m, e, "pgd", d) for e in spec["eps"] for d in plan["deltas"]]
-        files += [paths.ci_file(root, f"quantization_{m}_{a}_beta{paths.beta_token(b)}")
-                  for a, b in spec["betas"].items()]
+        files += [
+            paths.ci_file(root, f"quantization_{m}_{a}_beta{paths.beta_token(b)}") for a, b in spec["betas"].items()
+        ]
         if plan["filters"]:
             files.append(f"{root}/tables/filter_norms_{m}.csv")
         if plan["corruptions"]:
-            files += [f"{root}/tables/corruptions_{m}.csv", paths.ci_file(root, f"corruptions_{m}"),
-                      f"{root}/tables/preact_{m}.csv"]
+            files += [
+                f"{root}/tables/corruptions_{m}.csv",
+                paths.ci_file(root, f"corruptions_{m}"),
+                f"{root}/tables/preact_{m}.csv",
+            ]
     return files
 
 
@@ -420,12 +589,15 @@ def evaluate(plan: dict, root: str) -> pd.DataFrame:
     rows = []
     for m, spec in plan["models"].items():
         mine = figure_sources(plan, root, m)
-        frames = {(e, d): pd.read_parquet(paths.eval_file(root, m, e, "pgd", d))
-                  for e in spec["eps"] for d in plan["deltas"]}
+        frames = {
+            (e, d): pd.read_parquet(paths.eval_file(root, m, e, "pgd", d)) for e in spec["eps"] for d in plan["deltas"]
+        }
         rows += overdesign(frames, plan["deltas"], alpha, correction, m, mine["C1"])
         if spec["betas"]:
-            cis = {a: (b, pd.read_csv(paths.ci_file(root, f"quantization_{m}_{a}_beta{paths.beta_token(b)}")))
-                   for a, b in spec["betas"].items()}
+            cis = {
+                a: (b, pd.read_csv(paths.ci_file(root, f"quantization_{m}_{a}_beta{paths.beta_token(b)}")))
+                for a, b in spec["betas"].items()
+            }
             rows += quantization(cis, spec["arch"], spec["quant_layers"], alpha, m, spec["labels"], mine["C2"])
         else:
             rows.append(not_run("C2", m, "claim", "quantization is not configured"))
@@ -435,17 +607,25 @@ def evaluate(plan: dict, root: str) -> pd.DataFrame:
         else:
             rows.append(not_run("C3", m, "claim", "filters is off"))
         if plan["corruptions"]:
-            rows += corruptions(pd.read_csv(f"{root}/tables/corruptions_{m}.csv"),
-                                pd.read_csv(paths.ci_file(root, f"corruptions_{m}")),
-                                pd.read_csv(f"{root}/tables/preact_{m}.csv"), alpha, m, mine["C4"])
+            rows += corruptions(
+                pd.read_csv(f"{root}/tables/corruptions_{m}.csv"),
+                pd.read_csv(paths.ci_file(root, f"corruptions_{m}")),
+                pd.read_csv(f"{root}/tables/preact_{m}.csv"),
+                alpha,
+                m,
+                mine["C4"],
+            )
         else:
             rows.append(not_run("C4", m, "claim", "corruptions is not configured"))
     table = pd.DataFrame(rows, columns=COLUMNS)
     order = {c: i for i, c in enumerate(f"{k} {v}" for k, v in CLAIMS.items())}
-    return table.sort_values(["claim", "model"], key=lambda s: s.map(order) if s.name == "claim" else s,
-                             kind="stable").reset_index(drop=True)
+    return table.sort_values(
+        ["claim", "model"], key=lambda s: s.map(order) if s.name == "claim" else s, kind="stable"
+    ).reset_index(drop=True)
 
 
-CAPTION = ("The paper's claims tested on this run: verdict holds / does not hold / inconclusive per claim, model and "
-           "part (the row 'claim' combines its parts); statistic and numbers say how. Every test is computed from "
-           "this run's per-example results and tables (see the report's caption for the rules).")
+CAPTION = (
+    "The paper's claims tested on this run: verdict holds / does not hold / inconclusive per claim, model and "
+    "part (the row 'claim' combines its parts); statistic and numbers say how. Every test is computed from "
+    "this run's per-example results and tables (see the report's caption for the rules)."
+)

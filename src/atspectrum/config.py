@@ -3,6 +3,7 @@
 Used by the Snakefile (before any job is scheduled) and importable on its own, without torch (what it shares with
 the models lives in :mod:`atspectrum.specs`). Every error names the offending key.
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,8 +14,18 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .specs import (DATASET_INFO, QUANT_POINTS, SELECTABLE_QUANT_POINTS, WORST, DataError, TrainConfig, bn_momentum,
-                    check_beta, relu_between_blocks_of, search_part_size)
+from .specs import (
+    DATASET_INFO,
+    QUANT_POINTS,
+    SELECTABLE_QUANT_POINTS,
+    WORST,
+    DataError,
+    TrainConfig,
+    bn_momentum,
+    check_beta,
+    relu_between_blocks_of,
+    search_part_size,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -97,21 +108,27 @@ def check(config: dict, check_data: bool = True) -> None:
     for name, model in config["models"].items():
         for eps in model["eps"]:
             if train_config(config, name, eps).select == "best_val" and data["val_size"] == 0:
-                raise ConfigError("config key 'data.val_size': select: best_val needs a validation split; "
-                                  "set data.val_size > 0 or train.select: last")
+                raise ConfigError(
+                    "config key 'data.val_size': select: best_val needs a validation split; "
+                    "set data.val_size > 0 or train.select: last"
+                )
     for name, model in config["models"].items():
         points = SELECTABLE_QUANT_POINTS[model["arch"]]
         for i, layer in enumerate(model.get("quant_layers") or []):
             if layer not in points:
-                raise ConfigError(f"config key 'models.{name}.quant_layers[{i}]': {layer!r} is not a quantization "
-                                  f"point of {model['arch']}; choose from {list(points)}")
+                raise ConfigError(
+                    f"config key 'models.{name}.quant_layers[{i}]': {layer!r} is not a quantization "
+                    f"point of {model['arch']}; choose from {list(points)}"
+                )
         try:
             bn_momentum(model.get("bn_momentum"))
         except ValueError as exc:
             raise ConfigError(f"config key 'models.{name}.bn_momentum': {exc}") from None
         if model.get("relu_between_blocks") is not None and model["arch"] != "resnet18":
-            raise ConfigError(f"config key 'models.{name}.relu_between_blocks': applies to resnet18 only, "
-                              f"not {model['arch']}; leave it null")
+            raise ConfigError(
+                f"config key 'models.{name}.relu_between_blocks': applies to resnet18 only, "
+                f"not {model['arch']}; leave it null"
+            )
     check_betas(config)
     if not config["overdesign"]["delta"]:
         raise ConfigError("config key 'overdesign.delta': the attack grid is empty")
@@ -120,9 +137,11 @@ def check(config: dict, check_data: bool = True) -> None:
     check_search(config)
     corr = config.get("corruptions") or {}
     if corr.get("test_size") and data["test_size"] and corr["test_size"] > data["test_size"]:
-        raise ConfigError(f"config key 'corruptions.test_size': {corr['test_size']} is larger than data.test_size "
-                          f"({data['test_size']}): the corrupted images are the first corruptions.test_size images "
-                          f"of the prepared test set; lower corruptions.test_size")
+        raise ConfigError(
+            f"config key 'corruptions.test_size': {corr['test_size']} is larger than data.test_size "
+            f"({data['test_size']}): the corrupted images are the first corruptions.test_size images "
+            f"of the prepared test set; lower corruptions.test_size"
+        )
     if check_data:
         check_dataset(data)
 
@@ -137,19 +156,27 @@ def check_dataset(data: dict, files: bool = False) -> None:
         return
     if root is not None:
         if not os.path.isdir(root):
-            raise ConfigError(f"config key 'data.root': dataset directory {root!r} does not exist and "
-                              f"data.download is false; point data.root at the {name} files or set "
-                              f"data.download: true")
+            raise ConfigError(
+                f"config key 'data.root': dataset directory {root!r} does not exist and "
+                f"data.download is false; point data.root at the {name} files or set "
+                f"data.download: true"
+            )
         missing = missing_dataset_files(name, root) if files else []
         if missing:
-            raise ConfigError(f"config key 'data.root': {len(missing)} {name} file(s) missing under {root!r}: "
-                              f"{', '.join(missing)}; point data.root at the {name} files or set data.download: true")
+            raise ConfigError(
+                f"config key 'data.root': {len(missing)} {name} file(s) missing under {root!r}: "
+                f"{', '.join(missing)}; point data.root at the {name} files or set data.download: true"
+            )
         return
     if datamod.default_root(name) is None:
-        hint = ("install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist)"
-                if name == "fashion_mnist" else "set it to a directory holding cifar-10-batches-py")
-        raise ConfigError(f"config key 'data.root' is not set and {name} has no default location; {hint}, "
-                          f"or set data.download: true")
+        hint = (
+            "install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist)"
+            if name == "fashion_mnist"
+            else "set it to a directory holding cifar-10-batches-py"
+        )
+        raise ConfigError(
+            f"config key 'data.root' is not set and {name} has no default location; {hint}, or set data.download: true"
+        )
 
 
 def missing_dataset_files(name: str, root: str) -> list[str]:
@@ -188,8 +215,13 @@ def prepared_test_rows(config: dict, prepared_test: str | None = None):
     try:
         _, labels = datamod.load(data["dataset"], data["root"], "test")
         # the same seeded subset data.prepare draws (data.test_size)
-        index = datamod._subset(torch.arange(len(labels), dtype=torch.int64), data["test_size"], "test_size",
-                                config["seed"], "test examples")
+        index = datamod._subset(
+            torch.arange(len(labels), dtype=torch.int64),
+            data["test_size"],
+            "test_size",
+            config["seed"],
+            "test examples",
+        )
     except datamod.DataError as exc:
         key = "data.test_size" if "test_size" in str(exc) else "data.root"
         raise ConfigError(f"config key '{key}': {exc}") from None
@@ -215,8 +247,9 @@ def _merge(base: dict, over: dict) -> dict:
 def train_settings(config: dict, model: str, eps: int) -> dict:
     """The training section as it applies to (model, ε): shared → per-model → (ε = 0) standard overrides."""
     shared, own = config["train"], config["models"][model].get("train", {})
-    merged = _merge({k: v for k, v in shared.items() if k != "standard"},
-                    {k: v for k, v in own.items() if k != "standard"})
+    merged = _merge(
+        {k: v for k, v in shared.items() if k != "standard"}, {k: v for k, v in own.items() if k != "standard"}
+    )
     if int(eps) == 0:
         merged = _merge(merged, shared.get("standard", {}))
         merged = _merge(merged, own.get("standard", {}))
@@ -226,14 +259,28 @@ def train_settings(config: dict, model: str, eps: int) -> dict:
 def train_config(config: dict, model: str, eps: int) -> TrainConfig:
     t = train_settings(config, model, eps)
     return TrainConfig(
-        eps=int(eps), epochs=t["epochs"], batch_size=t["batch_size"], lr=t["lr"], momentum=t["momentum"],
-        weight_decay=t["weight_decay"], lr_milestones=tuple(t["lr_milestones"]), lr_gamma=t["lr_gamma"],
-        attack_steps=t["attack"]["steps"], attack_step_factor=t["attack"]["step_factor"],
-        attack_random_start=t["attack"]["random_start"], attack_bn_eval=t["attack"]["bn_eval"],
-        crop_padding=t["augment"]["crop_padding"], flip=t["augment"]["flip"], select=t["select"],
-        val_attack_steps=t["val_attack"]["steps"], val_attack_step_factor=t["val_attack"]["step_factor"],
-        eval_batch_size=config["eval"]["batch_size"], seed=config["seed"], precision=t["precision"],
-        channels_last=t["channels_last"], compile=t["compile"],
+        eps=int(eps),
+        epochs=t["epochs"],
+        batch_size=t["batch_size"],
+        lr=t["lr"],
+        momentum=t["momentum"],
+        weight_decay=t["weight_decay"],
+        lr_milestones=tuple(t["lr_milestones"]),
+        lr_gamma=t["lr_gamma"],
+        attack_steps=t["attack"]["steps"],
+        attack_step_factor=t["attack"]["step_factor"],
+        attack_random_start=t["attack"]["random_start"],
+        attack_bn_eval=t["attack"]["bn_eval"],
+        crop_padding=t["augment"]["crop_padding"],
+        flip=t["augment"]["flip"],
+        select=t["select"],
+        val_attack_steps=t["val_attack"]["steps"],
+        val_attack_step_factor=t["val_attack"]["step_factor"],
+        eval_batch_size=config["eval"]["batch_size"],
+        seed=config["seed"],
+        precision=t["precision"],
+        channels_last=t["channels_last"],
+        compile=t["compile"],
     )
 
 
@@ -280,10 +327,15 @@ def search_deltas(config: dict) -> list[int]:
 
 
 def search_settings(config: dict, delta: int) -> dict:
-    """The search at one delta as plain values: ``delta``, ``step``, ``patience``, ``max_eps`` (see atspectrum.search)."""
+    """The search at one delta as plain values: ``delta``, ``step``, ``patience``, ``max_eps``
+    (see atspectrum.search)."""
     s = config["overdesign"]["search"]
-    return {"delta": int(delta), "step": int(s.get("step", 1)), "patience": int(s.get("patience", 2)),
-            "max_eps": int(s.get("max_eps", 64))}
+    return {
+        "delta": int(delta),
+        "step": int(s.get("step", 1)),
+        "patience": int(s.get("patience", 2)),
+        "max_eps": int(s.get("max_eps", 64)),
+    }
 
 
 def search_val_fraction(config: dict) -> float:
@@ -299,21 +351,28 @@ def check_search(config: dict) -> None:
     s = config["overdesign"]["search"]
     for i, name in enumerate(s.get("models") or []):
         if name not in config["models"]:
-            raise ConfigError(f"config key 'overdesign.search.models[{i}]': {name!r} is not a configured model; "
-                              f"choose from {sorted(config['models'])}")
+            raise ConfigError(
+                f"config key 'overdesign.search.models[{i}]': {name!r} is not a configured model; "
+                f"choose from {sorted(config['models'])}"
+            )
     max_eps = s.get("max_eps", 64)
     for i, delta in enumerate(s["delta"]):
         if delta > max_eps:
-            raise ConfigError(f"config key 'overdesign.search.max_eps': {max_eps} is below the search's "
-                              f"delta {delta} (overdesign.search.delta[{i}]); the search starts at eps = delta")
+            raise ConfigError(
+                f"config key 'overdesign.search.max_eps': {max_eps} is below the search's "
+                f"delta {delta} (overdesign.search.delta[{i}]); the search starts at eps = delta"
+            )
     if config["data"]["val_size"] == 0:
-        raise ConfigError("config key 'data.val_size': overdesign.search measures robust error on the validation "
-                          "split; set data.val_size > 0")
+        raise ConfigError(
+            "config key 'data.val_size': overdesign.search measures robust error on the validation "
+            "split; set data.val_size > 0"
+        )
     try:
         search_part_size(config["data"]["val_size"], search_val_fraction(config))
     except DataError as exc:
-        raise ConfigError(f"config key 'overdesign.search.val_fraction': {exc} (data.val_size = "
-                          f"{config['data']['val_size']})") from None
+        raise ConfigError(
+            f"config key 'overdesign.search.val_fraction': {exc} (data.val_size = {config['data']['val_size']})"
+        ) from None
 
 
 def load(path: str | os.PathLike, check_data: bool = True) -> dict:
@@ -408,8 +467,10 @@ def check_masking(config: dict) -> None:
     if chosen is None or "bpda" not in quant_eval_attacks(config):
         return
     if float(chosen) not in quant_attack_betas(config, "bpda"):
-        raise ConfigError(f"config key 'checklist.masking.beta': {chosen} is not a beta BPDA runs at "
-                          f"(quantization.beta {config['quantization']['beta']})")
+        raise ConfigError(
+            f"config key 'checklist.masking.beta': {chosen} is not a beta BPDA runs at "
+            f"(quantization.beta {config['quantization']['beta']})"
+        )
 
 
 def check_betas(config: dict) -> None:
@@ -418,8 +479,9 @@ def check_betas(config: dict) -> None:
     if quantization_enabled(config):
         q = config["quantization"]
         keyed += [(f"quantization.beta[{i}]", b) for i, b in enumerate(q["beta"])]
-        keyed += [(f"quantization.apgd-bpda.beta[{i}]", b)
-                  for i, b in enumerate((q.get("apgd-bpda") or {}).get("beta") or [])]
+        keyed += [
+            (f"quantization.apgd-bpda.beta[{i}]", b) for i, b in enumerate((q.get("apgd-bpda") or {}).get("beta") or [])
+        ]
     for key, beta in keyed:
         if beta is None:
             continue
@@ -436,20 +498,24 @@ def check_quant_attacks(config: dict) -> None:
     q = config["quantization"]
     for i, b in enumerate(q.get("apgd-bpda", {}).get("beta") or []):
         if float(b) not in quant_betas(config):
-            raise ConfigError(f"config key 'quantization.apgd-bpda.beta[{i}]': {b} is not in quantization.beta "
-                              f"{q['beta']}")
+            raise ConfigError(
+                f"config key 'quantization.apgd-bpda.beta[{i}]': {b} is not in quantization.beta {q['beta']}"
+            )
     if WORST not in q["attacks"]:
         return
     if len(quant_eval_attacks(config)) < 2:
-        raise ConfigError(f"config key 'quantization.attacks': worst is the per-example worst case over the other "
-                          f"listed attacks and needs at least two of them, got {quant_eval_attacks(config)}")
+        raise ConfigError(
+            f"config key 'quantization.attacks': worst is the per-example worst case over the other "
+            f"listed attacks and needs at least two of them, got {quant_eval_attacks(config)}"
+        )
 
 
 def quant_attack_label(config: dict, attack: str) -> str:
     """How tables and captions name a quantization attack, with its configured strength."""
     if attack == WORST:
-        return ("the per-example worst case over " +
-                " + ".join(quant_attack_label(config, a) for a in quant_eval_attacks(config)))
+        return "the per-example worst case over " + " + ".join(
+            quant_attack_label(config, a) for a in quant_eval_attacks(config)
+        )
     a = config["quantization"][attack]
     if attack == "apgd-bpda":
         runs = f"{a['restarts']} restart{'s' if a['restarts'] > 1 else ''}"
@@ -489,8 +555,10 @@ def check_corruptions(config: dict, test=None) -> None:
         return
     root, size = config["corruptions"]["root"], config["corruptions"]["test_size"]
     if test is not None and size is not None and size > len(test[0]):
-        raise ConfigError(f"config key 'corruptions.test_size': {size} is larger than the {len(test[0])} images of "
-                          f"the prepared test set; lower corruptions.test_size")
+        raise ConfigError(
+            f"config key 'corruptions.test_size': {size} is larger than the {len(test[0])} images of "
+            f"the prepared test set; lower corruptions.test_size"
+        )
     if root is None:
         return
     if not os.path.isdir(root):
@@ -505,21 +573,32 @@ def check_corruptions(config: dict, test=None) -> None:
     if test is None:  # the test images are not known yet: at least the count must fit
         for key, n in (("corruptions.test_size", size), ("data.test_size", config["data"]["test_size"])):
             if n is not None and n > per:
-                raise ConfigError(f"config key '{key}': {n} test images but {labels_file} holds {per} images per "
-                                  f"severity; lower {key}")
+                raise ConfigError(
+                    f"config key '{key}': {n} test images but {labels_file} holds {per} images per "
+                    f"severity; lower {key}"
+                )
         return
     index, test_labels = (np.asarray(a)[:size] for a in test)
     if len(index) and int(index.max()) >= per:
-        key = ("data.test_size" if config["data"]["test_size"] is not None
-               else "corruptions.test_size" if size is not None else "corruptions.root")
-        raise ConfigError(f"config key '{key}': the evaluated test images include test image {int(index.max())} "
-                          f"but {labels_file} holds {per} images per severity (row i of each severity is test image "
-                          f"i); its corrupted version does not exist. Lower {key} or use the complete CIFAR-10-C")
+        key = (
+            "data.test_size"
+            if config["data"]["test_size"] is not None
+            else "corruptions.test_size"
+            if size is not None
+            else "corruptions.root"
+        )
+        raise ConfigError(
+            f"config key '{key}': the evaluated test images include test image {int(index.max())} "
+            f"but {labels_file} holds {per} images per severity (row i of each severity is test image "
+            f"i); its corrupted version does not exist. Lower {key} or use the complete CIFAR-10-C"
+        )
     wrong = int((np.asarray(labels[:per])[index] != test_labels).sum())
     if wrong:
-        raise ConfigError(f"config key 'corruptions.root': {labels_file} disagrees with the test split's labels on "
-                          f"{wrong} of the {len(index)} evaluated test images: it is not the CIFAR-10-C of this "
-                          f"test split")
+        raise ConfigError(
+            f"config key 'corruptions.root': {labels_file} disagrees with the test split's labels on "
+            f"{wrong} of the {len(index)} evaluated test images: it is not the CIFAR-10-C of this "
+            f"test split"
+        )
 
 
 # PGD-10 adversarial-training images/s on one H200 at the paper's batch sizes, per (architecture, training precision);
@@ -528,8 +607,12 @@ def check_corruptions(config: dict, test=None) -> None:
 # was not measured: estimated as its bf16 rate / _FP32_SLOWDOWN (ours: a compute-bound WRN-28-10 loses bf16's tensor
 # cores in full, unlike ResNet-18, which is launch-bound at batch 256 and only 1.36 x slower in fp32).
 _FP32_SLOWDOWN = 2.5
-_AT_IMAGES_PER_S = {("resnet18", "fp32"): 3098.0, ("resnet18", "bf16"): 4221.0, ("wrn28_10", "bf16"): 907.0,
-                    ("wrn28_10", "fp32"): 907.0 / _FP32_SLOWDOWN}
+_AT_IMAGES_PER_S = {
+    ("resnet18", "fp32"): 3098.0,
+    ("resnet18", "bf16"): 4221.0,
+    ("wrn28_10", "bf16"): 907.0,
+    ("wrn28_10", "fp32"): 907.0 / _FP32_SLOWDOWN,
+}
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench" / "results"
 
 
@@ -540,8 +623,13 @@ def at_images_per_second(arch: str, precision: str, bench_dir: str | os.PathLike
     for path in files:
         try:
             rows = json.loads(path.read_text()).get("rows", [])
-            rates = [float(r["at_images_per_s"]) for r in rows if r.get("arch") == arch and
-                     str(r.get("config", "")).split("+")[0] == precision and "compile" not in str(r.get("config"))]
+            rates = [
+                float(r["at_images_per_s"])
+                for r in rows
+                if r.get("arch") == arch
+                and str(r.get("config", "")).split("+")[0] == precision
+                and "compile" not in str(r.get("config"))
+            ]
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             continue  # an unreadable or cut-off benchmark file: the next one, else the table
         if rates:
@@ -549,8 +637,7 @@ def at_images_per_second(arch: str, precision: str, bench_dir: str | os.PathLike
     return _AT_IMAGES_PER_S[(arch, precision)]
 
 
-def train_runtime_minutes(config: dict, model: str, eps: int,
-                          bench_dir: str | os.PathLike | None = BENCH_DIR) -> int:
+def train_runtime_minutes(config: dict, model: str, eps: int, bench_dir: str | os.PathLike | None = BENCH_DIR) -> int:
     """A generous time limit for one training job: 1.5 × the cost of its epochs at the measured throughput of its
     architecture in its precision (:func:`at_images_per_second`), plus 30 minutes. Override it with Snakemake's
     ``--set-resources train:runtime=<minutes>``."""

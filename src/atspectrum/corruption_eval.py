@@ -1,5 +1,6 @@
 """Section 6: accuracy of a model on every corruption × severity, with the final pre-activation statistics of the
 same forward passes (clean set, corrupted set, and per corruption) accumulated streaming."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,9 @@ from torch import nn
 from . import analysis, data, evaluate
 
 
-def paired_inputs(test_file: str | os.PathLike, test_size: Optional[int],
-                  real: bool) -> tuple[tuple[torch.Tensor, torch.Tensor], np.ndarray]:
+def paired_inputs(
+    test_file: str | os.PathLike, test_size: Optional[int], real: bool
+) -> tuple[tuple[torch.Tensor, torch.Tensor], np.ndarray]:
     """The clean images a corruption evaluation scores and the row of each in every severity block of the corrupted
     directory, so that corrupted row ``k`` is the corruption of clean row ``k``.
 
@@ -26,16 +28,23 @@ def paired_inputs(test_file: str | os.PathLike, test_size: Optional[int],
     images, labels, index = data.load_prepared_rows(test_file)
     n = len(labels) if test_size is None else int(test_size)
     if n > len(labels):
-        raise ValueError(f"corruptions.test_size={n} is larger than the {len(labels)} images of the prepared test set "
-                         f"{os.fspath(test_file)!r} (data.test_size); lower corruptions.test_size")
+        raise ValueError(
+            f"corruptions.test_size={n} is larger than the {len(labels)} images of the prepared test set "
+            f"{os.fspath(test_file)!r} (data.test_size); lower corruptions.test_size"
+        )
     rows = index[:n] if real else np.arange(n, dtype=np.int64)
     return (images[:n], labels[:n]), rows
 
 
-def evaluate_corruptions(model: nn.Module, clean: tuple[torch.Tensor, torch.Tensor],
-                         source: Callable[[str, int], tuple[torch.Tensor, torch.Tensor]], names: list[str],
-                         severities: list[int], batch_size: int = 512,
-                         device: str | torch.device = "cpu") -> tuple[pd.DataFrame, dict]:
+def evaluate_corruptions(
+    model: nn.Module,
+    clean: tuple[torch.Tensor, torch.Tensor],
+    source: Callable[[str, int], tuple[torch.Tensor, torch.Tensor]],
+    names: list[str],
+    severities: list[int],
+    batch_size: int = 512,
+    device: str | torch.device = "cpu",
+) -> tuple[pd.DataFrame, dict]:
     """``source(name, severity)`` gives the corrupted images (uint8) and labels. Returns the per-example frame
     (``corruption``, ``severity``, ``index``, ``label``, ``pred``, ``correct``; the clean set as corruption
     ``clean``, severity 0) and the pre-activation statistics (:meth:`analysis.PreactStats.result` each)
@@ -56,9 +65,11 @@ def evaluate_corruptions(model: nn.Module, clean: tuple[torch.Tensor, torch.Tens
             images, labels = source(name, s)
             if not torch.equal(labels, clean[1]):
                 wrong = int((labels != clean[1]).sum()) if labels.shape == clean[1].shape else len(clean[1])
-                raise ValueError(f"corruption {name} severity {s}: {wrong} of {len(clean[1])} labels differ from the "
-                                 f"clean test images' labels, so the corrupted images are not those test images "
-                                 f"(is the CIFAR-10-C directory of this dataset's test split?)")
+                raise ValueError(
+                    f"corruption {name} severity {s}: {wrong} of {len(clean[1])} labels differ from the "
+                    f"clean test images' labels, so the corrupted images are not those test images "
+                    f"(is the CIFAR-10-C directory of this dataset's test split?)"
+                )
             stats = analysis.PreactStats()
             with analysis.recording_preact(model, stats):
                 frame = evaluate.classify_per_example(model, images, labels, batch_size=batch_size, device=device)
@@ -68,5 +79,9 @@ def evaluate_corruptions(model: nn.Module, clean: tuple[torch.Tensor, torch.Tens
         per[name] = pooled.result()
         corrupted.merge(pooled)
     out = pd.concat(frames, ignore_index=True)[["corruption", "severity", "index", "label", "pred", "correct"]]
-    return out, {"clean": clean_stats.result(), "corrupted": corrupted.result(), "per_corruption": per,
-                 "per_severity": per_severity}
+    return out, {
+        "clean": clean_stats.result(),
+        "corrupted": corrupted.result(),
+        "per_corruption": per,
+        "per_severity": per_severity,
+    }

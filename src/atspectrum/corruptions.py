@@ -136,8 +136,18 @@ from scipy import ndimage as ndi
 from skimage import color as skcolor
 from skimage.feature import canny
 
-__all__ = ["CORRUPTIONS", "SEVERITIES", "CONSTANTS", "MIN_SIZE", "CHUNK", "FROST_FILES", "FROST_CHOICES",
-           "FROST_RESIZE", "corrupt", "scale_factor"]
+__all__ = [
+    "CORRUPTIONS",
+    "SEVERITIES",
+    "CONSTANTS",
+    "MIN_SIZE",
+    "CHUNK",
+    "FROST_FILES",
+    "FROST_CHOICES",
+    "FROST_RESIZE",
+    "corrupt",
+    "scale_factor",
+]
 
 CORRUPTIONS: tuple[str, ...] = (
     "gaussian_noise",
@@ -161,16 +171,16 @@ CORRUPTIONS: tuple[str, ...] = (
     "saturate",
 )
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
-MIN_SIZE = 28            # smallest accepted H and W
-REFERENCE_SIZE = 32      # the image size CIFAR-10-C's pixel constants refer to
-CHUNK = 1000             # images per internal chunk (each chunk has its own derived generator)
+MIN_SIZE = 28  # smallest accepted H and W
+REFERENCE_SIZE = 32  # the image size CIFAR-10-C's pixel constants refer to
+CHUNK = 1000  # images per internal chunk (each chunk has its own derived generator)
 
 # ---------------------------------------------------------------------------------------------------------------
 # CIFAR-10-C constants, severity 1..5, transcribed from hendrycks/robustness ImageNet-C/create_c/make_cifar_c.py.
 # (These differ from ImageNet-C's make_imagenet_c.py.) Pixel lengths refer to 32×32 images; see the module
 # docstring for how they are scaled for other sizes.
 # ---------------------------------------------------------------------------------------------------------------
-_ZOOM_ENDS = (1.06, 1.11, 1.16, 1.21, 1.26)   # zoom_blur: factors np.arange(1, end, 0.01), as in the original
+_ZOOM_ENDS = (1.06, 1.11, 1.16, 1.21, 1.26)  # zoom_blur: factors np.arange(1, end, 0.01), as in the original
 
 _CONSTANTS = {
     # noise: std of additive N(0, c²) on [0, 1] values
@@ -235,7 +245,7 @@ _CONSTANTS = {
 #: Read-only view: corruption name -> tuple of the 5 per-severity constants (index severity - 1).
 CONSTANTS = types.MappingProxyType(_CONSTANTS)
 
-_LUMA = np.array([0.299, 0.587, 0.114])            # ITU-R 601 / OpenCV RGB2GRAY
+_LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601 / OpenCV RGB2GRAY
 _WATER_RGB = np.array([175.0, 238.0, 238.0]) / 255.0
 _MUD_RGB = np.array([63.0, 42.0, 20.0]) / 255.0
 
@@ -262,8 +272,10 @@ def _check_name(name) -> str:
 
 
 def _check_severity(severity) -> int:
-    if isinstance(severity, (bool, np.bool_)) or not isinstance(severity, (int, np.integer)) or not (
-        1 <= int(severity) <= 5
+    if (
+        isinstance(severity, (bool, np.bool_))
+        or not isinstance(severity, (int, np.integer))
+        or not (1 <= int(severity) <= 5)
     ):
         raise ValueError(f"severity must be an integer from 1 to 5, got {severity!r}")
     return int(severity)
@@ -318,9 +330,9 @@ def corrupt(images, name: str, severity: int, seed: int = 0):
     fn = _FUNCTIONS[name]
     param = _CONSTANTS[name][severity - 1]
     for chunk, start in enumerate(range(0, arr.shape[0], CHUNK)):
-        part = arr[start:start + CHUNK]
+        part = arr[start : start + CHUNK]
         rng = _generator(seed, name, severity, chunk)
-        out[start:start + CHUNK] = fn(part, param, rng)
+        out[start : start + CHUNK] = fn(part, param, rng)
     if device is not None:
         return torch.from_numpy(out).to(device)
     return out
@@ -368,7 +380,7 @@ def _gaussian(x: np.ndarray, sigma: float, mode: str = "nearest", truncate: floa
 def _zoom_rows(n_in: int, factor: float, n_keep: int) -> np.ndarray:
     """Linear-interpolation matrix (n_keep × n_in) of ``scipy.ndimage.zoom(order=1)`` along one axis, restricted to
     the centred ``n_keep`` output samples (the ones ``clipped_zoom`` keeps)."""
-    n_out = int(round(n_in * factor))                       # scipy's output length
+    n_out = int(round(n_in * factor))  # scipy's output length
     scale = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0  # scipy's grid_mode=False coordinate mapping
     start = (n_out - n_keep) // 2
     pos = np.arange(start, start + n_keep) * scale
@@ -395,7 +407,7 @@ def _clipped_zoom(a: np.ndarray, factor: float) -> np.ndarray:
     h, w = a.shape[-2:]
     ch, cw = int(math.ceil(h / factor)), int(math.ceil(w / factor))
     top, left = (h - ch) // 2, (w - cw) // 2
-    crop = a[..., top:top + ch, left:left + cw]
+    crop = a[..., top : top + ch, left : left + cw]
     return _zoom_rows(ch, factor, h) @ crop @ _zoom_rows(cw, factor, w).T
 
 
@@ -409,11 +421,11 @@ def _motion_blur(x: np.ndarray, radius: float, sigma: float, angles_deg: np.ndar
     weights /= weights.sum()
     theta = np.deg2rad(np.asarray(angles_deg, dtype=np.float64))
     # ImageMagick: offset = ceil(i * cos/sin - 0.5) ("round half up"); x is the column, y the row
-    off_x = np.ceil(taps[None, :] * np.cos(theta)[:, None] - 0.5).astype(np.int64)   # (N, width)
+    off_x = np.ceil(taps[None, :] * np.cos(theta)[:, None] - 0.5).astype(np.int64)  # (N, width)
     off_y = np.ceil(taps[None, :] * np.sin(theta)[:, None] - 0.5).astype(np.int64)
-    rows = np.clip(np.arange(h)[None, None, :, None] + off_y[:, :, None, None], 0, h - 1)   # (N, width, H, 1)
-    cols = np.clip(np.arange(w)[None, None, None, :] + off_x[:, :, None, None], 0, w - 1)   # (N, width, 1, W)
-    xt = x.transpose(1, 0, 2, 3)            # C×N×H×W so the gathered axes stay together
+    rows = np.clip(np.arange(h)[None, None, :, None] + off_y[:, :, None, None], 0, h - 1)  # (N, width, H, 1)
+    cols = np.clip(np.arange(w)[None, None, None, :] + off_x[:, :, None, None], 0, w - 1)  # (N, width, 1, W)
+    xt = x.transpose(1, 0, 2, 3)  # C×N×H×W so the gathered axes stay together
     nidx = np.arange(n)[:, None, None]
     out = np.zeros_like(xt)
     for i in range(width):
@@ -472,7 +484,7 @@ def _disk_kernel(radius: float, alias_blur: float) -> np.ndarray:
     nz_r = np.flatnonzero(blurred.any(axis=1))
     nz_c = np.flatnonzero(blurred.any(axis=0))
     r = max(half - nz_r[0], nz_r[-1] - half, half - nz_c[0], nz_c[-1] - half)
-    return blurred[half - r:half + r + 1, half - r:half + r + 1]
+    return blurred[half - r : half + r + 1, half - r : half + r + 1]
 
 
 def _equalize_hist_u8(img: np.ndarray) -> np.ndarray:
@@ -541,7 +553,7 @@ def _glass_blur(images, c, rng):
     delta = max(1, int(round(max_delta * s)))
     # blur, then 8-bit truncation as the original's np.uint8(... * 255)
     x = np.floor(np.clip(_gaussian(_float(images), sigma), 0, 1) * 255.0)
-    hs = np.arange(delta + 1, h - delta + 1)            # the original's range(size - delta, delta, -1)
+    hs = np.arange(delta + 1, h - delta + 1)  # the original's range(size - delta, delta, -1)
     ws = np.arange(delta + 1, w - delta + 1)
     nidx = np.arange(n)[:, None, None]
     for _ in range(iterations):
@@ -550,10 +562,10 @@ def _glass_blur(images, c, rng):
         dx = rng.integers(-delta, delta, size=(n, hs.size, ws.size))
         src_r = hs[None, :, None] + dy
         src_c = ws[None, None, :] + dx
-        xt = x.transpose(1, 0, 2, 3)                    # C×N×H×W
-        moved = xt[:, nidx, src_r, src_c]               # C×N×len(hs)×len(ws), read before writing
+        xt = x.transpose(1, 0, 2, 3)  # C×N×H×W
+        moved = xt[:, nidx, src_r, src_c]  # C×N×len(hs)×len(ws), read before writing
         xt = xt.copy()
-        xt[:, :, hs[0]:hs[-1] + 1, ws[0]:ws[-1] + 1] = moved
+        xt[:, :, hs[0] : hs[-1] + 1, ws[0] : ws[-1] + 1] = moved
         x = xt.transpose(1, 0, 2, 3)
     return _to_uint8(_gaussian(x / 255.0, sigma))
 
@@ -580,9 +592,9 @@ def _snow(images, c, rng):
     layer = rng.normal(loc, scale, size=(n, 1, h, w))
     layer = _clipped_zoom(layer, zoom)
     layer[layer < threshold] = 0.0
-    layer = np.floor(np.clip(layer, 0, 1) * 255.0)      # the original's (... * 255).astype(np.uint8)
+    layer = np.floor(np.clip(layer, 0, 1) * 255.0)  # the original's (... * 255).astype(np.uint8)
     angles = rng.uniform(-135.0, -45.0, size=n)
-    layer = np.rint(_motion_blur(layer, radius * s, sigma * s, angles)) / 255.0   # 8-bit PNG out of ImageMagick
+    layer = np.rint(_motion_blur(layer, radius * s, sigma * s, angles)) / 255.0  # 8-bit PNG out of ImageMagick
     x = blend * x + (1.0 - blend) * np.maximum(x, _gray(x) * 1.5 + 0.5)
     return _to_uint8(x + layer + layer[:, :, ::-1, ::-1])
 
@@ -632,15 +644,15 @@ def _frost_photo(index: int, height: int, width: int) -> np.ndarray:
 def _frost(images, c, rng):
     x = _float(images)
     n, ch, h, w = x.shape
-    choice = rng.integers(0, FROST_CHOICES, size=n)                     # the original's randint(5)
+    choice = rng.integers(0, FROST_CHOICES, size=n)  # the original's randint(5)
     photos = [_frost_photo(i, h, w) for i in range(FROST_CHOICES)]
-    top = rng.integers(0, np.array([p.shape[0] for p in photos])[choice] - h)    # randint(0, rows − 32)
-    left = rng.integers(0, np.array([p.shape[1] for p in photos])[choice] - w)   # randint(0, columns − 32)
+    top = rng.integers(0, np.array([p.shape[0] for p in photos])[choice] - h)  # randint(0, rows − 32)
+    left = rng.integers(0, np.array([p.shape[1] for p in photos])[choice] - w)  # randint(0, columns − 32)
     layer = np.empty((n, 3, h, w))
     for i in range(n):
-        layer[i] = photos[choice[i]][top[i]:top[i] + h, left[i]:left[i] + w].transpose(2, 0, 1)
+        layer[i] = photos[choice[i]][top[i] : top[i] + h, left[i] : left[i] + w].transpose(2, 0, 1)
     if ch == 1:
-        layer = _gray(layer)                                            # luminance of the frost crop
+        layer = _gray(layer)  # luminance of the frost crop
     return _to_uint8(c[0] * x + c[1] * layer)
 
 
@@ -657,7 +669,7 @@ def _fog(images, c, rng):
 
 def _brightness(images, c, rng):
     x = _float(images)
-    if x.shape[1] == 1:          # HSV value of a gray pixel is the pixel itself
+    if x.shape[1] == 1:  # HSV value of a gray pixel is the pixel itself
         return _to_uint8(x + c)
 
     def edit(hsv):
@@ -687,7 +699,7 @@ def _contrast(images, c, rng):
 def _elastic_transform(images, c, rng):
     x = _float(images)
     n, ch, h, w = x.shape
-    size = min(h, w)                         # IMSIZE of the original
+    size = min(h, w)  # IMSIZE of the original
     alpha, sigma, jitter = (v * size for v in c)
     # random affine from three jittered reference points, (x, y) = (column, row)
     centre = np.array([w // 2, h // 2], dtype=np.float64)
@@ -696,7 +708,7 @@ def _elastic_transform(images, c, rng):
     dst = src[None] + rng.uniform(-jitter, jitter, size=(n, 3, 2))
     # inverse map dst -> src (what warpAffine samples): solve [dst 1] @ A = src per image
     lhs = np.concatenate([dst, np.ones((n, 3, 1))], axis=2)
-    inv = np.linalg.solve(lhs, np.broadcast_to(src, (n, 3, 2)))            # (N, 3, 2)
+    inv = np.linalg.solve(lhs, np.broadcast_to(src, (n, 3, 2)))  # (N, 3, 2)
     rows, cols = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
     sx = cols[None] * inv[:, 0, 0, None, None] + rows[None] * inv[:, 1, 0, None, None] + inv[:, 2, 0, None, None]
     sy = cols[None] * inv[:, 0, 1, None, None] + rows[None] * inv[:, 1, 1, None, None] + inv[:, 2, 1, None, None]
@@ -759,19 +771,19 @@ def _spatter(images, c, rng):
         clip_at = 20.0 * s
         kernel = np.array([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]])
         for i in range(n):
-            liq8 = np.floor(np.clip(liquid[i], 0, 1) * 255.0)        # (liquid * 255).astype(np.uint8), no wrap
+            liq8 = np.floor(np.clip(liquid[i], 0, 1) * 255.0)  # (liquid * 255).astype(np.uint8), no wrap
             if not liq8.any():
-                continue                                            # no liquid: no water (original: NaN)
+                continue  # no liquid: no water (original: NaN)
             edges = canny(liq8 / 255.0, sigma=0.0, low_threshold=50 / 255, high_threshold=150 / 255)
             if edges.any():
                 dist = ndi.distance_transform_edt(~edges)
             else:
                 dist = np.full((h, w), clip_at)
-            dist = np.minimum(dist, clip_at)                         # THRESH_TRUNC
-            dist = np.floor(_box3(dist)).astype(np.uint8)           # blur, .astype(np.uint8)
+            dist = np.minimum(dist, clip_at)  # THRESH_TRUNC
+            dist = np.floor(_box3(dist)).astype(np.uint8)  # blur, .astype(np.uint8)
             dist = _equalize_hist_u8(dist)
             dist = np.clip(np.rint(ndi.correlate(dist.astype(np.float64), kernel, mode="mirror")), 0, 255)
-            dist = np.rint(_box3(dist))                             # uint8 blur (rounded), then float
+            dist = np.rint(_box3(dist))  # uint8 blur (rounded), then float
             mi = liq8 * dist
             top = mi.max()
             if top > 0:

@@ -84,8 +84,7 @@ _NPZ_KEYS = ("images", "labels", "index")
 def _check_name(name: str) -> str:
     if name not in DATASETS:
         raise DataError(
-            f"unknown dataset {name!r}: allowed values are {', '.join(DATASETS)} "
-            "(set data.name to one of them)"
+            f"unknown dataset {name!r}: allowed values are {', '.join(DATASETS)} (set data.name to one of them)"
         )
     return name
 
@@ -180,7 +179,9 @@ def resolve_root(name: str, root: Optional[str], download: bool) -> str:
         if os.path.isdir(path):
             return path
         if os.path.exists(path):
-            raise DataError(f"data root {path!r} for {name} exists but is not a directory; set data.root to a directory")
+            raise DataError(
+                f"data root {path!r} for {name} exists but is not a directory; set data.root to a directory"
+            )
         if download:
             try:
                 os.makedirs(path, exist_ok=True)
@@ -291,9 +292,7 @@ def _check_idx_file(path: str, stem: str, shown: Optional[str] = None) -> int:
         )
     dims = values[1:]
     if ndim == 3 and dims[1:] != (_FASHION_IMAGE_SIDE, _FASHION_IMAGE_SIDE):
-        raise DataError(
-            f"Fashion-MNIST file {shown!r} holds {dims[1]}×{dims[2]} images, expected 28×28"
-        )
+        raise DataError(f"Fashion-MNIST file {shown!r} holds {dims[1]}×{dims[2]} images, expected 28×28")
     expected = header_len + int(np.prod(dims))
     if size < expected:
         raise DataError(
@@ -418,8 +417,7 @@ def _load_fashion_mnist(root: str, train: bool, download: bool):
                 missing = [s + "[.gz]" for s in _FASHION_FILES if s not in best]
                 raise DataError(
                     f"Fashion-MNIST files not found under data root {root!r}: missing "
-                    f"{', '.join(missing)} (looked in {root!r} and {tv_raw!r}). Fix: "
-                    + _install_hint("fashion_mnist")
+                    f"{', '.join(missing)} (looked in {root!r} and {tv_raw!r}). Fix: " + _install_hint("fashion_mnist")
                 )
 
     try:
@@ -504,9 +502,7 @@ def _subset(indices: torch.Tensor, size: Optional[int], key: str, seed: int, wha
     if size is None:
         return indices
     if size > len(indices):
-        raise DataError(
-            f"{key}={size} is larger than the {len(indices)} {what} available; lower {key} (data.{key})"
-        )
+        raise DataError(f"{key}={size} is larger than the {len(indices)} {what} available; lower {key} (data.{key})")
     perm = torch.randperm(len(indices), generator=_derived_generator(seed, key))
     return torch.sort(indices[perm[:size]]).values
 
@@ -540,9 +536,7 @@ def prepare(
     te_images, te_labels = load(name, root, "test", download)
     train_idx, val_idx = split_train_val(len(tr_labels), val_size, seed)
     train_idx = _subset(train_idx, train_size, "train_size", seed, "training examples left after the validation split")
-    test_idx = _subset(
-        torch.arange(len(te_labels), dtype=torch.int64), test_size, "test_size", seed, "test examples"
-    )
+    test_idx = _subset(torch.arange(len(te_labels), dtype=torch.int64), test_size, "test_size", seed, "test examples")
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:

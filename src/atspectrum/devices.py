@@ -1,4 +1,5 @@
 """Choosing the compute device."""
+
 from __future__ import annotations
 
 import torch

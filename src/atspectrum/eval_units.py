@@ -17,6 +17,7 @@ its manifest (JSON: every cell's file and key). ``ATSPECTRUM_RECOMPUTE=1`` in th
 
 Torch-free: planning (Snakefile, accounting) imports this module.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,14 +27,17 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import __version__, checklist, config as atconfig, io, paths
+from . import __version__, checklist, io, paths
+from . import config as atconfig
 
 KEY = b"atspectrum.cell_key"
 RECOMPUTE_ENV = "ATSPECTRUM_RECOMPUTE"
 # transfer, bpda, apgd-bpda, and the checklist's more-steps BPDA (bpda<factor>x)
 _ATTACK = re.compile(r"(?:transfer|bpda|apgd-bpda)|bpda[0-9]+x")
-_EVAL = re.compile(r"^(?P<root>.+)/eval/(?P<model>[^/]+)/eps(?P<eps>[0-9]+)/(?P<attack>[^/]+)/delta(?P<delta>[0-9]+)/"
-                   r"(?:none|(?P<layer>[^/]+)/beta(?P<beta>[0-9p]+))\.parquet$")
+_EVAL = re.compile(
+    r"^(?P<root>.+)/eval/(?P<model>[^/]+)/eps(?P<eps>[0-9]+)/(?P<attack>[^/]+)/delta(?P<delta>[0-9]+)/"
+    r"(?:none|(?P<layer>[^/]+)/beta(?P<beta>[0-9p]+))\.parquet$"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -179,8 +183,10 @@ def write_cell(path: str | os.PathLike, frame, key: str) -> None:
 
 def cell_files(unit: Unit, cells, root: str) -> list[list]:
     """A unit's cells as [ε, layer, file] (the file each cell is written to and read from)."""
-    return [[eps, layer, paths.eval_file(root, unit.model, eps, unit.attack, unit.delta, layer, unit.beta)]
-            for eps, layer in cells]
+    return [
+        [eps, layer, paths.eval_file(root, unit.model, eps, unit.attack, unit.delta, layer, unit.beta)]
+        for eps, layer in cells
+    ]
 
 
 def run(cells, key_of, compute, log=print) -> dict:

@@ -8,6 +8,7 @@ combines the frames of several attacks on one cell, example by example.
 Random starts are drawn once for the whole test set from a seeded CPU generator, so results do not depend on the
 batch size (a performance knob, not a parameter of the experiment).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,9 @@ from .specs import WORST, accuracy  # noqa: F401 (accuracy: part of this module'
 def _frame(pred: torch.Tensor, labels: torch.Tensor) -> pd.DataFrame:
     pred = pred.numpy().astype(np.int64)
     label = labels.numpy().astype(np.int64)
-    return pd.DataFrame({"index": np.arange(len(label), dtype=np.int64), "label": label, "pred": pred,
-                         "correct": pred == label})
+    return pd.DataFrame(
+        {"index": np.arange(len(label), dtype=np.int64), "label": label, "pred": pred, "correct": pred == label}
+    )
 
 
 def _as_float(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -32,10 +34,21 @@ def _as_float(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
     return batch.float().div_(255) if batch.dtype == torch.uint8 else batch.float()
 
 
-def attack_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, delta: int, steps: int,
-                       step_factor: float, random_start: bool = True, batch_size: int = 512, seed: int = 0,
-                       device: str | torch.device = "cpu", attack_quantize=None, eval_quantize=None,
-                       keep_adv: bool = False) -> tuple[pd.DataFrame, torch.Tensor | None]:
+def attack_per_example(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    delta: int,
+    steps: int,
+    step_factor: float,
+    random_start: bool = True,
+    batch_size: int = 512,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    attack_quantize=None,
+    eval_quantize=None,
+    keep_adv: bool = False,
+) -> tuple[pd.DataFrame, torch.Tensor | None]:
     """PGD_δ-steps on ``images`` (uint8, or float in [0, 1]); one row per example: ``index``, ``label``, ``pred``,
     ``correct``. The attack differentiates ``model(x, quantize=attack_quantize)``; the examples are classified by
     ``model(x, quantize=eval_quantize)`` (BPDA: a straight-through quantizer for the attack, the real one for the
@@ -51,13 +64,14 @@ def attack_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Ten
     attack_fwd = (lambda m, inp: m(inp, quantize=attack_quantize)) if attack_quantize else None
     preds, advs = [], []
     for start in range(0, len(labels), batch_size):
-        x = _as_float(images[start:start + batch_size], device)
-        y = labels[start:start + batch_size].to(device)
+        x = _as_float(images[start : start + batch_size], device)
+        y = labels[start : start + batch_size].to(device)
         init = None
         if noise is not None:
-            init = (x + noise[start:start + batch_size].to(device) * eps).clamp_(0, 1)
-        x_adv = attacks.pgd(model, x, y, eps, steps, step_factor * eps, random_start=False, init=init,
-                            forward=attack_fwd)
+            init = (x + noise[start : start + batch_size].to(device) * eps).clamp_(0, 1)
+        x_adv = attacks.pgd(
+            model, x, y, eps, steps, step_factor * eps, random_start=False, init=init, forward=attack_fwd
+        )
         with torch.no_grad():
             logits = model(x_adv) if eval_quantize is None else model(x_adv, quantize=eval_quantize)
             preds.append(logits.argmax(1).cpu())
@@ -68,16 +82,32 @@ def attack_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Ten
     return _frame(pred, labels), adv
 
 
-def pgd_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, delta: int, steps: int,
-                    step_factor: float, random_start: bool = True, batch_size: int = 512, seed: int = 0,
-                    device: str | torch.device = "cpu") -> pd.DataFrame:
+def pgd_per_example(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    delta: int,
+    steps: int,
+    step_factor: float,
+    random_start: bool = True,
+    batch_size: int = 512,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> pd.DataFrame:
     """PGD_δ-steps against the plain model (see :func:`attack_per_example`)."""
-    return attack_per_example(model, images, labels, delta, steps, step_factor, random_start, batch_size, seed,
-                              device)[0]
+    return attack_per_example(model, images, labels, delta, steps, step_factor, random_start, batch_size, seed, device)[
+        0
+    ]
 
 
-def classify_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, quantize=None,
-                         batch_size: int = 512, device: str | torch.device = "cpu") -> pd.DataFrame:
+def classify_per_example(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    quantize=None,
+    batch_size: int = 512,
+    device: str | torch.device = "cpu",
+) -> pd.DataFrame:
     """Predictions of ``model(x, quantize=quantize)`` on fixed inputs (uint8 or float): the transfer verdict."""
     check_quantizer(quantize)
     device = torch.device(device)
@@ -85,15 +115,27 @@ def classify_per_example(model: nn.Module, images: torch.Tensor, labels: torch.T
     preds = []
     with torch.no_grad():
         for start in range(0, len(labels), batch_size):
-            preds.append(model(_as_float(images[start:start + batch_size], device), quantize=quantize)
-                         .argmax(1).cpu())
+            preds.append(
+                model(_as_float(images[start : start + batch_size], device), quantize=quantize).argmax(1).cpu()
+            )
     return _frame(torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long), labels)
 
 
-def apgd_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, delta: int, steps: int = 100,
-                     restarts: int = 1, losses=apgd.LOSSES, batch_size: int = 512, seed: int = 0,
-                     device: str | torch.device = "cpu", attack_quantize=None, eval_quantize=None,
-                     keep_adv: bool = False) -> tuple[pd.DataFrame, torch.Tensor | None]:
+def apgd_per_example(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    delta: int,
+    steps: int = 100,
+    restarts: int = 1,
+    losses=apgd.LOSSES,
+    batch_size: int = 512,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    attack_quantize=None,
+    eval_quantize=None,
+    keep_adv: bool = False,
+) -> tuple[pd.DataFrame, torch.Tensor | None]:
     """APGD_δ (every loss in ``losses`` × ``restarts``, per-example worst case; see :func:`atspectrum.apgd.attack`).
     The attack differentiates ``model(x, quantize=attack_quantize)``, the verdict is
     ``model(x, quantize=eval_quantize)`` (APGD-BPDA: straight-through for the attack, the real quantizer for the
@@ -104,8 +146,20 @@ def apgd_per_example(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     model = model.to(device).eval()
     fwd = (lambda m, inp: m(inp, quantize=attack_quantize)) if attack_quantize else None
     verdict = lambda m, inp: m(inp) if eval_quantize is None else m(inp, quantize=eval_quantize)  # noqa: E731
-    adv, pred = apgd.attack(model, images, labels, attacks.pixels(delta), steps, losses, restarts, seed=seed,
-                            batch_size=batch_size, device=device, forward=fwd, predict=verdict)
+    adv, pred = apgd.attack(
+        model,
+        images,
+        labels,
+        attacks.pixels(delta),
+        steps,
+        losses,
+        restarts,
+        seed=seed,
+        batch_size=batch_size,
+        device=device,
+        forward=fwd,
+        predict=verdict,
+    )
     return _frame(pred, labels.cpu()), (adv if keep_adv else None)
 
 
@@ -129,20 +183,31 @@ def worst_case(frames) -> pd.DataFrame:
     for name, frame in named:
         f = frame.sort_values("index", kind="stable").reset_index(drop=True)
         if len(f) != len(ref) or not np.array_equal(f["index"].to_numpy(), ref["index"].to_numpy()):
-            raise FrameMismatchError(f"worst case: the examples of {name!r} ({len(f)}) are not those of "
-                                     f"{ref_name!r} ({len(ref)}): indices differ")
+            raise FrameMismatchError(
+                f"worst case: the examples of {name!r} ({len(f)}) are not those of "
+                f"{ref_name!r} ({len(ref)}): indices differ"
+            )
         if not np.array_equal(f["label"].to_numpy(), ref["label"].to_numpy()):
-            raise FrameMismatchError(f"worst case: labels of {name!r} differ from those of {ref_name!r} "
-                                     f"(another test set?)")
+            raise FrameMismatchError(
+                f"worst case: labels of {name!r} differ from those of {ref_name!r} (another test set?)"
+            )
         first = correct & ~f["correct"].to_numpy(dtype=bool)
         pred[first], broken_by[first] = f["pred"].to_numpy(dtype=np.int64)[first], name
         correct &= ~first
-    return pd.DataFrame({"index": ref["index"].to_numpy(dtype=np.int64), "label": ref["label"].to_numpy(np.int64),
-                         "pred": pred, "correct": correct, "attack": broken_by})
+    return pd.DataFrame(
+        {
+            "index": ref["index"].to_numpy(dtype=np.int64),
+            "label": ref["label"].to_numpy(np.int64),
+            "pred": pred,
+            "correct": correct,
+            "attack": broken_by,
+        }
+    )
 
 
-def read_cell(root: str, model: str, eps, attack: str, delta, layer: str = "none", beta=None,
-              worst_of=()) -> pd.DataFrame:
+def read_cell(
+    root: str, model: str, eps, attack: str, delta, layer: str = "none", beta=None, worst_of=()
+) -> pd.DataFrame:
     """The per-example frame of one quantization cell from its evaluation file; ``attack == "worst"`` combines the
     files of every attack in ``worst_of`` with :func:`worst_case` (an aggregate: nothing is evaluated)."""
     if attack != WORST:

@@ -1,4 +1,5 @@
 """Figures of the paper (seaborn on a non-interactive matplotlib backend), written atomically."""
+
 from __future__ import annotations
 
 import os
@@ -46,16 +47,32 @@ def quantization_gain(gain: pd.DataFrame, title: str, path: str) -> None:
     layers = list(dict.fromkeys(gain["layer"]))
     n_eps = gain["eps"].nunique()
     limit = max(float(gain["gain"].abs().max()), 1e-9)
-    fig, axes = plt.subplots(len(betas), len(deltas), squeeze=False,
-                             figsize=(len(deltas) * (1.6 + 0.6 * n_eps) + 1.2, len(betas) * (1.1 + 0.45 * len(layers))))
+    fig, axes = plt.subplots(
+        len(betas),
+        len(deltas),
+        squeeze=False,
+        figsize=(len(deltas) * (1.6 + 0.6 * n_eps) + 1.2, len(betas) * (1.1 + 0.45 * len(layers))),
+    )
     mesh = None
     for i, b in enumerate(betas):
         for j, d in enumerate(deltas):
             sub = gain[(gain["beta"] == b) & (gain["delta"] == d)]
             grid = sub.pivot(index="layer", columns="eps", values="gain").reindex(layers)
             ax = axes[i][j]
-            sns.heatmap(grid, ax=ax, cmap="RdBu", center=0, vmin=-limit, vmax=limit, cbar=False,
-                        annot=n_eps <= 13, fmt=".1f", annot_kws={"size": 7}, linewidths=0.5, linecolor="white")
+            sns.heatmap(
+                grid,
+                ax=ax,
+                cmap="RdBu",
+                center=0,
+                vmin=-limit,
+                vmax=limit,
+                cbar=False,
+                annot=n_eps <= 13,
+                fmt=".1f",
+                annot_kws={"size": 7},
+                linewidths=0.5,
+                linecolor="white",
+            )
             mesh = ax.collections[0]
             ax.set_title(f"β = {b:g}, δ = {d}", fontsize=9)
             ax.set_xlabel("ε (×1/255)" if i == len(betas) - 1 else "")
@@ -91,11 +108,19 @@ def filter_norms(frame: pd.DataFrame, stat: str, title: str, path: str) -> None:
     for k, idx in enumerate(layers):
         curve = sub[sub["index"] == idx]
         if k < 2:
-            ax.plot(curve["eps"], curve[stat], marker="o", lw=2.5, color=("tab:red", "tab:orange")[k],
-                    label=f"layer {idx} ({curve['layer'].iloc[0]})", zorder=3)
+            ax.plot(
+                curve["eps"],
+                curve[stat],
+                marker="o",
+                lw=2.5,
+                color=("tab:red", "tab:orange")[k],
+                label=f"layer {idx} ({curve['layer'].iloc[0]})",
+                zorder=3,
+            )
         else:
-            ax.plot(curve["eps"], curve[stat], lw=1, color=ramp[k - 2], alpha=0.8,
-                    label="layers 3+" if k == 2 else None)
+            ax.plot(
+                curve["eps"], curve[stat], lw=1, color=ramp[k - 2], alpha=0.8, label="layers 3+" if k == 2 else None
+            )
     ax.set_xlabel("training strength ε (×1/255)")
     ax.set_ylabel(FILTER_NORM_LABELS[stat])
     ax.set_title(title)
@@ -110,8 +135,11 @@ def preact_figure3(summary: dict[int, dict], kind: str, title: str, path: str) -
     positive) / number of values, the same three ways (the code plots the raw count, averaged over corruptions)."""
     eps = sorted(summary)
     sev = summary[eps[0]]["code"]["severity"]
-    lines = (("code", "-o", f"code: mean of per-corruption values, severity {sev}"),
-             ("text", "--s", "text: all corruptions × severities pooled"), ("clean", ":^", "clean test set (ours)"))
+    lines = (
+        ("code", "-o", f"code: mean of per-corruption values, severity {sev}"),
+        ("text", "--s", "text: all corruptions × severities pooled"),
+        ("clean", ":^", "clean test set (ours)"),
+    )
     sns.set_theme(style="whitegrid")
     fig, (a, b) = plt.subplots(1, 2, figsize=(10.4, 4.0))
     for key, style, label in lines:

@@ -12,6 +12,7 @@ It must run before CUDA is initialised in the process (the workflow scripts call
 The number of GPUs comes from ``ATSPECTRUM_NUM_GPUS`` when set (tests use it to fake GPUs), else from
 ``nvidia-smi -L``; none means nothing to claim.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -64,8 +65,10 @@ def claim(wait_seconds: float = 3600.0, poll: float = 0.2) -> str | None:
             os.environ["CUDA_VISIBLE_DEVICES"] = str(index)
             return str(index)
         if time.monotonic() > deadline:
-            raise TimeoutError(f"no free GPU among {count} after {wait_seconds:.0f} s (locks in {directory}); "
-                               f"run with --resources gpu=<number of GPUs> so jobs do not outnumber them")
+            raise TimeoutError(
+                f"no free GPU among {count} after {wait_seconds:.0f} s (locks in {directory}); "
+                f"run with --resources gpu=<number of GPUs> so jobs do not outnumber them"
+            )
         time.sleep(poll)
 
 

@@ -1,4 +1,5 @@
 """Atomic file writes: a temporary file in the target's directory, renamed into place only when complete."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,5 @@
 """Per-job setup shared by the workflow scripts."""
+
 from __future__ import annotations
 
 import torch

@@ -5,6 +5,7 @@ that installs a :data:`sys.excepthook` which appends an uncaught exception (type
 log file, then hands it to the previous hook (Python's prints it to stderr) — and the interpreter still exits with
 status 1. So the log Snakemake points at ("check log file(s) for error details") holds the error, locally and under
 SLURM alike (the job runs the same script, writing the same log)."""
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,7 @@ def log_failures(path: str) -> None:
     def hook(kind, value, tb):
         try:
             with open(path, "a") as fh:
-                fh.write(f"{time.strftime(_TIME)} ---- job failed (pid {os.getpid()}): "
-                         f"{kind.__name__}: {value}\n")
+                fh.write(f"{time.strftime(_TIME)} ---- job failed (pid {os.getpid()}): {kind.__name__}: {value}\n")
                 fh.write("".join(traceback.format_exception(kind, value, tb)))
         except OSError:  # the log cannot be written: stderr below still gets the error
             pass

@@ -2,6 +2,7 @@
 
 Wildcards are canonical tokens (``eps8``, ``delta4``) so paths never change with number formatting.
 """
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ A :class:`Quantizer` names the quantization point (the tensor that is quantized;
 tensor each of its points is), the scale ``beta`` (a finite number > 0) and whether the backward pass is the identity
 (straight-through, for BPDA). Models accept one through ``forward(x, quantize=...)``.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple

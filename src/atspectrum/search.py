@@ -24,6 +24,7 @@ For one attack strength δ (integers in units of 1/255):
 (one decision file per visited ε) and its input functions use; :func:`result_record` / :func:`table` build the
 reported table.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,10 @@ class Settings:
         if self.step < 1 or self.patience < 1:
             raise ValueError(f"search step and patience must be at least 1, got {self.step} and {self.patience}")
         if not self.delta <= self.max_eps <= MAX_STRENGTH:
-            raise ValueError(f"search max_eps must lie in [delta, {MAX_STRENGTH}] = [{self.delta}, {MAX_STRENGTH}], "
-                             f"got {self.max_eps}")
+            raise ValueError(
+                f"search max_eps must lie in [delta, {MAX_STRENGTH}] = [{self.delta}, {MAX_STRENGTH}], "
+                f"got {self.max_eps}"
+            )
 
     def schedule(self) -> list[int]:
         """Every ε the search may visit, in order: δ, δ + s, …, up to ``max_eps``."""
@@ -77,8 +80,10 @@ class Settings:
     def previous(self, eps: int) -> int | None:
         """The ε visited just before ``eps`` (None for the start, ε = δ); ``eps`` must be on the schedule."""
         if eps not in self.schedule():
-            raise ValueError(f"eps {eps} is not visited by the search at delta {self.delta} (delta + k * "
-                             f"{self.step}, at most max_eps {self.max_eps})")
+            raise ValueError(
+                f"eps {eps} is not visited by the search at delta {self.delta} (delta + k * "
+                f"{self.step}, at most max_eps {self.max_eps})"
+            )
         return None if eps == self.delta else eps - self.step
 
 
@@ -117,10 +122,11 @@ def decide(settings: Settings, errors: Mapping[int, float]) -> Decision:
     if not errors:
         raise ValueError("the search has visited no eps yet")
     eps = sorted(int(e) for e in errors)
-    expected = settings.schedule()[:len(eps)]
+    expected = settings.schedule()[: len(eps)]
     if eps != expected:
-        raise ValueError(f"the search at delta {settings.delta} visits eps {settings.schedule()} in order; "
-                         f"got errors for {eps}")
+        raise ValueError(
+            f"the search at delta {settings.delta} visits eps {settings.schedule()} in order; got errors for {eps}"
+        )
     values = [float(errors[e]) for e in eps]
     for e, v in zip(eps, values):
         if math.isnan(v) or not 0 <= v <= 100:
@@ -128,8 +134,10 @@ def decide(settings: Settings, errors: Mapping[int, float]) -> Decision:
     for k in range(1, len(eps)):
         earlier = _decide_prefix(settings, eps[:k], values[:k])
         if earlier.stop:
-            raise ValueError(f"the search at delta {settings.delta} stopped at eps {eps[k - 1]} ({earlier.reason}); "
-                             f"eps {eps[k]} is not part of it")
+            raise ValueError(
+                f"the search at delta {settings.delta} stopped at eps {eps[k - 1]} ({earlier.reason}); "
+                f"eps {eps[k]} is not part of it"
+            )
     return _decide_prefix(settings, eps, values)
 
 
@@ -144,16 +152,28 @@ def error_percent(frame: pd.DataFrame) -> float:
 def step_record(settings: Settings, previous: Mapping | None, eps: int, val_error: float, n: int) -> dict:
     """The decision file of one visit: every visit so far (from ``previous``'s file) plus this one, and the decision."""
     if (previous is None) != (settings.previous(eps) is None):
-        raise ValueError(f"eps {eps}: the start of the search (eps = delta = {settings.delta}) has no previous "
-                         f"decision and every later eps needs one")
+        raise ValueError(
+            f"eps {eps}: the start of the search (eps = delta = {settings.delta}) has no previous "
+            f"decision and every later eps needs one"
+        )
     visited = [dict(v) for v in previous["visited"]] if previous is not None else []
     if previous is not None and int(previous["delta"]) != settings.delta:
         raise ValueError(f"previous decision is for delta {previous['delta']}, not {settings.delta}")
     visited.append({"eps": int(eps), "val_error": float(val_error), "n": int(n)})
     d = decide(settings, {v["eps"]: v["val_error"] for v in visited})
-    return {"delta": settings.delta, "step": settings.step, "patience": settings.patience,
-            "max_eps": settings.max_eps, "visited": visited, "stop": d.stop, "next_eps": d.next_eps,
-            "reason": d.reason, "eps_star": d.eps_star, "best_val_error": d.best_error, "rises": d.rises}
+    return {
+        "delta": settings.delta,
+        "step": settings.step,
+        "patience": settings.patience,
+        "max_eps": settings.max_eps,
+        "visited": visited,
+        "stop": d.stop,
+        "next_eps": d.next_eps,
+        "reason": d.reason,
+        "eps_star": d.eps_star,
+        "best_val_error": d.best_error,
+        "rises": d.rises,
+    }
 
 
 def read_step(path: str | os.PathLike) -> dict:
@@ -196,14 +216,36 @@ def result_record(last: Mapping, star: pd.DataFrame, base: pd.DataFrame) -> dict
     lo, hi = stats.wilson(wrong, n)
     star_err, base_err = error_percent(star), error_percent(base)
     p = stats.mcnemar(star["correct"].to_numpy(), base["correct"].to_numpy())["p_value"]
-    return {**dict(last), "test_error_at_eps_star": star_err, "test_error_lo": 100.0 * lo,
-            "test_error_hi": 100.0 * hi, "test_error_at_delta": base_err, "gain": base_err - star_err,
-            "p_value": p, "n_test": n}
+    return {
+        **dict(last),
+        "test_error_at_eps_star": star_err,
+        "test_error_lo": 100.0 * lo,
+        "test_error_hi": 100.0 * hi,
+        "test_error_at_delta": base_err,
+        "gain": base_err - star_err,
+        "p_value": p,
+        "n_test": n,
+    }
 
 
-TABLE_COLUMNS = ["delta", "eps_visited", "val_errors", "val_error_ci95", "stop_reason", "eps_star",
-                 "eps_star_minus_delta", "val_error_at_eps_star", "test_error_at_eps_star", "test_error_lo", "test_error_hi",
-                 "test_error_at_delta", "gain", "p_value", "n_val", "n_test"]
+TABLE_COLUMNS = [
+    "delta",
+    "eps_visited",
+    "val_errors",
+    "val_error_ci95",
+    "stop_reason",
+    "eps_star",
+    "eps_star_minus_delta",
+    "val_error_at_eps_star",
+    "test_error_at_eps_star",
+    "test_error_lo",
+    "test_error_hi",
+    "test_error_at_delta",
+    "gain",
+    "p_value",
+    "n_val",
+    "n_test",
+]
 
 
 def val_interval(visit: Mapping) -> tuple[float, float]:
@@ -222,28 +264,31 @@ def table(results: list[Mapping]) -> pd.DataFrame:
     rows = []
     for r in sorted(results, key=lambda r: int(r["delta"])):
         visited = r["visited"]
-        rows.append({
-            "delta": int(r["delta"]),
-            "eps_visited": ", ".join(str(v["eps"]) for v in visited),
-            "val_errors": ", ".join(f"{v['val_error']:.2f}" for v in visited),
-            "val_error_ci95": ", ".join("{:.2f}–{:.2f}".format(*val_interval(v)) for v in visited),
-            "stop_reason": r["reason"],
-            "eps_star": int(r["eps_star"]),
-            "eps_star_minus_delta": int(r["eps_star"]) - int(r["delta"]),
-            "val_error_at_eps_star": float(r["best_val_error"]),
-            "test_error_at_eps_star": float(r["test_error_at_eps_star"]),
-            "test_error_lo": float(r["test_error_lo"]),
-            "test_error_hi": float(r["test_error_hi"]),
-            "test_error_at_delta": float(r["test_error_at_delta"]),
-            "gain": float(r["gain"]),
-            "p_value": float(r["p_value"]),
-            "n_val": int(visited[-1]["n"]),
-            "n_test": int(r["n_test"]),
-        })
+        rows.append(
+            {
+                "delta": int(r["delta"]),
+                "eps_visited": ", ".join(str(v["eps"]) for v in visited),
+                "val_errors": ", ".join(f"{v['val_error']:.2f}" for v in visited),
+                "val_error_ci95": ", ".join("{:.2f}–{:.2f}".format(*val_interval(v)) for v in visited),
+                "stop_reason": r["reason"],
+                "eps_star": int(r["eps_star"]),
+                "eps_star_minus_delta": int(r["eps_star"]) - int(r["delta"]),
+                "val_error_at_eps_star": float(r["best_val_error"]),
+                "test_error_at_eps_star": float(r["test_error_at_eps_star"]),
+                "test_error_lo": float(r["test_error_lo"]),
+                "test_error_hi": float(r["test_error_hi"]),
+                "test_error_at_delta": float(r["test_error_at_delta"]),
+                "gain": float(r["gain"]),
+                "p_value": float(r["p_value"]),
+                "n_val": int(visited[-1]["n"]),
+                "n_test": int(r["n_test"]),
+            }
+        )
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 # Artifact paths under results/<run>/search/ (the models and the test evaluations are the grid's own paths).
+
 
 def search_dir(root: str, model: str, delta) -> str:
     return f"{root}/search/{model}/delta{delta}"

@@ -5,19 +5,27 @@ which checks a configuration against what is defined here; :mod:`atspectrum.mode
 :mod:`atspectrum.train`, :mod:`atspectrum.evaluate` and :mod:`atspectrum.data` import the same definitions from here
 (one source), so planning a run never imports torch.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 
-DATASET_INFO = {"cifar10": {"num_classes": 10, "in_channels": 3}, "fashion_mnist": {"num_classes": 10, "in_channels": 1}}
+DATASET_INFO = {
+    "cifar10": {"num_classes": 10, "in_channels": 3},
+    "fashion_mnist": {"num_classes": 10, "in_channels": 1},
+}
 
 # The architectures: the paper's quantization points in forward order (the default grid; each model's docstring says
 # which tensor each point is), every selectable point (the paper's and named extras, in forward order), default width.
-QUANT_POINTS = {"resnet18": ("conv0", "layer1", "layer2", "layer3", "layer4"),
-                "wrn28_10": ("init_conv", "layer0", "layer1", "layer2")}
-SELECTABLE_QUANT_POINTS = {"resnet18": ("conv0", "conv0_post", "layer1", "layer2", "layer3", "layer4"),
-                           "wrn28_10": QUANT_POINTS["wrn28_10"]}
+QUANT_POINTS = {
+    "resnet18": ("conv0", "layer1", "layer2", "layer3", "layer4"),
+    "wrn28_10": ("init_conv", "layer0", "layer1", "layer2"),
+}
+SELECTABLE_QUANT_POINTS = {
+    "resnet18": ("conv0", "conv0_post", "layer1", "layer2", "layer3", "layer4"),
+    "wrn28_10": QUANT_POINTS["wrn28_10"],
+}
 DEFAULT_WIDTH = {"resnet18": 64, "wrn28_10": 10}
 
 # BatchNorm momentum of both of the paper's models: its code builds every BatchNorm as nn.BatchNorm2d(c), PyTorch's
@@ -30,8 +38,9 @@ def bn_momentum(value: float | None) -> float:
     if value is None:
         return PAPER_BN_MOMENTUM
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise ValueError(f"bn_momentum must be a number in (0, 1] (or None for the paper's "
-                         f"{PAPER_BN_MOMENTUM}), got {value!r}")
+        raise ValueError(
+            f"bn_momentum must be a number in (0, 1] (or None for the paper's {PAPER_BN_MOMENTUM}), got {value!r}"
+        )
     return float(value)
 
 
@@ -47,8 +56,10 @@ def relu_between_blocks_of(value: bool | None) -> bool:
     if value is None:
         return PAPER_RELU_BETWEEN_BLOCKS
     if not isinstance(value, bool):
-        raise ValueError(f"relu_between_blocks must be true, false or None (the paper code's "
-                         f"{PAPER_RELU_BETWEEN_BLOCKS}), got {value!r}")
+        raise ValueError(
+            f"relu_between_blocks must be true, false or None (the paper code's "
+            f"{PAPER_RELU_BETWEEN_BLOCKS}), got {value!r}"
+        )
     return value
 
 
@@ -80,8 +91,10 @@ def search_part_size(n: int, search_fraction: float) -> int:
         raise DataError(f"search_fraction must lie strictly between 0 and 1, got {search_fraction!r}")
     size = math.floor(fraction * n + 0.5)
     if not 0 < size < n:
-        raise DataError(f"search_fraction={fraction} of {n} validation examples leaves {size} for the search and "
-                        f"{n - size} for checkpoint selection; each part needs at least one")
+        raise DataError(
+            f"search_fraction={fraction} of {n} validation examples leaves {size} for the search and "
+            f"{n - size} for checkpoint selection; each part needs at least one"
+        )
     return size
 
 

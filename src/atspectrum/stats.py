@@ -1,5 +1,6 @@
 """Statistics for accuracy tables: Wilson score intervals, the exact McNemar test on paired per-example results, and
 Holm's step-down correction for a family of tests (one table = one family)."""
+
 from __future__ import annotations
 
 import math

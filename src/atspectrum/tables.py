@@ -1,4 +1,5 @@
 """Tables of the paper, built from per-example evaluation results, written as CSV, Markdown and LaTeX."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,10 @@ from . import io, stats
 
 def accuracy_grid(frames: dict[tuple[int, int], pd.DataFrame]) -> pd.DataFrame:
     """Long table (eps, delta, accuracy %, n) from per-example frames keyed by (ε, δ)."""
-    rows = [{"eps": e, "delta": d, "accuracy": 100.0 * float(f["correct"].mean()), "n": len(f)}
-            for (e, d), f in sorted(frames.items())]
+    rows = [
+        {"eps": e, "delta": d, "accuracy": 100.0 * float(f["correct"].mean()), "n": len(f)}
+        for (e, d), f in sorted(frames.items())
+    ]
     return pd.DataFrame(rows, columns=["eps", "delta", "accuracy", "n"])
 
 
@@ -23,8 +26,15 @@ def models_table(grid: pd.DataFrame, metrics: dict[int, dict]) -> pd.DataFrame:
     rows = []
     for eps in sorted(grid["eps"].unique()):
         m = metrics.get(int(eps), {})
-        rows.append({"eps": int(eps), "clean_acc": acc[(eps, 0)], "pgd_eps_acc": acc[(eps, eps)],
-                     "selected_epoch": m.get("selected_epoch"), "val_robust_acc": m.get("val_robust_acc")})
+        rows.append(
+            {
+                "eps": int(eps),
+                "clean_acc": acc[(eps, 0)],
+                "pgd_eps_acc": acc[(eps, eps)],
+                "selected_epoch": m.get("selected_epoch"),
+                "val_robust_acc": m.get("val_robust_acc"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -37,16 +47,25 @@ def robust_accuracy_table(grid: pd.DataFrame, deltas: list[int]) -> pd.DataFrame
 
 
 def overdesign_table(grid: pd.DataFrame, deltas: list[int]) -> pd.DataFrame:
-    """Per δ: the ε with the lowest robust error (ties: the smaller ε), ε* − δ, and its error against the largest ε's."""
+    """Per δ: the ε with the lowest robust error (ties: the smaller ε), ε* − δ, and its error against the largest
+    ε's."""
     rows = []
     max_eps = int(grid["eps"].max())
     for d in sorted(deltas):
         sub = grid[grid["delta"] == d].sort_values("eps")
         err = 100.0 - sub.set_index("eps")["accuracy"]
         best = int(err.idxmin())
-        rows.append({"delta": d, "eps_star": best, "eps_star_minus_delta": best - d,
-                     "error_at_eps_star": float(err[best]), "max_eps": max_eps,
-                     "error_at_max_eps": float(err[max_eps]), "gain": float(err[max_eps] - err[best])})
+        rows.append(
+            {
+                "delta": d,
+                "eps_star": best,
+                "eps_star_minus_delta": best - d,
+                "error_at_eps_star": float(err[best]),
+                "max_eps": max_eps,
+                "error_at_max_eps": float(err[max_eps]),
+                "gain": float(err[max_eps] - err[best]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -58,8 +77,9 @@ def _direction(value: float, base: float, significant: bool = True) -> str:
 CORRECTIONS = ("holm", "none")
 
 
-def paired_tests(frames: dict, cells: list[tuple[dict, object, object]], alpha: float = 0.05,
-                 correction: str = "holm") -> pd.DataFrame:
+def paired_tests(
+    frames: dict, cells: list[tuple[dict, object, object]], alpha: float = 0.05, correction: str = "holm"
+) -> pd.DataFrame:
     """Exact McNemar tests of quantized cells against their unquantized baseline, one family per table.
 
     ``frames`` maps a key to a per-example frame (``index``, ``correct``); each of ``cells`` is
@@ -91,11 +111,12 @@ def paired_tests(frames: dict, cells: list[tuple[dict, object, object]], alpha: 
 
 def significance_note(settings: dict) -> str:
     """The caption sentence that says what the marks and the ± mean (``settings``: the config's ``stats``)."""
-    how = ("Holm-corrected over the table's quantized cells" if settings["correction"] == "holm"
-           else "uncorrected")
-    return (f"Bold / italic: significantly above / below the unquantized model on the same test examples (exact "
-            f"McNemar test, {how}, alpha = {settings['alpha']:g}); unmarked changes are not significant. "
-            f"± is half the width of the 95% Wilson interval.")
+    how = "Holm-corrected over the table's quantized cells" if settings["correction"] == "holm" else "uncorrected"
+    return (
+        f"Bold / italic: significantly above / below the unquantized model on the same test examples (exact "
+        f"McNemar test, {how}, alpha = {settings['alpha']:g}); unmarked changes are not significant. "
+        f"± is half the width of the 95% Wilson interval."
+    )
 
 
 def significance(tests: pd.DataFrame, keys: list[str]) -> dict[tuple, bool]:
@@ -105,26 +126,37 @@ def significance(tests: pd.DataFrame, keys: list[str]) -> dict[tuple, bool]:
     return {tuple(r[k] for k in keys) + (r["column"],): bool(r["significant"]) for _, r in tests.iterrows()}
 
 
-def quantization_table(acc: dict[tuple[int, int, str], float], eps: list[int], deltas: list[int],
-                       layers: list[str], significant: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def quantization_table(
+    acc: dict[tuple[int, int, str], float],
+    eps: list[int],
+    deltas: list[int],
+    layers: list[str],
+    significant: dict | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table 1 / 6–17: rows (δ, layer) with the unquantized row ``none`` first, columns ε; plus the marks:
     '+' where a quantized cell beats the unquantized one of its (δ, ε), '-' where it falls below it. With
     ``significant`` (``{(δ, layer, "eps<ε>"): bool}``, see :func:`significance`) only significant changes are marked."""
     rows, marks = [], []
     for d in sorted(deltas):
-        for layer in ["none", *[l for l in layers if l != "none"]]:
+        for layer in ["none", *[name for name in layers if name != "none"]]:
             values = [acc[(e, d, layer)] for e in eps]
             base = [acc[(e, d, "none")] for e in eps]
             rows.append({"delta": d, "layer": layer, **{f"eps{e}": v for e, v in zip(eps, values)}})
             sig = [significant is None or layer == "none" or significant[(d, layer, f"eps{e}")] for e in eps]
-            marks.append(["", ""] + ["" if layer == "none" else _direction(v, b, s)
-                                     for v, b, s in zip(values, base, sig)])
+            marks.append(
+                ["", ""] + ["" if layer == "none" else _direction(v, b, s) for v, b, s in zip(values, base, sig)]
+            )
     table = pd.DataFrame(rows)
     return table, pd.DataFrame(marks, columns=table.columns)
 
 
-def quantization_clean_table(acc: dict[tuple[int, str, float | None], float], eps: list[int], layers: list[str],
-                             betas: list[float], significant: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def quantization_clean_table(
+    acc: dict[tuple[int, str, float | None], float],
+    eps: list[int],
+    layers: list[str],
+    betas: list[float],
+    significant: dict | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tables 18/19: clean accuracy after quantization, rows β × layer (the unquantized row first), columns ε;
     marks as in :func:`quantization_table` (``significant`` keyed ``("<β>", layer, "eps<ε>")``)."""
     rows, marks = [], []
@@ -160,12 +192,20 @@ def corruption_table(frames: dict[int, pd.DataFrame], names: list[str]) -> tuple
     columns ε (eps0 is the standard, non-robust model); best and second best per row marked."""
     rows = []
     for name in names:
-        rows.append({"corruption": name, **{f"eps{e}": 100.0 * f.loc[f["corruption"] == name, "correct"].mean()
-                                             for e, f in sorted(frames.items())}})
+        rows.append(
+            {
+                "corruption": name,
+                **{
+                    f"eps{e}": 100.0 * f.loc[f["corruption"] == name, "correct"].mean()
+                    for e, f in sorted(frames.items())
+                },
+            }
+        )
     table = pd.DataFrame(rows)
     cols = [c for c in table.columns if c != "corruption"]
-    table = pd.concat([table, pd.DataFrame([{"corruption": "average", **table[cols].mean().to_dict()}])],
-                      ignore_index=True)
+    table = pd.concat(
+        [table, pd.DataFrame([{"corruption": "average", **table[cols].mean().to_dict()}])], ignore_index=True
+    )
     return table, best_marks(table, cols)
 
 
@@ -191,8 +231,12 @@ def preact_table(summary: dict[int, dict]) -> pd.DataFrame:
     ``*_neg_minus_pos_pct`` is 100 · (count negative − count positive) / number of values."""
     rows = []
     for e, s in sorted(summary.items()):
-        row = {"eps": int(e), "code_severity": s["code"]["severity"], "code_mean": s["code"]["mean"],
-               "code_neg_minus_pos": s["code"]["neg_minus_pos"]}
+        row = {
+            "eps": int(e),
+            "code_severity": s["code"]["severity"],
+            "code_mean": s["code"]["mean"],
+            "code_neg_minus_pos": s["code"]["neg_minus_pos"],
+        }
         for key in ("code", "text", "clean"):
             if key != "code":
                 row[f"{key}_mean"] = s[key]["mean"]
@@ -213,8 +257,14 @@ MARKDOWN_MARKS = {"+": "**{}**", "-": "_{}_", "2": "<u>{}</u>"}
 LATEX_MARKS = {"+": r"\textbf{{{}}}", "-": r"\textit{{{}}}", "2": r"\underline{{{}}}"}
 
 
-def _cells(df: pd.DataFrame, marks: pd.DataFrame | None, styles: dict, escape=lambda s: s,
-           spread: pd.DataFrame | None = None, pm: str = "±") -> list[list[str]]:
+def _cells(
+    df: pd.DataFrame,
+    marks: pd.DataFrame | None,
+    styles: dict,
+    escape=lambda s: s,
+    spread: pd.DataFrame | None = None,
+    pm: str = "±",
+) -> list[list[str]]:
     """Formatted cells; where ``marks`` (same shape) holds '+' or '-', the cell is wrapped in that style; where
     ``spread`` (same shape) holds a number, it follows the value as ``± spread``."""
     rows = []
@@ -252,8 +302,17 @@ def cell_intervals(df: pd.DataFrame, value_columns: list[str], n, z: float = sta
             if rn <= 0 or abs(100.0 * count / rn - float(v)) > 1e-6:
                 raise ValueError(f"cell {col}={v} is not a percentage of {rn} examples")
             lo, hi = stats.wilson(count, int(rn), z)
-            rows.append({**{k: row[k] for k in keys}, "column": col, "value": float(v), "count": count,
-                         "n": int(rn), "ci_low": 100.0 * lo, "ci_high": 100.0 * hi})
+            rows.append(
+                {
+                    **{k: row[k] for k in keys},
+                    "column": col,
+                    "value": float(v),
+                    "count": count,
+                    "n": int(rn),
+                    "ci_low": 100.0 * lo,
+                    "ci_high": 100.0 * hi,
+                }
+            )
     return pd.DataFrame(rows, columns=[*keys, "column", "value", "count", "n", "ci_low", "ci_high"])
 
 
@@ -268,8 +327,9 @@ def _spread(df: pd.DataFrame, ci: pd.DataFrame, value_columns: list[str]) -> pd.
     return spread
 
 
-def to_markdown(df: pd.DataFrame, caption: str = "", marks: pd.DataFrame | None = None,
-                spread: pd.DataFrame | None = None) -> str:
+def to_markdown(
+    df: pd.DataFrame, caption: str = "", marks: pd.DataFrame | None = None, spread: pd.DataFrame | None = None
+) -> str:
     header = "| " + " | ".join(map(str, df.columns)) + " |"
     sep = "|" + "|".join("---:" for _ in df.columns) + "|"
     body = ["| " + " | ".join(cells) + " |" for cells in _cells(df, marks, MARKDOWN_MARKS, spread=spread)]
@@ -281,11 +341,22 @@ def _tex_escape(s: str) -> str:
     return str(s).replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
 
 
-def to_latex(df: pd.DataFrame, caption: str = "", label: str = "", marks: pd.DataFrame | None = None,
-             spread: pd.DataFrame | None = None) -> str:
+def to_latex(
+    df: pd.DataFrame,
+    caption: str = "",
+    label: str = "",
+    marks: pd.DataFrame | None = None,
+    spread: pd.DataFrame | None = None,
+) -> str:
     cols = "r" * len(df.columns)
-    lines = [r"\begin{table}[t]", r"\centering", rf"\begin{{tabular}}{{{cols}}}", r"\toprule",
-             " & ".join(_tex_escape(c) for c in df.columns) + r" \\", r"\midrule"]
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\begin{{tabular}}{{{cols}}}",
+        r"\toprule",
+        " & ".join(_tex_escape(c) for c in df.columns) + r" \\",
+        r"\midrule",
+    ]
     lines += [" & ".join(cells) + r" \\" for cells in _cells(df, marks, LATEX_MARKS, _tex_escape, spread, r"$\pm$")]
     lines += [r"\bottomrule", r"\end{tabular}"]
     if caption:
@@ -296,8 +367,15 @@ def to_latex(df: pd.DataFrame, caption: str = "", label: str = "", marks: pd.Dat
     return "\n".join(lines) + "\n"
 
 
-def write(df: pd.DataFrame, stem: str, caption: str = "", marks: pd.DataFrame | None = None, n=None,
-          value_columns: list[str] | None = None, tests: pd.DataFrame | None = None) -> list[str]:
+def write(
+    df: pd.DataFrame,
+    stem: str,
+    caption: str = "",
+    marks: pd.DataFrame | None = None,
+    n=None,
+    value_columns: list[str] | None = None,
+    tests: pd.DataFrame | None = None,
+) -> list[str]:
     """Write ``stem``.csv, .md and .tex atomically; returns the paths. ``marks`` (same shape as ``df``, cells '+',
     '-' or '') styles cells in Markdown/LaTeX: '+' bold, '-' italic.
 
@@ -320,6 +398,7 @@ def write(df: pd.DataFrame, stem: str, caption: str = "", marks: pd.DataFrame | 
     with io.atomic_path(f"{stem}.csv") as tmp:
         df.to_csv(tmp, index=False, float_format="%.4f")
     io.write_text(f"{stem}.md", to_markdown(df, caption, marks, spread))
-    io.write_text(f"{stem}.tex", to_latex(df, caption, label=f"tab:{os.path.basename(stem)}", marks=marks,
-                                          spread=spread))
+    io.write_text(
+        f"{stem}.tex", to_latex(df, caption, label=f"tab:{os.path.basename(stem)}", marks=marks, spread=spread)
+    )
     return paths

@@ -8,6 +8,7 @@ random starts) is drawn from generators seeded by (seed, epoch), never from glob
 the weights selected by validation robust accuracy (``best_val``; on ties the earlier epoch) or those of the last
 epoch (``last``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,8 +39,11 @@ class Interrupted(Exception):
 
     def __init__(self, signum: int, completed_epochs: int, epochs: int, state_path: str | None):
         self.signum, self.completed_epochs = int(signum), completed_epochs
-        kept = (f"{state_path} holds epoch {completed_epochs} of {epochs}, the next run resumes from it"
-                if state_path and completed_epochs else "no epoch is saved, the next run starts from epoch 0")
+        kept = (
+            f"{state_path} holds epoch {completed_epochs} of {epochs}, the next run resumes from it"
+            if state_path and completed_epochs
+            else "no epoch is saved, the next run starts from epoch 0"
+        )
         super().__init__(f"received {signal.Signals(signum).name}: training stopped; {kept}")
 
 
@@ -63,19 +67,31 @@ def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
     return (int(seed) * 1_000_003 + epoch * 101 + stream) % (2**63)
 
 
-def validate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
-             device: torch.device) -> tuple[float, float]:
+def validate(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig, device: torch.device
+) -> tuple[float, float]:
     """Clean and PGD_ε accuracy (%) on the validation split, with the same random starts every epoch."""
     if len(labels) == 0:
         return float("nan"), float("nan")
     seed = _epoch_seed(cfg.seed, 0, 1)
-    clean = evaluate.accuracy(evaluate.classify_per_example(model, images, labels, batch_size=cfg.eval_batch_size,
-                                                            device=device))
+    clean = evaluate.accuracy(
+        evaluate.classify_per_example(model, images, labels, batch_size=cfg.eval_batch_size, device=device)
+    )
     if cfg.eps == 0:
         return clean, clean
-    robust = evaluate.accuracy(evaluate.pgd_per_example(
-        model, images, labels, cfg.eps, cfg.val_attack_steps, cfg.val_attack_step_factor,
-        batch_size=cfg.eval_batch_size, seed=seed, device=device))
+    robust = evaluate.accuracy(
+        evaluate.pgd_per_example(
+            model,
+            images,
+            labels,
+            cfg.eps,
+            cfg.val_attack_steps,
+            cfg.val_attack_step_factor,
+            batch_size=cfg.eval_batch_size,
+            seed=seed,
+            device=device,
+        )
+    )
     return clean, robust
 
 
@@ -96,11 +112,17 @@ def _load_state(path: str) -> dict:
         ) from exc
 
 
-def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
-          val_data: tuple[torch.Tensor, torch.Tensor], cfg: TrainConfig, state_path: str | None = None,
-          device: str | torch.device = "cpu", on_epoch_end: Callable[[dict], None] | None = None,
-          log: Callable[[str], None] | None = None,
-          stop_signals: tuple[int, ...] = STOP_SIGNALS) -> tuple[nn.Module, list[dict], dict]:
+def train(
+    model: nn.Module,
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    val_data: tuple[torch.Tensor, torch.Tensor],
+    cfg: TrainConfig,
+    state_path: str | None = None,
+    device: str | torch.device = "cpu",
+    on_epoch_end: Callable[[dict], None] | None = None,
+    log: Callable[[str], None] | None = None,
+    stop_signals: tuple[int, ...] = STOP_SIGNALS,
+) -> tuple[nn.Module, list[dict], dict]:
     """Train ``model`` in place; returns ``(model with selected weights, per-epoch log rows, summary)``.
 
     ``train_data``/``val_data`` are (uint8 N×C×H×W images, int64 labels). ``state_path`` (optional) is the resume
@@ -131,8 +153,10 @@ def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, l
             stale = f"{state_path}.stale-{time.strftime('%Y%m%d-%H%M%S')}"
             os.replace(state_path, stale)
             if log:
-                log(f"training state {state_path} was written with other hyperparameters: kept as {stale}, "
-                    f"training restarts from epoch 0")
+                log(
+                    f"training state {state_path} was written with other hyperparameters: kept as {stale}, "
+                    f"training restarts from epoch 0"
+                )
             state = None
     else:
         state = None
@@ -151,8 +175,9 @@ def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, l
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model.to(memory_format=memory_format)
     net = torch.compile(model) if cfg.compile else model
-    autocast = functools.partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16,
-                                 enabled=cfg.precision == "bf16")
+    autocast = functools.partial(
+        torch.autocast, device_type=device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"
+    )
 
     def forward(m, inp):
         with autocast():
@@ -174,16 +199,25 @@ def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, l
                     log(str(interrupted))
                 raise interrupted
             td = time.perf_counter()
-            idx = order[start:start + cfg.batch_size]
+            idx = order[start : start + cfg.batch_size]
             x = random_crop_flip(xs[idx].float().div_(255), cfg.crop_padding, cfg.flip, gen)
             x = x.contiguous(memory_format=memory_format)
             y = ys[idx]
             data_seconds += time.perf_counter() - td
             if cfg.eps > 0:
-                x = attacks.pgd(net, x, y, eps, cfg.attack_steps, cfg.attack_step_factor * eps,
-                                random_start=cfg.attack_random_start, generator=gen,
-                                eval_mode=cfg.attack_bn_eval, forward=forward,
-                                allow_reduced_precision=cfg.precision != "fp32")
+                x = attacks.pgd(
+                    net,
+                    x,
+                    y,
+                    eps,
+                    cfg.attack_steps,
+                    cfg.attack_step_factor * eps,
+                    random_start=cfg.attack_random_start,
+                    generator=gen,
+                    eval_mode=cfg.attack_bn_eval,
+                    forward=forward,
+                    allow_reduced_precision=cfg.precision != "fp32",
+                )
             model.train()
             logits = forward(net, x)
             loss = F.cross_entropy(logits.float(), y)
@@ -198,29 +232,54 @@ def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, l
         loss_sum, correct = loss_sum.item(), correct.item()  # the epoch's one synchronisation
         train_seconds = time.perf_counter() - t0
         val_clean, val_robust = validate(model, xv, yv, cfg, device)
-        row = dict(epoch=epoch + 1, lr=lr, train_loss=loss_sum / seen, train_acc=100.0 * correct / seen,
-                   val_clean_acc=val_clean, val_robust_acc=val_robust, train_seconds=train_seconds,
-                   data_seconds=data_seconds, seconds=time.perf_counter() - t0)
+        row = dict(
+            epoch=epoch + 1,
+            lr=lr,
+            train_loss=loss_sum / seen,
+            train_acc=100.0 * correct / seen,
+            val_clean_acc=val_clean,
+            val_robust_acc=val_robust,
+            train_seconds=train_seconds,
+            data_seconds=data_seconds,
+            seconds=time.perf_counter() - t0,
+        )
         rows.append(row)
         if log:
             log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
         score = val_robust if cfg.select == "best_val" else epoch
         if score > best["score"]:
-            best = {"score": score, "epoch": epoch + 1,
-                    "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+            best = {
+                "score": score,
+                "epoch": epoch + 1,
+                "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+            }
         if state_path:
             with atomic_path(state_path) as tmp:
-                torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                            "scheduler": sched.state_dict(), "epoch": epoch + 1, "log": rows,
-                            "best_score": best["score"], "best_epoch": best["epoch"], "best_model": best["state"],
-                            "config": _config_record(cfg)}, tmp)
+                torch.save(
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(),
+                        "epoch": epoch + 1,
+                        "log": rows,
+                        "best_score": best["score"],
+                        "best_epoch": best["epoch"],
+                        "best_model": best["state"],
+                        "config": _config_record(cfg),
+                    },
+                    tmp,
+                )
         if on_epoch_end:
             on_epoch_end(row)
     if best["state"] is not None:
         model.load_state_dict(best["state"])
     model.to(memory_format=torch.contiguous_format).eval()
-    summary = {"selected_epoch": best["epoch"], "select": cfg.select, "epochs": cfg.epochs,
-               "val_robust_acc": rows[best["epoch"] - 1]["val_robust_acc"] if rows else float("nan"),
-               "val_clean_acc": rows[best["epoch"] - 1]["val_clean_acc"] if rows else float("nan"),
-               "train_seconds": sum(r["seconds"] for r in rows)}
+    summary = {
+        "selected_epoch": best["epoch"],
+        "select": cfg.select,
+        "epochs": cfg.epochs,
+        "val_robust_acc": rows[best["epoch"] - 1]["val_robust_acc"] if rows else float("nan"),
+        "val_clean_acc": rows[best["epoch"] - 1]["val_clean_acc"] if rows else float("nan"),
+        "train_seconds": sum(r["seconds"] for r in rows),
+    }
     return model, rows, summary

@@ -1,5 +1,6 @@
 """Cached transfer examples: PGD_δ against the unquantized model, stored once in full precision (float32, no 8-bit
 rounding) and reused by every (layer, β) evaluation. Loading checks that they still match the test set and budget."""
+
 from __future__ import annotations
 
 import os
@@ -19,12 +20,14 @@ class TransferError(RuntimeError):
 
 def save(path: str | os.PathLike, adv: torch.Tensor, labels: torch.Tensor, delta: int) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, adv=adv.detach().cpu().to(torch.float32).numpy(), labels=labels.cpu().numpy(),
-                 delta=np.int64(delta))
+        np.savez(
+            fh, adv=adv.detach().cpu().to(torch.float32).numpy(), labels=labels.cpu().numpy(), delta=np.int64(delta)
+        )
 
 
-def load(path: str | os.PathLike, images: torch.Tensor, labels: torch.Tensor, delta: int,
-         device: str | torch.device = "cpu") -> torch.Tensor:
+def load(
+    path: str | os.PathLike, images: torch.Tensor, labels: torch.Tensor, delta: int, device: str | torch.device = "cpu"
+) -> torch.Tensor:
     """The stored adversarial examples on ``device``, after checking them against the clean uint8 ``images`` and
     ``delta`` (the check runs on ``device`` too: one bulk copy, no per-batch transfers later)."""
     path = os.fspath(path)
@@ -32,19 +35,24 @@ def load(path: str | os.PathLike, images: torch.Tensor, labels: torch.Tensor, de
         with np.load(path, allow_pickle=False) as z:
             adv, stored_labels, stored_delta = z["adv"], z["labels"], int(z["delta"])
     except Exception as exc:
-        raise TransferError(f"transfer examples {path} are unreadable ({type(exc).__name__}: {exc}); "
-                            f"delete the file to recompute it") from exc
+        raise TransferError(
+            f"transfer examples {path} are unreadable ({type(exc).__name__}: {exc}); delete the file to recompute it"
+        ) from exc
     if adv.dtype != np.float32 or adv.shape != tuple(images.shape):
-        raise TransferError(f"transfer examples {path}: expected float32 {tuple(images.shape)}, "
-                            f"found {adv.dtype} {adv.shape}")
+        raise TransferError(
+            f"transfer examples {path}: expected float32 {tuple(images.shape)}, found {adv.dtype} {adv.shape}"
+        )
     if stored_delta != int(delta) or not np.array_equal(stored_labels, labels.numpy()):
-        raise TransferError(f"transfer examples {path} were made for another test set or delta "
-                            f"(delta {stored_delta}, expected {delta})")
+        raise TransferError(
+            f"transfer examples {path} were made for another test set or delta (delta {stored_delta}, expected {delta})"
+        )
     adv = torch.from_numpy(adv).to(device)
     if len(adv):
         dist = (adv - images.to(device).float().div_(255)).abs_().amax().item()
         low, high = adv.aminmax()
         if dist > attacks.pixels(delta) + BUDGET_TOLERANCE or low.item() < 0 or high.item() > 1:
-            raise TransferError(f"transfer examples {path} leave their budget: max |x_adv - x| = "
-                                f"{dist * 255:.4f}/255 > delta {delta}/255, or values outside [0, 1]")
+            raise TransferError(
+                f"transfer examples {path} leave their budget: max |x_adv - x| = "
+                f"{dist * 255:.4f}/255 > delta {delta}/255, or values outside [0, 1]"
+            )
     return adv

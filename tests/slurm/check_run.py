@@ -6,6 +6,7 @@ Evidence comes from three independent places: Snakemake's log (which SLURM job i
 (`scontrol -o show job`: every job of the last MinJobAge=300 s, with its comment, partition and GPU request) and the
 job-completion log slurmctld writes when a job ends. Prints a one-line summary; exits non-zero naming what failed.
 """
+
 import re
 import subprocess
 import sys
@@ -36,8 +37,11 @@ def main(workdir: str, snakemake_log: str, jobcomp_log: str, preempted: str) -> 
     # 2. what Snakemake submitted, one sbatch call each: "Job <id> has been submitted with SLURM jobid <n> (log: ...)"
     # and "Submitted array job with Snakemake IDs <ids> and SLURM job ID <n>. The individual task IDs are <a>-<b>."
     single = re.findall(r"Job \S+ has been submitted with SLURM jobid (\d+)", log)
-    arrays = re.findall(r"Submitted array job with Snakemake IDs \S+ and SLURM job ID (\d+)\. "
-                        r"The individual task IDs are (\d+)-(\d+)", log)
+    arrays = re.findall(
+        r"Submitted array job with Snakemake IDs \S+ and SLURM job ID (\d+)\. "
+        r"The individual task IDs are (\d+)-(\d+)",
+        log,
+    )
     if not single and not arrays:
         return ["Snakemake submitted no SLURM job (was --executor slurm used?)"]
     submitted = list(single)  # SLURM JobIds, in submission order
@@ -69,12 +73,19 @@ def main(workdir: str, snakemake_log: str, jobcomp_log: str, preempted: str) -> 
         # the plugin's comment: rule_<rule>[_wildcards_<values>], for a group job rule_<group>_<rules>
         comment, state = field(line, "Comment") or "", field(line, "JobState")
         gpus = field(line, "TresPerJob") or ""
-        times = [pd.Timestamp(field(ended.get(jobid, ""), k) or first_start) - pd.Timestamp(first_start)
-                 for k in ("StartTime", "EndTime")] if first_start else []
+        times = (
+            [
+                pd.Timestamp(field(ended.get(jobid, ""), k) or first_start) - pd.Timestamp(first_start)
+                for k in ("StartTime", "EndTime")
+            ]
+            if first_start
+            else []
+        )
         span = "-".join(f"{t.total_seconds():.0f}" for t in times)
         summary.append(f"{jobid}:{comment.removeprefix('rule_')}:{state}:{span}s")
-        wants_gpu = any(comment == f"rule_{name}" or comment.startswith(f"rule_{name}_")
-                        for name in GPU_RULES | GPU_GROUPS)
+        wants_gpu = any(
+            comment == f"rule_{name}" or comment.startswith(f"rule_{name}_") for name in GPU_RULES | GPU_GROUPS
+        )
         if wants_gpu and "gpu:1" not in gpus:
             errors.append(f"job {jobid} ({comment}) is a GPU job but asked for TresPerJob={gpus!r}, not one GPU")
         if not wants_gpu and "gpu" in gpus:
@@ -94,8 +105,10 @@ def main(workdir: str, snakemake_log: str, jobcomp_log: str, preempted: str) -> 
         slurm_logs = list(work.glob(f".snakemake/slurm_logs/**/{preempted}.log"))
         text = slurm_logs[0].read_text() if slurm_logs else ""
         if "received SIGTERM: training stopped" not in text:
-            errors.append(f"the log of the signalled job {preempted} does not show training stopping on SIGTERM: "
-                          f"{slurm_logs or 'no log kept'}")
+            errors.append(
+                f"the log of the signalled job {preempted} does not show training stopping on SIGTERM: "
+                f"{slurm_logs or 'no log kept'}"
+            )
         train_jobs = [j for j in submitted if field(jobs.get(j, ""), "Comment") == "rule_train_wildcards_rn_16"]
         if len(train_jobs) != 2:
             errors.append(f"eps-16 training was submitted {len(train_jobs)} times, expected 2 (one retry)")
@@ -109,8 +122,10 @@ def main(workdir: str, snakemake_log: str, jobcomp_log: str, preempted: str) -> 
     target = work / "results/slurm/tables/overdesign_rn.csv"
     if not target.is_file():
         errors.append(f"the workflow's target {target} is missing")
-    print(f"[check] {len(single) + len(arrays)} sbatch calls ({len(arrays)} of them job arrays), {len(submitted)} SLURM "
-          f"jobs (job:rule:state:start-end seconds): {' '.join(summary)}")
+    print(
+        f"[check] {len(single) + len(arrays)} sbatch calls ({len(arrays)} of them job arrays), {len(submitted)} SLURM "
+        f"jobs (job:rule:state:start-end seconds): {' '.join(summary)}"
+    )
     return errors
 
 

@@ -3,9 +3,7 @@ rule aggregate_overdesign:
     (best eps per delta) and Figure 1 (robust error against eps, one curve per delta)."""
     input:
         evals=lambda w: pgd_eval_targets(w.model),
-        metrics=lambda w: [
-            P.model_file(R, w.model, e, "metrics.json") for e in atconfig.eps_list(config, w.model)
-        ],
+        metrics=lambda w: [P.model_file(R, w.model, e, "metrics.json") for e in atconfig.eps_list(config, w.model)],
     output:
         reported(overdesign_outputs("{model}"), "overdesign", "3 overdesign", model="{model}"),
     params:
@@ -17,6 +15,6 @@ rule aggregate_overdesign:
     log:
         f"{R}/logs/aggregate_overdesign/{{model}}.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_overdesign/{{model}}.tsv",
+        f"{R}/benchmarks/aggregate_overdesign/{{model}}.tsv"
     script:
         "../scripts/aggregate_overdesign.py"

@@ -11,7 +11,7 @@ rule filter_norms:
     log:
         f"{R}/logs/filter_norms/{{model}}_eps{{eps}}.log",
     benchmark:
-        f"{R}/benchmarks/filter_norms/{{model}}_eps{{eps}}.tsv",
+        f"{R}/benchmarks/filter_norms/{{model}}_eps{{eps}}.tsv"
     script:
         "../scripts/filter_norms.py"
 
@@ -30,7 +30,7 @@ rule prepare_corruptions:
     log:
         f"{R}/logs/prepare_corruptions/{{dataset}}.log",
     benchmark:
-        f"{R}/benchmarks/prepare_corruptions/{{dataset}}.tsv",
+        f"{R}/benchmarks/prepare_corruptions/{{dataset}}.tsv"
     script:
         "../scripts/prepare_corruptions.py"
 
@@ -58,7 +58,7 @@ rule evaluate_corruptions:
     log:
         f"{R}/logs/evaluate_corruptions/{{model}}_eps{{eps}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate_corruptions/{{model}}_eps{{eps}}.tsv",
+        f"{R}/benchmarks/evaluate_corruptions/{{model}}_eps{{eps}}.tsv"
     script:
         "../scripts/evaluate_corruptions.py"
 
@@ -74,7 +74,7 @@ rule aggregate_filter_norms:
     log:
         f"{R}/logs/aggregate_filter_norms/{{model}}.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_filter_norms/{{model}}.tsv",
+        f"{R}/benchmarks/aggregate_filter_norms/{{model}}.tsv"
     script:
         "../scripts/aggregate_filter_norms.py"
 
@@ -86,9 +86,7 @@ rule aggregate_corruptions:
         frames=lambda w: [
             P.analysis_file(R, w.model, e, "corruptions.parquet") for e in atconfig.eps_list(config, w.model)
         ],
-        preact=lambda w: [
-            P.analysis_file(R, w.model, e, "preact.json") for e in atconfig.eps_list(config, w.model)
-        ],
+        preact=lambda w: [P.analysis_file(R, w.model, e, "preact.json") for e in atconfig.eps_list(config, w.model)],
     output:
         reported(corruption_outputs("{model}"), "corruptions", "6 corruptions", model="{model}"),
     params:
@@ -99,7 +97,7 @@ rule aggregate_corruptions:
     log:
         f"{R}/logs/aggregate_corruptions/{{model}}.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_corruptions/{{model}}.tsv",
+        f"{R}/benchmarks/aggregate_corruptions/{{model}}.tsv"
     script:
         "../scripts/aggregate_corruptions.py"
 
@@ -116,6 +114,6 @@ rule aggregate_corruption_average:
     log:
         f"{R}/logs/aggregate_corruption_average.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_corruption_average.tsv",
+        f"{R}/benchmarks/aggregate_corruption_average.tsv"
     script:
         "../scripts/aggregate_corruption_average.py"

@@ -19,6 +19,6 @@ rule evaluate_pgd:
     log:
         f"{R}/logs/evaluate_pgd/{{model}}_eps{{eps}}_delta{{delta}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate_pgd/{{model}}_eps{{eps}}_delta{{delta}}.tsv",
+        f"{R}/benchmarks/evaluate_pgd/{{model}}_eps{{eps}}_delta{{delta}}.tsv"
     script:
         "../scripts/evaluate_pgd.py"

@@ -15,7 +15,7 @@ use rule evaluate_pgd as evaluate_pgd_steps with:
     log:
         f"{R}/logs/evaluate_pgd_steps/{{model}}_eps{{eps}}_delta{{delta}}_x{{factor}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate_pgd_steps/{{model}}_eps{{eps}}_delta{{delta}}_x{{factor}}.tsv",
+        f"{R}/benchmarks/evaluate_pgd_steps/{{model}}_eps{{eps}}_delta{{delta}}_x{{factor}}.tsv"
 
 
 use rule evaluate_quantized as evaluate_quantized_steps with:
@@ -25,7 +25,7 @@ use rule evaluate_quantized as evaluate_quantized_steps with:
     log:
         f"{R}/logs/evaluate_quantized_steps/{{model}}_{{attack}}{{factor}}x_delta{{delta}}_{{q}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate_quantized_steps/{{model}}_{{attack}}{{factor}}x_delta{{delta}}_{{q}}.tsv",
+        f"{R}/benchmarks/evaluate_quantized_steps/{{model}}_{{attack}}{{factor}}x_delta{{delta}}_{{q}}.tsv"
 
 
 rule checklist:
@@ -41,6 +41,6 @@ rule checklist:
     log:
         f"{R}/logs/checklist/checklist.log",
     benchmark:
-        f"{R}/benchmarks/checklist/checklist.tsv",
+        f"{R}/benchmarks/checklist/checklist.tsv"
     script:
         "../scripts/checklist.py"

@@ -15,16 +15,27 @@ rule claims:
         figures=[src for _, src, _, _ in claims_figures()],
     output:
         [
-            report_flag(f, caption="../report/claims.rst", category=CLAIMS_CATEGORY, subcategory="0 verdicts",
-                        labels={"model": "all", "file": os.path.basename(f)})
-            if f.endswith(".csv")
-            else f
+            (
+                report_flag(
+                    f,
+                    caption="../report/claims.rst",
+                    category=CLAIMS_CATEGORY,
+                    subcategory="0 verdicts",
+                    labels={"model": "all", "file": os.path.basename(f)},
+                )
+                if f.endswith(".csv")
+                else f
+            )
             for f in P.table_files(R, "claims")
         ]
         + [
-            report_flag(copy, caption="../report/claims_figure.rst", category=CLAIMS_CATEGORY,
-                        subcategory=f"{claim} {atclaims.CLAIMS[claim]}",
-                        labels={"model": model, "file": os.path.basename(src)})
+            report_flag(
+                copy,
+                caption="../report/claims_figure.rst",
+                category=CLAIMS_CATEGORY,
+                subcategory=f"{claim} {atclaims.CLAIMS[claim]}",
+                labels={"model": model, "file": os.path.basename(src)},
+            )
             for claim, src, copy, model in claims_figures()
         ],
     params:
@@ -34,6 +45,6 @@ rule claims:
     log:
         f"{R}/logs/claims.log",
     benchmark:
-        f"{R}/benchmarks/claims.tsv",
+        f"{R}/benchmarks/claims.tsv"
     script:
         "../scripts/claims.py"

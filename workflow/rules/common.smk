@@ -32,11 +32,13 @@ wildcard_constraints:
 def reported(paths, caption, category, **labels):
     """Flag the CSV tables and PNG figures among ``paths`` for ``snakemake --report`` (the rest stay plain)."""
     return [
-        report_flag(
-            p, caption=f"../report/{caption}.rst", category=category, labels={"file": os.path.basename(p), **labels}
+        (
+            report_flag(
+                p, caption=f"../report/{caption}.rst", category=category, labels={"file": os.path.basename(p), **labels}
+            )
+            if p.endswith((".csv", ".png"))
+            else p
         )
-        if p.endswith((".csv", ".png"))
-        else p
         for p in paths
     ]
 
@@ -203,9 +205,7 @@ def search_result_inputs(w):
 
 
 def analysis_outputs(model):
-    return (filter_norm_outputs(model) if config["filters"] else []) + (
-        corruption_outputs(model) if CORRUPT else []
-    )
+    return (filter_norm_outputs(model) if config["filters"] else []) + (corruption_outputs(model) if CORRUPT else [])
 
 
 CHECKLIST = atconfig.checklist_settings(config)

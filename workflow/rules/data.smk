@@ -14,6 +14,6 @@ rule prepare_data:
     log:
         f"{R}/logs/prepare_data/{{dataset}}.log",
     benchmark:
-        f"{R}/benchmarks/prepare_data/{{dataset}}.tsv",
+        f"{R}/benchmarks/prepare_data/{{dataset}}.tsv"
     script:
         "../scripts/prepare_data.py"

@@ -24,7 +24,7 @@ rule transfer_examples:
     log:
         f"{R}/logs/transfer_examples/{{model}}_eps{{eps}}_delta{{delta}}.log",
     benchmark:
-        f"{R}/benchmarks/transfer_examples/{{model}}_eps{{eps}}_delta{{delta}}.tsv",
+        f"{R}/benchmarks/transfer_examples/{{model}}_eps{{eps}}_delta{{delta}}.tsv"
     script:
         "../scripts/transfer_examples.py"
 
@@ -54,7 +54,7 @@ rule evaluate_quantized:
     log:
         f"{R}/logs/evaluate_{{attack}}/{{model}}_delta{{delta}}_{{q}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate_{{attack}}/{{model}}_delta{{delta}}_{{q}}.tsv",
+        f"{R}/benchmarks/evaluate_{{attack}}/{{model}}_delta{{delta}}_{{q}}.tsv"
     script:
         "../scripts/evaluate_quantized.py"
 
@@ -64,8 +64,12 @@ rule aggregate_quantization:
     input:
         lambda w: quant_table_inputs(w.model, w.attack, w.beta),
     output:
-        reported(P.table_files(R, "quantization_{model}_{attack}_beta{beta}", ci=True), "quantization", "4 quantization",
-                 model="{model}"),
+        reported(
+            P.table_files(R, "quantization_{model}_{attack}_beta{beta}", ci=True),
+            "quantization",
+            "4 quantization",
+            model="{model}",
+        ),
     params:
         root=R,
         eps=lambda w: atconfig.eps_list(config, w.model),
@@ -77,7 +81,7 @@ rule aggregate_quantization:
     log:
         f"{R}/logs/aggregate_quantization/{{model}}_{{attack}}_beta{{beta}}.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_quantization/{{model}}_{{attack}}_beta{{beta}}.tsv",
+        f"{R}/benchmarks/aggregate_quantization/{{model}}_{{attack}}_beta{{beta}}.tsv"
     script:
         "../scripts/aggregate_quantization.py"
 
@@ -100,6 +104,6 @@ rule aggregate_quantization_clean:
     log:
         f"{R}/logs/aggregate_quantization_clean/{{model}}.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_quantization_clean/{{model}}.tsv",
+        f"{R}/benchmarks/aggregate_quantization_clean/{{model}}.tsv"
     script:
         "../scripts/aggregate_quantization_clean.py"

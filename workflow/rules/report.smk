@@ -4,8 +4,12 @@
 rule run_config:
     """The configuration of this run, after validation filled in every default, as YAML."""
     output:
-        report_flag(f"{R}/config_used.yaml", caption="../report/config.rst", category="0 run",
-                    labels={"file": "config_used.yaml"}),
+        report_flag(
+            f"{R}/config_used.yaml",
+            caption="../report/config.rst",
+            category="0 run",
+            labels={"file": "config_used.yaml"},
+        ),
     params:
         config=config,
     log:

@@ -29,7 +29,7 @@ rule split_validation:
     log:
         f"{R}/logs/split_validation/split_validation.log",
     benchmark:
-        f"{R}/benchmarks/split_validation/split_validation.tsv",
+        f"{R}/benchmarks/split_validation/split_validation.tsv"
     script:
         "../scripts/search_split.py"
 
@@ -44,7 +44,7 @@ use rule evaluate_pgd as evaluate_pgd_val with:
     log:
         f"{R}/logs/evaluate_pgd_val/{{model}}_delta{{delta}}_eps{{eps}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate_pgd_val/{{model}}_delta{{delta}}_eps{{eps}}.tsv",
+        f"{R}/benchmarks/evaluate_pgd_val/{{model}}_delta{{delta}}_eps{{eps}}.tsv"
 
 
 localrules:
@@ -63,7 +63,7 @@ checkpoint search_step:
     log:
         f"{R}/logs/search_step/{{model}}_delta{{delta}}_eps{{eps}}.log",
     benchmark:
-        f"{R}/benchmarks/search_step/{{model}}_delta{{delta}}_eps{{eps}}.tsv",
+        f"{R}/benchmarks/search_step/{{model}}_delta{{delta}}_eps{{eps}}.tsv"
     script:
         "../scripts/search_step.py"
 
@@ -77,7 +77,7 @@ rule search_result:
     log:
         f"{R}/logs/search_result/{{model}}_delta{{delta}}.log",
     benchmark:
-        f"{R}/benchmarks/search_result/{{model}}_delta{{delta}}.tsv",
+        f"{R}/benchmarks/search_result/{{model}}_delta{{delta}}.tsv"
     script:
         "../scripts/search_result.py"
 
@@ -94,6 +94,6 @@ rule aggregate_search:
     log:
         f"{R}/logs/aggregate_search/{{model}}.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_search/{{model}}.tsv",
+        f"{R}/benchmarks/aggregate_search/{{model}}.tsv"
     script:
         "../scripts/search_aggregate.py"

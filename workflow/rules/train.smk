@@ -19,6 +19,6 @@ rule train:
     log:
         f"{R}/logs/train/{{model}}_eps{{eps}}.log",
     benchmark:
-        f"{R}/benchmarks/train/{{model}}_eps{{eps}}.tsv",
+        f"{R}/benchmarks/train/{{model}}_eps{{eps}}.tsv"
     script:
         "../scripts/train.py"

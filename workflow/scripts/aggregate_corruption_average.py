@@ -10,9 +10,13 @@ for m, path in zip(p.models, snakemake.input):  # each model's long statistics: 
     rows[m] = average.set_index("column")["value"]
     n.append(int(average["n"].iloc[0]))
 table, marks = tables.corruption_average_table(rows)
-tables.write(table, f"{p.root}/tables/corruptions_average",
-             "Average accuracy (%) over all common corruptions of the eps-robust models (Table 2). Bold: best in "
-             "the row; underlined: second best. ± is half the width of the 95% Wilson interval over every corrupted "
-             "image, counted as independent.", marks,
-             n=[n[p.models.index(m)] for m in table["model"]])
+tables.write(
+    table,
+    f"{p.root}/tables/corruptions_average",
+    "Average accuracy (%) over all common corruptions of the eps-robust models (Table 2). Bold: best in "
+    "the row; underlined: second best. ± is half the width of the 95% Wilson interval over every corrupted "
+    "image, counted as independent.",
+    marks,
+    n=[n[p.models.index(m)] for m in table["model"]],
+)
 log(table.to_string())

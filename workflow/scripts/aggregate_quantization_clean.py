@@ -22,22 +22,47 @@ if 0 in p.deltas.get("transfer", []):
     keys = [(e, "none", None) for e in p.eps] + [(e, layer, b) for e in p.eps for layer in p.layers for b in p.betas]
     frames = {k: frame("transfer", k[0], 0, k[1], k[2]) for k in keys}
     clean = {k: evaluate.accuracy(f) for k, f in frames.items()}
-    cells = [({"beta": f"{b:g}", "layer": layer, "column": f"eps{e}"}, (e, layer, b), (e, "none", None))
-             for b in p.betas for layer in p.layers for e in p.eps]
+    cells = [
+        ({"beta": f"{b:g}", "layer": layer, "column": f"eps{e}"}, (e, layer, b), (e, "none", None))
+        for b in p.betas
+        for layer in p.layers
+        for e in p.eps
+    ]
     tests = tables.paired_tests(frames, cells, p.stats["alpha"], p.stats["correction"])
-    table, marks = tables.quantization_clean_table(clean, p.eps, p.layers, p.betas,
-                                                   tables.significance(tests, ["beta", "layer"]))
+    table, marks = tables.quantization_clean_table(
+        clean, p.eps, p.layers, p.betas, tables.significance(tests, ["beta", "layer"])
+    )
     n, value_columns = len(frames[keys[0]]), None
 else:  # quantization.clean: false
     table, marks = pd.DataFrame({"note": ["quantization.clean is false: no clean evaluation was run"]}), None
-tables.write(table, f"{p.root}/tables/quantization_clean_{model}",
-             f"{model}: clean test accuracy (%) after quantizing the features at one quantization point, rows beta x layer, "
-             f"columns eps (Tables 18/19). {tables.significance_note(p.stats)}", marks, n=n,
-             value_columns=value_columns, tests=tests)
+tables.write(
+    table,
+    f"{p.root}/tables/quantization_clean_{model}",
+    f"{model}: clean test accuracy (%) after quantizing the features at one quantization point, rows beta x layer, "
+    f"columns eps (Tables 18/19). {tables.significance_note(p.stats)}",
+    marks,
+    n=n,
+    value_columns=value_columns,
+    tests=tests,
+)
 for attack, deltas in p.deltas.items():
-    rows = [{"beta": b, "delta": d, "layer": layer, "eps": e,
-             "gain": acc(attack, e, d, layer, b) - acc(attack, e, d, "none")}
-            for b in p.attack_betas[attack] for d in deltas if d > 0 for layer in p.layers for e in p.eps]
-    figures.quantization_gain(pd.DataFrame(rows), f"{model}, {attack}: quantized − unquantized accuracy",
-                              paths.figure_files(p.root, f"quantization_gain_{model}_{attack}", ("png",))[0])
+    rows = [
+        {
+            "beta": b,
+            "delta": d,
+            "layer": layer,
+            "eps": e,
+            "gain": acc(attack, e, d, layer, b) - acc(attack, e, d, "none"),
+        }
+        for b in p.attack_betas[attack]
+        for d in deltas
+        if d > 0
+        for layer in p.layers
+        for e in p.eps
+    ]
+    figures.quantization_gain(
+        pd.DataFrame(rows),
+        f"{model}, {attack}: quantized − unquantized accuracy",
+        paths.figure_files(p.root, f"quantization_gain_{model}_{attack}", ("png",))[0],
+    )
 log(table.to_string())

@@ -9,9 +9,13 @@ with np.load(snakemake.input.test, allow_pickle=False) as z:
 rows = checklist.collect(p.plan, p.settings, p.root, images, labels)
 table, marks = checklist.table(rows)
 stem = f"{p.root}/tables/checklist"
-tables.write(table, stem,
-             "Sanity checklist: each check per model (and eps) with its verdict, the measured numbers and the "
-             "tolerance (accuracies in %, differences in percentage points, distances in units of 1/255).", marks)
+tables.write(
+    table,
+    stem,
+    "Sanity checklist: each check per model (and eps) with its verdict, the measured numbers and the "
+    "tolerance (accuracies in %, differences in percentage points, distances in units of 1/255).",
+    marks,
+)
 log(table.to_string())
 log(checklist.summary(rows))
 failed = checklist.failures(rows)

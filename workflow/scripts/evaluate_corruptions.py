@@ -9,8 +9,14 @@ model = models.load(snakemake.input.model, device)
 real = snakemake.config["corruptions"]["root"] is not None
 clean, rows = paired_inputs(snakemake.input.test, p.test_size, real)
 frame, preact = evaluate_corruptions(
-    model, clean, lambda name, severity: cifar10c.load(p.root, name, severity, rows=rows),
-    p.names, p.severities, batch_size=snakemake.config["eval"]["batch_size"], device=device)
+    model,
+    clean,
+    lambda name, severity: cifar10c.load(p.root, name, severity, rows=rows),
+    p.names,
+    p.severities,
+    batch_size=snakemake.config["eval"]["batch_size"],
+    device=device,
+)
 io.write_parquet(snakemake.output.frame, frame)
 io.write_json(snakemake.output.preact, preact)
 summary = frame.groupby("corruption")["correct"].mean().mul(100).round(2)

@@ -5,7 +5,17 @@ p, w = snakemake.params, snakemake.wildcards
 device = jobs.setup(snakemake.threads, p.device)
 model = models.load(snakemake.input.model, device)
 images, labels = data.load_prepared(snakemake.input.images)
-frame = evaluate.pgd_per_example(model, images, labels, int(w.delta), p.steps, p.step_factor, p.random_start,
-                                 batch_size=snakemake.config["eval"]["batch_size"], seed=p.seed, device=device)
+frame = evaluate.pgd_per_example(
+    model,
+    images,
+    labels,
+    int(w.delta),
+    p.steps,
+    p.step_factor,
+    p.random_start,
+    batch_size=snakemake.config["eval"]["batch_size"],
+    seed=p.seed,
+    device=device,
+)
 io.write_parquet(snakemake.output[0], frame)
 log(f"{w.model} eps={w.eps} PGD delta={w.delta}-{p.steps}: accuracy {evaluate.accuracy(frame):.2f}% on {len(frame)}")

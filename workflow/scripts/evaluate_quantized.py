@@ -13,8 +13,7 @@ batch_size, delta, beta = snakemake.config["eval"]["batch_size"], unit.delta, un
 model_file = dict(zip(p.eps, snakemake.input.models))
 adv_file = dict(zip(p.eps, snakemake.input.adv)) if "adv" in snakemake.input.keys() else {}
 # what every cell's key holds besides its eps, layer and input files
-unit_params = {"model": unit.model, "attack": attack, "settings": p.attack, "seed": p.seed, "delta": delta,
-               "q": unit.q}
+unit_params = {"model": unit.model, "attack": attack, "settings": p.attack, "seed": p.seed, "delta": delta, "q": unit.q}
 
 
 @functools.lru_cache(maxsize=1)  # cells come sorted by eps: each model (and its transfer examples) loads once
@@ -26,8 +25,9 @@ def loaded(eps):
 
 def key_of(eps, layer):
     files = {"model": model_file[eps], "test": snakemake.input.test, "adv": adv_file.get(eps)}
-    return eval_units.cell_key(unit_params, eps, layer,
-                               {k: None if f is None else eval_units.file_digest(f) for k, f in files.items()})
+    return eval_units.cell_key(
+        unit_params, eps, layer, {k: None if f is None else eval_units.file_digest(f) for k, f in files.items()}
+    )
 
 
 def compute(eps, layer):
@@ -38,15 +38,39 @@ def compute(eps, layer):
     else:  # BPDA / APGD-BPDA: differentiate through the straight-through quantizer at this layer and beta
         a, straight = p.attack, None if real is None else real._replace(straight_through=True)
         if w.attack == "apgd-bpda":
-            frame, _ = evaluate.apgd_per_example(model, images, labels, delta, a["steps"], a["restarts"], a["losses"],
-                                                 batch_size, p.seed, device, attack_quantize=straight,
-                                                 eval_quantize=real)
+            frame, _ = evaluate.apgd_per_example(
+                model,
+                images,
+                labels,
+                delta,
+                a["steps"],
+                a["restarts"],
+                a["losses"],
+                batch_size,
+                p.seed,
+                device,
+                attack_quantize=straight,
+                eval_quantize=real,
+            )
         else:
-            frame, _ = evaluate.attack_per_example(model, images, labels, delta, a["steps"], a["step_factor"],
-                                                   a["random_start"], batch_size, p.seed, device,
-                                                   attack_quantize=straight, eval_quantize=real)
-    log(f"{w.model} eps={eps} {attack} delta={delta} {paths.qpoint(layer, beta)}: accuracy "
-        f"{evaluate.accuracy(frame):.2f}%")
+            frame, _ = evaluate.attack_per_example(
+                model,
+                images,
+                labels,
+                delta,
+                a["steps"],
+                a["step_factor"],
+                a["random_start"],
+                batch_size,
+                p.seed,
+                device,
+                attack_quantize=straight,
+                eval_quantize=real,
+            )
+    log(
+        f"{w.model} eps={eps} {attack} delta={delta} {paths.qpoint(layer, beta)}: accuracy "
+        f"{evaluate.accuracy(frame):.2f}%"
+    )
     return frame
 
 

@@ -7,6 +7,7 @@ from atspectrum import cifar10c, data, logs
 log = logs.to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 images, labels = data.load_prepared(snakemake.input.test)
-written = cifar10c.write(os.path.dirname(snakemake.output[0]), images, labels, seed=snakemake.params.seed,
-                         corruptions=snakemake.params.names)
+written = cifar10c.write(
+    os.path.dirname(snakemake.output[0]), images, labels, seed=snakemake.params.seed, corruptions=snakemake.params.names
+)
 log(f"wrote {len(written)} files for {len(labels)} test images x 5 severities")

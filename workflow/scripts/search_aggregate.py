@@ -9,11 +9,15 @@ for path in snakemake.input:
     with open(path) as fh:
         results.append(json.load(fh))
 table = search.table(results)
-tables.write(table, f"{p.root}/tables/overdesign_search_{model}",
-             f"Overdesign search ({model}): per attack strength delta, the eps visited (delta, delta + step, ...) with "
-             f"their PGD_delta-{p.steps} errors (%) on the search part of the validation split (disjoint from the "
-             f"part that selected each model's checkpoint) and each one's 95% Wilson interval, why the search stopped (patience: the error stayed "
-             f"above the best for that many consecutive eps; max_eps: the bound), eps* (lowest validation error) and "
-             f"the test errors (%) at eps* (95% Wilson interval) and at eps = delta, the gain of eps* over eps = delta "
-             f"and its exact McNemar p-value.")
+tables.write(
+    table,
+    f"{p.root}/tables/overdesign_search_{model}",
+    f"Overdesign search ({model}): per attack strength delta, the eps visited (delta, delta + step, ...) with "
+    f"their PGD_delta-{p.steps} errors (%) on the search part of the validation split (disjoint from the "
+    f"part that selected each model's checkpoint) and each one's 95% Wilson interval, why the search stopped "
+    f"(patience: the error stayed "
+    f"above the best for that many consecutive eps; max_eps: the bound), eps* (lowest validation error) and "
+    f"the test errors (%) at eps* (95% Wilson interval) and at eps = delta, the gain of eps* over eps = delta "
+    f"and its exact McNemar p-value.",
+)
 log(table.to_string())

@@ -7,6 +7,8 @@ steps = snakemake.input.steps
 last = search.read_step(steps[-1] if isinstance(steps, list) else steps)
 result = search.result_record(last, pd.read_parquet(snakemake.input.star), pd.read_parquet(snakemake.input.base))
 io.write_json(snakemake.output[0], result)
-log(f"delta={result['delta']}: eps*={result['eps_star']} ({result['reason']}), test error "
+log(
+    f"delta={result['delta']}: eps*={result['eps_star']} ({result['reason']}), test error "
     f"{result['test_error_at_eps_star']:.2f}% vs {result['test_error_at_delta']:.2f}% at eps=delta "
-    f"(p={result['p_value']:.3g})")
+    f"(p={result['p_value']:.3g})"
+)

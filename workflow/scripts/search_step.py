@@ -10,6 +10,8 @@ previous_file = getattr(snakemake.input, "previous", None)
 previous = search.read_step(previous_file) if previous_file else None
 record = search.step_record(settings, previous, int(w.eps), search.error_percent(frame), len(frame))
 io.write_json(snakemake.output[0], {"model": w.model, **record})
-what = (f"stop ({record['reason']})" if record["stop"] else f"next eps {record['next_eps']}")
-log(f"{w.model} delta={w.delta} eps={w.eps}: validation error {record['visited'][-1]['val_error']:.2f}%, "
-    f"best {record['best_val_error']:.2f}% at eps {record['eps_star']}, {record['rises']} rise(s): {what}")
+what = f"stop ({record['reason']})" if record["stop"] else f"next eps {record['next_eps']}"
+log(
+    f"{w.model} delta={w.delta} eps={w.eps}: validation error {record['visited'][-1]['val_error']:.2f}%, "
+    f"best {record['best_val_error']:.2f}% at eps {record['eps_star']}, {record['rises']} rise(s): {what}"
+)

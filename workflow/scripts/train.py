@@ -14,9 +14,15 @@ device = jobs.setup(snakemake.threads, p.device)
 log(f"training {snakemake.wildcards.model} at eps={cfg.eps}/255 on {device}: {cfg}")
 model = models.build(**p.spec)
 try:
-    model, rows, summary = train(model, data.load_prepared(snakemake.input.train),
-                                 data.load_prepared(snakemake.input.val), cfg, state_path=p.state, device=device,
-                                 log=log)
+    model, rows, summary = train(
+        model,
+        data.load_prepared(snakemake.input.train),
+        data.load_prepared(snakemake.input.val),
+        cfg,
+        state_path=p.state,
+        device=device,
+        log=log,
+    )
 except Interrupted as stop:  # SIGTERM/SIGUSR1 (SLURM time limit, preemption, scancel): already logged by train()
     log(f"exiting with status {128 + stop.signum}: the job fails and its next attempt (--retries) resumes")
     sys.exit(128 + stop.signum)

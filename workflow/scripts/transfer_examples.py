@@ -6,9 +6,21 @@ device = jobs.setup(snakemake.threads, p.device)
 model = models.load(snakemake.input.model, device)
 images, labels = data.load_prepared(snakemake.input.test)
 delta, a = int(w.delta), p.attack
-frame, adv = evaluate.attack_per_example(model, images, labels, delta, a["steps"], a["step_factor"], a["random_start"],
-                                         batch_size=snakemake.config["eval"]["batch_size"], seed=p.seed,
-                                         device=device, keep_adv=True)
+frame, adv = evaluate.attack_per_example(
+    model,
+    images,
+    labels,
+    delta,
+    a["steps"],
+    a["step_factor"],
+    a["random_start"],
+    batch_size=snakemake.config["eval"]["batch_size"],
+    seed=p.seed,
+    device=device,
+    keep_adv=True,
+)
 transfer.save(snakemake.output[0], adv, labels, delta)
-log(f"{w.model} eps={w.eps}: PGD delta={delta}-{a['steps']} transfer examples, white-box accuracy "
-    f"{evaluate.accuracy(frame):.2f}% on {len(frame)}")
+log(
+    f"{w.model} eps={w.eps}: PGD delta={delta}-{a['steps']} transfer examples, white-box accuracy "
+    f"{evaluate.accuracy(frame):.2f}% on {len(frame)}"
+)

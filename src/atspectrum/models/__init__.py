@@ -7,6 +7,7 @@ code). Each model's ``quant_points`` are the paper's quantization points (the te
 :mod:`.resnet` and :mod:`.wideresnet`); ``selectable_quant_points()`` adds the named extras (ResNet-18
 ``conv0_post``).
 """
+
 from __future__ import annotations
 
 import os
@@ -57,8 +58,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, bad pickle, wrong format: all the same to the user
         raise CheckpointError(
-            f"checkpoint {path} is corrupt or truncated ({type(exc).__name__}: {exc}); "
-            f"delete it to recompute it"
+            f"checkpoint {path} is corrupt or truncated ({type(exc).__name__}: {exc}); delete it to recompute it"
         ) from exc
     if not isinstance(ckpt, dict) or "spec" not in ckpt or "state_dict" not in ckpt:
         raise CheckpointError(f"checkpoint {path} is not an atspectrum checkpoint (no 'spec'/'state_dict')")
@@ -89,5 +89,16 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["ARCHS", "CheckpointError", "PAPER_BN_MOMENTUM", "ResNet18", "SpectrumModel", "WideResNet", "build", "count_parameters",
-           "load", "read_checkpoint", "save"]
+__all__ = [
+    "ARCHS",
+    "CheckpointError",
+    "PAPER_BN_MOMENTUM",
+    "ResNet18",
+    "SpectrumModel",
+    "WideResNet",
+    "build",
+    "count_parameters",
+    "load",
+    "read_checkpoint",
+    "save",
+]

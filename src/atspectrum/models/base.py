@@ -1,4 +1,5 @@
 """What every atspectrum model shares: quantization points, the quantize hook, a self-describing spec."""
+
 from __future__ import annotations
 
 import torch

@@ -19,6 +19,7 @@ Extra point, not the paper's, selectable by name (``models.<name>.quant_layers``
 
 - ``conv0_post``: the stem's output after conv + BatchNorm + ReLU (this repository's position before issue #12).
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,8 +33,15 @@ from .base import SpectrumModel
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, in_planes: int, planes: int, stride: int, momentum: float = 0.1, point: str | None = None,
-                 final_relu: bool = True):
+    def __init__(
+        self,
+        in_planes: int,
+        planes: int,
+        stride: int,
+        momentum: float = 0.1,
+        point: str | None = None,
+        final_relu: bool = True,
+    ):
         super().__init__()
         self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes, momentum=momentum)
@@ -60,20 +68,38 @@ class ResNet18(SpectrumModel):
     quant_points = QUANT_POINTS["resnet18"]
     all_quant_points = SELECTABLE_QUANT_POINTS["resnet18"]
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 3, width: int = 64,
-                 bn_momentum: float | None = None, relu_between_blocks: bool | None = None):
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        width: int = 64,
+        bn_momentum: float | None = None,
+        relu_between_blocks: bool | None = None,
+    ):
         momentum = _bn_momentum(bn_momentum)
         inner = relu_between_blocks_of(relu_between_blocks)
-        super().__init__(dict(arch="resnet18", num_classes=num_classes, in_channels=in_channels, width=width,
-                              bn_momentum=momentum, relu_between_blocks=inner))
+        super().__init__(
+            dict(
+                arch="resnet18",
+                num_classes=num_classes,
+                in_channels=in_channels,
+                width=width,
+                bn_momentum=momentum,
+                relu_between_blocks=inner,
+            )
+        )
         w = width
         self.conv1 = nn.Conv2d(in_channels, w, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(w, momentum=momentum)
         planes, layers = w, []
         for i, (mult, stride) in enumerate([(1, 1), (2, 2), (4, 2), (8, 2)]):
             out = w * mult
-            layers.append(nn.Sequential(BasicBlock(planes, out, stride, momentum, final_relu=inner),
-                                        BasicBlock(out, out, 1, momentum, point=f"layer{i + 1}")))
+            layers.append(
+                nn.Sequential(
+                    BasicBlock(planes, out, stride, momentum, final_relu=inner),
+                    BasicBlock(out, out, 1, momentum, point=f"layer{i + 1}"),
+                )
+            )
             planes = out
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
         self.linear = nn.Linear(8 * w, num_classes)
@@ -91,4 +117,3 @@ class ResNet18(SpectrumModel):
                 out = block(out, quantize)
         out = F.adaptive_avg_pool2d(out, 1).flatten(1)
         return self.linear(out)
-

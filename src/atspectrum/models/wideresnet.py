@@ -14,6 +14,7 @@ Quantization points, at the tensors the paper's code quantizes (``before_f0`` â€
   shortcut (pre-activation blocks: no activation at a group's end); after ``layer2`` come the final BatchNorm and
   Swish.
 """
+
 from __future__ import annotations
 
 import torch
@@ -49,9 +50,16 @@ class _Block(nn.Module):
 class WideResNet(SpectrumModel):
     quant_points = QUANT_POINTS["wrn28_10"]
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 3, width: int = 10, depth: int = 28,
-                 mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None,
-                 bn_momentum: float | None = None):
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        width: int = 10,
+        depth: int = 28,
+        mean: tuple[float, ...] | None = None,
+        std: tuple[float, ...] | None = None,
+        bn_momentum: float | None = None,
+    ):
         if (depth - 4) % 6:
             raise ValueError(f"WideResNet depth must be 6n+4, got {depth}")
         mean = tuple(mean) if mean is not None else (CIFAR10_MEAN if in_channels == 3 else (0.5,) * in_channels)
@@ -59,9 +67,18 @@ class WideResNet(SpectrumModel):
         if len(mean) != in_channels or len(std) != in_channels:
             raise ValueError(f"mean/std need {in_channels} values, got {mean} / {std}")
         momentum = _bn_momentum(bn_momentum)
-        super().__init__(dict(arch="wrn28_10", num_classes=num_classes,
-                              in_channels=in_channels, width=width, depth=depth, mean=list(mean), std=list(std),
-                              bn_momentum=momentum))
+        super().__init__(
+            dict(
+                arch="wrn28_10",
+                num_classes=num_classes,
+                in_channels=in_channels,
+                width=width,
+                depth=depth,
+                mean=list(mean),
+                std=list(std),
+                bn_momentum=momentum,
+            )
+        )
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
         n = (depth - 4) // 6
@@ -69,8 +86,10 @@ class WideResNet(SpectrumModel):
         self.init_conv = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
         groups = []
         for g, stride in enumerate([1, 2, 2]):
-            blocks = [_Block(widths[g] if i == 0 else widths[g + 1], widths[g + 1], stride if i == 0 else 1,
-                             momentum) for i in range(n)]
+            blocks = [
+                _Block(widths[g] if i == 0 else widths[g + 1], widths[g + 1], stride if i == 0 else 1, momentum)
+                for i in range(n)
+            ]
             groups.append(nn.Sequential(*blocks))
         self.layer = nn.ModuleList(groups)
         self.batchnorm = nn.BatchNorm2d(widths[3], momentum=momentum)
