@@ -27,8 +27,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
 
-from atspectrum import accounting, eval_units  # noqa: E402
 from atspectrum import config as atconfig  # noqa: E402
+from atspectrum.evaluation import units as eval_units  # noqa: E402
+from atspectrum.reporting import accounting  # noqa: E402
 
 IMAGES = 10_000  # the CIFAR-10 test set
 # seconds per image per forward+backward pass, fp32 on one H200 (PGD-10 AT: 11 passes per image)

@@ -95,8 +95,11 @@ def planned(snakefile: str, configfile: str, env: dict) -> dict:
 JOB_PROBE = """
 import sys, time
 t = time.perf_counter()
-from atspectrum import data, evaluate, jobs, models, transfer
-from atspectrum.quantize import Quantizer
+from atspectrum import data, models
+from atspectrum.evaluation import evaluate
+from atspectrum.runtime import jobs
+from atspectrum.attacks import transfer
+from atspectrum.attacks.quantize import Quantizer
 imported = time.perf_counter()
 model = models.build("resnet18", 10, 1, width=8)
 images, labels = data.load("fashion_mnist", None, "test")

@@ -27,8 +27,11 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 import tempfile  # noqa: E402
 
-from atspectrum import attacks, devices, evaluate, models, transfer  # noqa: E402
-from atspectrum.quantize import Quantizer  # noqa: E402
+from atspectrum import attacks, models  # noqa: E402
+from atspectrum.attacks import transfer
+from atspectrum.attacks.quantize import Quantizer  # noqa: E402
+from atspectrum.evaluation import evaluate
+from atspectrum.runtime import devices
 from atspectrum.train import TrainConfig, train  # noqa: E402
 
 

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from atspectrum import accounting
 from atspectrum import config as atconfig
+from atspectrum.reporting import accounting
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 

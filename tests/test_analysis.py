@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from atspectrum import analysis, models, tables
+from atspectrum import analysis, models
+from atspectrum.reporting import tables
 
 
 def hand_set_net():

@@ -13,10 +13,14 @@ import torch.nn.functional as F
 from synthetic import bars, trained_bars_model
 from torch import nn
 
-from atspectrum import apgd, attacks, eval_units, evaluate, models, paths
+from atspectrum import attacks, models
 from atspectrum import config as atconfig
-from atspectrum.quantize import Quantizer
-from atspectrum.quantize import apply as quantize_features
+from atspectrum.attacks import apgd
+from atspectrum.attacks.quantize import Quantizer
+from atspectrum.attacks.quantize import apply as quantize_features
+from atspectrum.evaluation import evaluate
+from atspectrum.evaluation import units as eval_units
+from atspectrum.runtime import paths
 
 # --------------------------------------------------------------------------------------------------------------
 # models with known answers
@@ -185,9 +189,10 @@ def reference_loss(logits, y, loss):
 
 def reference_apgd(model, x, y, eps, steps, loss, start):
     """Croce & Hein 2020, Algorithm 1 (L∞, sign of the gradient), written plainly, one example at a time, with the
-    conventions of ``atspectrum.apgd``: an example leaves the run at its first misclassified iterate; checkpoints are
-    judged after iterate ``w_j``, whose loss the rise count includes; a restart replaces the current iterate by the
-    best one and keeps the previous one (the momentum goes on). Returns the points and, per example, a log."""
+    conventions of ``atspectrum.attacks.apgd``: an example leaves the run at its first misclassified iterate;
+    checkpoints are judged after iterate ``w_j``, whose loss the rise count includes; a restart replaces the current
+    iterate by the best one and keeps the previous one (the momentum goes on). Returns the points and, per example, a
+    log."""
     marks = reference_checkpoints(steps)
     outs, logs = [], []
     for i in range(len(x)):

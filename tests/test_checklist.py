@@ -7,10 +7,12 @@ import torch
 from synthetic import bars
 from torch import nn
 
-from atspectrum import checklist as C
 from atspectrum import config as atconfig
-from atspectrum import eval_units, evaluate, transfer
-from atspectrum.quantize import Quantizer, apply
+from atspectrum.attacks import transfer
+from atspectrum.attacks.quantize import Quantizer, apply
+from atspectrum.evaluation import evaluate
+from atspectrum.evaluation import units as eval_units
+from atspectrum.reporting import checklist as C
 
 
 def frame(correct: int, n: int = 100, seed: int = 0) -> pd.DataFrame:
@@ -560,7 +562,7 @@ def test_extra_jobs_of_the_paper_grid():
 
 def test_checklist_table_prints_small_limits_with_their_digits(tmp_path):
     """adv_budget's tolerance 0.001 (1/255 units) printed as 0.00 read as "no tolerance at all" (issue 14)."""
-    from atspectrum import tables
+    from atspectrum.reporting import tables
 
     verdict = C.check_adv_budget([], 1e-3) | {"status": "pass", "value": 0.0004, "limit": 1e-3}
     table, marks = C.table([{"check": "adv_budget", "model": "r", "eps": 8, **verdict}])

@@ -1,4 +1,4 @@
-"""atspectrum.cifar10c: CIFAR-10-C's on-disk layout (write / load / check)."""
+"""atspectrum.data.cifar10c: CIFAR-10-C's on-disk layout (write / load / check)."""
 
 import os
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from atspectrum import cifar10c
-from atspectrum.cifar10c import CorruptionDataError, check, derive_seed, load, write
 from atspectrum.corruptions import CORRUPTIONS, corrupt
+from atspectrum.data import cifar10c
+from atspectrum.data.cifar10c import CorruptionDataError, check, derive_seed, load, write
 
 
 def tiny_images(n=8, c=3, h=32, w=32, seed=0):
@@ -201,7 +201,7 @@ def subset_and_cifar10c(tmp_path):
 def test_corrupted_image_k_is_the_corruption_of_clean_image_k(subset_and_cifar10c, test_size):
     """With a data.test_size subset and a real CIFAR-10-C, row k of every severity is clean row k corrupted
     (contrast is deterministic per image, so it can be recomputed from the clean image alone)."""
-    from atspectrum.corruption_eval import paired_inputs
+    from atspectrum.evaluation.corruption import paired_inputs
 
     test_file, root, images, subset = subset_and_cifar10c
     (clean, clean_labels), rows = paired_inputs(test_file, test_size, real=True)
@@ -218,7 +218,7 @@ def test_corrupted_image_k_is_the_corruption_of_clean_image_k(subset_and_cifar10
 
 def test_unpaired_corrupted_images_and_oversized_subsets_are_refused(subset_and_cifar10c):
     from atspectrum import models
-    from atspectrum.corruption_eval import evaluate_corruptions, paired_inputs
+    from atspectrum.evaluation.corruption import evaluate_corruptions, paired_inputs
 
     test_file, root, _, subset = subset_and_cifar10c
     clean, _ = paired_inputs(test_file, None, real=True)

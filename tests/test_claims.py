@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atspectrum import claims, tables
 from atspectrum import config as atconfig
-from atspectrum.claims import FAILS, HOLDS, INCONCLUSIVE
+from atspectrum.reporting import claims, tables
+from atspectrum.reporting.claims import FAILS, HOLDS, INCONCLUSIVE
 
 N = 400  # test examples behind every synthetic frame
 

@@ -162,8 +162,9 @@ def test_a_config_that_means_the_same_validates_to_the_same_text():
 def test_planning_a_run_imports_no_torch():
     """Every Snakemake start (each dry run, each SLURM job's own start) imports what the Snakefile imports: no torch."""
     code = (
-        "import sys, atspectrum.config, atspectrum.accounting, atspectrum.checklist, atspectrum.claims, "
-        "atspectrum.paths, atspectrum.search; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+        "import sys, atspectrum.config, atspectrum.reporting.accounting, atspectrum.reporting.checklist, "
+        "atspectrum.reporting.claims, atspectrum.runtime.paths, atspectrum.evaluation.search, "
+        "atspectrum.evaluation.units; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

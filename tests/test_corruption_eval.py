@@ -3,8 +3,9 @@ import pytest
 import torch
 from synthetic import bars
 
-from atspectrum import analysis, cifar10c, models
-from atspectrum.corruption_eval import evaluate_corruptions
+from atspectrum import analysis, models
+from atspectrum.data import cifar10c
+from atspectrum.evaluation.corruption import evaluate_corruptions
 
 NAMES, SEVERITIES = ["contrast", "gaussian_noise"], [1, 5]
 

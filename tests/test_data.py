@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from atspectrum import data
-from atspectrum.data import DataError
+from atspectrum.data import DataError, sources
 
 # --------------------------------------------------------------------------- #
 # fixtures: tiny Fashion-MNIST (idx files) and CIFAR-10 (python pickles)
@@ -241,8 +241,8 @@ def test_default_root_parses_dpkg_listing(tmp_path, monkeypatch):
         assert cmd[:2] == ["dpkg", "-L"] and cmd[2] == "dataset-fashion-mnist"
         return subprocess.CompletedProcess(cmd, 0, stdout=listing, stderr="")
 
-    monkeypatch.setattr(data.subprocess, "run", fake_run)
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setattr(sources.subprocess, "run", fake_run)
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
     assert data.default_root("fashion_mnist") == str(pkg)
     assert data.default_root("cifar10") is None
 
@@ -251,13 +251,13 @@ def test_default_root_without_dpkg_uses_fallback_or_none(tmp_path, monkeypatch):
     def no_dpkg(cmd, **kwargs):
         raise FileNotFoundError("dpkg")
 
-    monkeypatch.setattr(data.subprocess, "run", no_dpkg)
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setattr(sources.subprocess, "run", no_dpkg)
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
     assert data.default_root("fashion_mnist") is None
     fallback = tmp_path / "fallback"
     fallback.mkdir()
     (fallback / "train-images-idx3-ubyte.gz").write_bytes(b"")
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", str(fallback))
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", str(fallback))
     assert data.default_root("fashion_mnist") == str(fallback)
 
 
@@ -277,7 +277,7 @@ def test_root_is_created_when_download(tmp_path):
 
 
 def test_no_root_no_system_data(monkeypatch, _isolated_cache):
-    monkeypatch.setattr(data, "default_root", lambda name: None)
+    monkeypatch.setattr(sources, "default_root", lambda name: None)
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist.*data.root.*data.download: true"):
         data.resolve_root("fashion_mnist", None, download=False)
     with pytest.raises(DataError, match="data.root.*cifar-10-batches-py.*data.download: true"):

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atspectrum import accounting, paths
 from atspectrum import config as atconfig
-from atspectrum import eval_units as U
+from atspectrum.evaluation import units as U
+from atspectrum.reporting import accounting
+from atspectrum.runtime import paths
 
 PAPER = atconfig.load("config/config.yaml", check_data=False)
 

@@ -11,7 +11,7 @@ import pytest
 
 HOLD = """
 import json, os, sys, time
-from atspectrum import gpu_slots
+from atspectrum.runtime import gpu_slots
 t0 = time.time()
 slot = gpu_slots.claim()
 start = time.time()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from atspectrum import config as C
-from atspectrum.cifar10c import write
+from atspectrum.data.cifar10c import write
 
 NAMES = ["contrast", "fog"]
 BASE = {

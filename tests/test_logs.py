@@ -26,7 +26,7 @@ def test_an_uncaught_exception_goes_to_the_log_and_stderr_and_the_job_fails(tmp_
     log = tmp_path / "logs" / "job.log"
     proc = _run(
         f"""
-        from atspectrum import logs
+        from atspectrum.runtime import logs
         logs.to_file({str(tmp_path / "other.log")!r})  # an earlier call: the hook is retargeted, not stacked
         log = logs.to_file({str(log)!r})
         log("working")

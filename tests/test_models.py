@@ -7,7 +7,7 @@ import torch
 
 from atspectrum import config as C
 from atspectrum import models
-from atspectrum.quantize import Quantizer
+from atspectrum.attacks.quantize import Quantizer
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import torch
 import torch.nn.functional as F
 from synthetic import bars
 
-from atspectrum import attacks, evaluate, models
+from atspectrum import attacks, models
+from atspectrum.evaluation import evaluate
 from atspectrum.train import TrainConfig, train
 
 

@@ -9,8 +9,11 @@ import torch.nn.functional as F
 from synthetic import bars, trained_bars_model
 
 from atspectrum import config as C
-from atspectrum import evaluate, models, tables, transfer
-from atspectrum.quantize import Quantizer, apply, check_beta, scaled_floor
+from atspectrum import models
+from atspectrum.attacks import transfer
+from atspectrum.attacks.quantize import Quantizer, apply, check_beta, scaled_floor
+from atspectrum.evaluation import evaluate
+from atspectrum.reporting import tables
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +146,7 @@ def test_quantization_table_layout_and_marks():
 
 
 def _floor(t, beta):
-    """floor(beta t)/beta written out, independent of atspectrum.quantize."""
+    """floor(beta t)/beta written out, independent of atspectrum.attacks.quantize."""
     return torch.floor(t * beta) / beta
 
 

@@ -11,8 +11,10 @@ import pytest
 from workflow_run import ROOT, job_counts, snakemake
 
 from atspectrum import config as C
-from atspectrum import data, search, stats
-from atspectrum.search import MAX_EPS, PATIENCE, Settings, decide
+from atspectrum import data
+from atspectrum.evaluation import search
+from atspectrum.evaluation.search import MAX_EPS, PATIENCE, Settings, decide
+from atspectrum.reporting import stats
 
 
 def run_search(settings: Settings, curve: dict[int, float]):

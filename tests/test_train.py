@@ -3,7 +3,8 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import atspectrum.train as training
-from atspectrum import augment, models
+from atspectrum import models
+from atspectrum.data import augment
 from atspectrum.models import CheckpointError
 from atspectrum.train import TrainConfig, train
 

@@ -14,9 +14,10 @@ import torch
 import yaml
 from workflow_run import ROOT, SNAKEMAKE, job_counts, reordered, snakemake
 
-from atspectrum import accounting, analysis, data, models
+from atspectrum import analysis, data, models
 from atspectrum import config as atconfig
-from atspectrum.quantize import Quantizer
+from atspectrum.attacks.quantize import Quantizer
+from atspectrum.reporting import accounting
 
 pytestmark = [
     pytest.mark.slow,

@@ -1,9 +1,9 @@
 """The fixed names and pure-python checks shared by the configuration and the jobs, importable without torch.
 
 Every Snakemake start (each dry run, and on SLURM each job's own start on its node) imports :mod:`atspectrum.config`,
-which checks a configuration against what is defined here; :mod:`atspectrum.models`, :mod:`atspectrum.quantize`,
-:mod:`atspectrum.train`, :mod:`atspectrum.evaluate` and :mod:`atspectrum.data` import the same definitions from here
-(one source), so planning a run never imports torch.
+which checks a configuration against what is defined here; :mod:`atspectrum.models`,
+:mod:`atspectrum.attacks.quantize`, :mod:`atspectrum.train`, :mod:`atspectrum.evaluation.evaluate` and
+:mod:`atspectrum.data` import the same definitions from here (one source), so planning a run never imports torch.
 """
 
 from __future__ import annotations

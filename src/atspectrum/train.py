@@ -25,11 +25,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import attacks, devices, evaluate
-from .augment import random_crop_flip
-from .io import atomic_path, remove_stale_temporaries
-from .models import CheckpointError
-from .specs import TrainConfig  # torch-free: the configuration builds it too
+from atspectrum import attacks
+from atspectrum.data.augment import random_crop_flip
+from atspectrum.evaluation import evaluate
+from atspectrum.models import CheckpointError
+from atspectrum.runtime import devices
+from atspectrum.runtime.io import atomic_path, remove_stale_temporaries
+from atspectrum.specs import TrainConfig  # torch-free: the configuration builds it too
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)  # SLURM: the --signal warning, the time limit, preemption, scancel
 

@@ -1,4 +1,4 @@
-# The paper's four claims tested on this run (atspectrum.claims): tables/claims with a verdict per claim, model and
+# The paper's four claims tested on this run (atspectrum.reporting.claims): tables/claims with a verdict per claim, model and
 # part, and the report's first category, where each claim sits beside copies of the figures it rests on (a file
 # shows in one report category only, so the section figures are copied rather than flagged twice).
 

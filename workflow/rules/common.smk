@@ -1,10 +1,10 @@
-# Target builders and the small functions the rules share. Logic lives in atspectrum.config / atspectrum.paths.
-import atspectrum.accounting as accounting
-import atspectrum.checklist as atchecklist
-import atspectrum.claims as atclaims
-import atspectrum.eval_units as atunits
-import atspectrum.paths as P
-import atspectrum.search as atsearch
+# Target builders and the small functions the rules share. Logic lives in atspectrum.config / atspectrum.runtime.paths.
+import atspectrum.reporting.accounting as accounting
+import atspectrum.reporting.checklist as atchecklist
+import atspectrum.reporting.claims as atclaims
+import atspectrum.evaluation.units as atunits
+import atspectrum.runtime.paths as P
+import atspectrum.evaluation.search as atsearch
 from snakemake.io import report as report_flag  # `report(` at a line start would parse as the report: directive
 
 R = P.run_dir(config["run"])

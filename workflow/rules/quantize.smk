@@ -2,7 +2,7 @@
 # floor(beta x)/beta, under Transfer PGD and BPDA (the paper's), and,
 # beyond the paper, APGD-BPDA and the per-example worst case over every attack run on a cell ("worst", an aggregate).
 # Jobs are units per (model, attack, delta, q), q = none or beta<beta>, each evaluating every (eps, layer) cell
-# (atspectrum.eval_units): adding a beta or a delta schedules only its units, an attack's settings reach only its
+# (atspectrum.evaluation.units): adding a beta or a delta schedules only its units, an attack's settings reach only its
 # units, and the per-cell files are the cache (a rerun or a unit that failed half-way recomputes no finished cell).
 
 
@@ -30,7 +30,7 @@ rule transfer_examples:
 
 
 rule evaluate_quantized:
-    """One unit (atspectrum.eval_units): every (eps, layer) cell of one (model, attack, delta, q), q = none or
+    """One unit (atspectrum.evaluation.units): every (eps, layer) cell of one (model, attack, delta, q), q = none or
     beta<beta>. Transfer: the cached examples classified by the quantized model; BPDA: PGD through the
     straight-through quantizer at the layer and beta, verdict by the real quantizer; APGD-BPDA: APGD with CE and DLR
     through the straight-through quantizer, verdict by the real one. Each cell is written at once, with its key, to

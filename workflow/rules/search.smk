@@ -1,4 +1,4 @@
-# The overdesign search (config overdesign.search; the decision rule lives in atspectrum.search).
+# The overdesign search (config overdesign.search; the decision rule lives in atspectrum.evaluation.search).
 #
 # Per (model, delta) a chain of checkpoints, one per visited eps (delta, delta + step, ...): each reads the previous
 # decision and this eps's validation error and writes the next decision, "stop" or "visit eps + step". The result
@@ -9,7 +9,7 @@
 # The input functions (search_step_inputs, search_result_inputs) are in common.smk.
 # The validation split is divided in two disjoint, seeded parts (split_validation): the search measures on one
 # (val_search), and while a search is configured every model's training validates and selects its checkpoint on the
-# other (val_select; rule train's input, atspectrum.search.selection_split).
+# other (val_select; rule train's input, atspectrum.evaluation.search.selection_split).
 
 
 localrules:

@@ -1,6 +1,7 @@
 import pandas as pd
 
-from atspectrum import logs, tables
+from atspectrum.reporting import tables
+from atspectrum.runtime import logs
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params

@@ -2,7 +2,9 @@ import json
 
 import pandas as pd
 
-from atspectrum import analysis, figures, logs, tables
+from atspectrum import analysis
+from atspectrum.reporting import figures, tables
+from atspectrum.runtime import logs
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model

@@ -1,6 +1,7 @@
 import pandas as pd
 
-from atspectrum import figures, io, logs
+from atspectrum.reporting import figures
+from atspectrum.runtime import io, logs
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model

@@ -2,7 +2,8 @@ import json
 
 import pandas as pd
 
-from atspectrum import figures, logs, paths, tables
+from atspectrum.reporting import figures, tables
+from atspectrum.runtime import logs, paths
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model

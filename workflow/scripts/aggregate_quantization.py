@@ -1,4 +1,6 @@
-from atspectrum import evaluate, logs, paths, tables
+from atspectrum.evaluation import evaluate
+from atspectrum.reporting import tables
+from atspectrum.runtime import logs, paths
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

@@ -2,7 +2,9 @@ import functools
 
 import pandas as pd
 
-from atspectrum import evaluate, figures, logs, paths, tables
+from atspectrum.evaluation import evaluate
+from atspectrum.reporting import figures, tables
+from atspectrum.runtime import logs, paths
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model

@@ -1,6 +1,7 @@
 import numpy as np
 
-from atspectrum import checklist, logs, tables
+from atspectrum.reporting import checklist, tables
+from atspectrum.runtime import logs
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params

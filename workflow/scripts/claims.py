@@ -1,6 +1,7 @@
 import shutil
 
-from atspectrum import claims, io, logs, tables
+from atspectrum.reporting import claims, tables
+from atspectrum.runtime import io, logs
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params

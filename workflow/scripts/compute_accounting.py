@@ -1,4 +1,5 @@
-from atspectrum import accounting, logs, tables
+from atspectrum.reporting import accounting, tables
+from atspectrum.runtime import logs
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params

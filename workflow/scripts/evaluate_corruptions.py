@@ -1,5 +1,7 @@
-from atspectrum import cifar10c, io, jobs, logs, models
-from atspectrum.corruption_eval import evaluate_corruptions, paired_inputs
+from atspectrum import models
+from atspectrum.data import cifar10c
+from atspectrum.evaluation.corruption import evaluate_corruptions, paired_inputs
+from atspectrum.runtime import io, jobs, logs
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params

@@ -1,4 +1,6 @@
-from atspectrum import data, evaluate, io, jobs, logs, models
+from atspectrum import data, models
+from atspectrum.evaluation import evaluate
+from atspectrum.runtime import io, jobs, logs
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

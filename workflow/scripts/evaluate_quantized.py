@@ -1,7 +1,11 @@
 import functools
 
-from atspectrum import data, eval_units, evaluate, jobs, logs, models, paths, transfer
-from atspectrum.quantize import Quantizer
+from atspectrum import data, models
+from atspectrum.attacks import transfer
+from atspectrum.attacks.quantize import Quantizer
+from atspectrum.evaluation import evaluate
+from atspectrum.evaluation import units as eval_units
+from atspectrum.runtime import jobs, logs, paths
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

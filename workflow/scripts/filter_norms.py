@@ -1,4 +1,5 @@
-from atspectrum import analysis, io, logs, models
+from atspectrum import analysis, models
+from atspectrum.runtime import io, logs
 
 log = logs.to_file(snakemake.log[0])
 frame = analysis.filter_norms(models.load(snakemake.input[0]))

@@ -2,7 +2,9 @@ import os
 
 import torch
 
-from atspectrum import cifar10c, data, logs
+from atspectrum import data
+from atspectrum.data import cifar10c
+from atspectrum.runtime import logs
 
 log = logs.to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

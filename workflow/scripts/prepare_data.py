@@ -1,6 +1,7 @@
 import os
 
-from atspectrum import data, logs
+from atspectrum import data
+from atspectrum.runtime import logs
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params

@@ -1,6 +1,6 @@
 import yaml
 
-from atspectrum import io, logs
+from atspectrum.runtime import io, logs
 
 logs.to_file(snakemake.log[0])
 header = "# The configuration this run used, every default filled in (written by the run_config rule).\n"

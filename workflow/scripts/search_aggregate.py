@@ -1,6 +1,8 @@
 import json
 
-from atspectrum import logs, search, tables
+from atspectrum.evaluation import search
+from atspectrum.reporting import tables
+from atspectrum.runtime import logs
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model

@@ -1,6 +1,7 @@
 import pandas as pd
 
-from atspectrum import io, logs, search
+from atspectrum.evaluation import search
+from atspectrum.runtime import io, logs
 
 log = logs.to_file(snakemake.log[0])
 steps = snakemake.input.steps

@@ -1,4 +1,5 @@
-from atspectrum import data, logs
+from atspectrum import data
+from atspectrum.runtime import logs
 
 log = logs.to_file(snakemake.log[0])
 p, src = snakemake.params, snakemake.input[0]

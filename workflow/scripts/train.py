@@ -4,7 +4,8 @@ import sys
 
 import pandas as pd
 
-from atspectrum import data, io, jobs, logs, models
+from atspectrum import data, models
+from atspectrum.runtime import io, jobs, logs
 from atspectrum.train import Interrupted, TrainConfig, train
 
 log = logs.to_file(snakemake.log[0])

@@ -1,4 +1,7 @@
-from atspectrum import data, evaluate, jobs, logs, models, transfer
+from atspectrum import data, models
+from atspectrum.attacks import transfer
+from atspectrum.evaluation import evaluate
+from atspectrum.runtime import jobs, logs
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

@@ -15,8 +15,9 @@ import os
 import torch
 from torch import nn
 
-from ..io import atomic_path
-from ..specs import DEFAULT_WIDTH, PAPER_BN_MOMENTUM
+from atspectrum.runtime.io import atomic_path
+from atspectrum.specs import DEFAULT_WIDTH, PAPER_BN_MOMENTUM
+
 from .base import SpectrumModel
 from .resnet import ResNet18
 from .wideresnet import WideResNet

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import quantize as _quantize
+from atspectrum.attacks import quantize as _quantize
 
 
 class SpectrumModel(nn.Module):

@@ -26,9 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import quantize as _quantize
-from ..specs import QUANT_POINTS, SELECTABLE_QUANT_POINTS, relu_between_blocks_of
-from ..specs import bn_momentum as _bn_momentum  # the constructor's argument takes the name
+from atspectrum.attacks import quantize as _quantize
+from atspectrum.specs import QUANT_POINTS, SELECTABLE_QUANT_POINTS, relu_between_blocks_of
+from atspectrum.specs import bn_momentum as _bn_momentum  # the constructor's argument takes the name
+
 from .base import SpectrumModel
 
 

@@ -21,8 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..specs import QUANT_POINTS
-from ..specs import bn_momentum as _bn_momentum  # the constructor's argument takes the name
+from atspectrum.specs import QUANT_POINTS
+from atspectrum.specs import bn_momentum as _bn_momentum  # the constructor's argument takes the name
+
 from .base import SpectrumModel
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)

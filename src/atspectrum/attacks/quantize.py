@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import torch
 
-from .specs import check_beta
+from atspectrum.specs import check_beta
 
 
 class Quantizer(NamedTuple):

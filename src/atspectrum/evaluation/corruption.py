@@ -11,7 +11,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import analysis, data, evaluate
+from atspectrum import analysis, data
+from atspectrum.evaluation import evaluate
 
 
 def paired_inputs(

@@ -22,9 +22,9 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import torch
 
-from .corruptions import CORRUPTIONS, SEVERITIES, corrupt
-from .corruptions import _check_images as _validate_images
-from .io import atomic_path
+from atspectrum.corruptions import CORRUPTIONS, SEVERITIES, corrupt
+from atspectrum.corruptions.generator import _check_images as _validate_images
+from atspectrum.runtime.io import atomic_path
 
 __all__ = ["CorruptionDataError", "LABELS_FILE", "derive_seed", "write", "load", "check"]
 

@@ -8,8 +8,8 @@ import os
 import numpy as np
 import torch
 
-from . import attacks
-from .io import atomic_path
+from atspectrum import attacks
+from atspectrum.runtime.io import atomic_path
 
 BUDGET_TOLERANCE = 1e-6  # float32 rounding of x ± δ/255
 

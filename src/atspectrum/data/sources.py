@@ -1,4 +1,4 @@
-"""Dataset access for atspectrum: CIFAR-10 and Fashion-MNIST.
+"""Dataset sources: CIFAR-10 and Fashion-MNIST files, found, checked and read (prepared splits: :mod:`.prepared`).
 
 All parsing of the original dataset files goes through torchvision's readers
 (``torchvision.datasets.CIFAR10`` / ``torchvision.datasets.FashionMNIST``).
@@ -9,8 +9,7 @@ This module adds:
 * adapting the flat directory of ``*-ubyte.gz`` files that Debian installs to the
   ``<root>/FashionMNIST/raw/`` layout torchvision expects (staged in a writable
   cache, since the system directory is read-only),
-* clear :class:`DataError` messages instead of torchvision's generic ones,
-* deterministic train/val/test splitting and ``.npz`` export / import.
+* clear :class:`DataError` messages instead of torchvision's generic ones.
 """
 
 from __future__ import annotations
@@ -23,31 +22,30 @@ import pickle
 import shutil
 import struct
 import subprocess
-import zipfile
 import zlib
 from typing import Optional
 
 import numpy as np
 import torch
 
-from . import io
-from .specs import DataError, search_part_size
+from atspectrum.runtime import io
+from atspectrum.specs import DataError
 
 __all__ = [
+    "CIFAR10_DIRNAME",
     "DataError",
     "DATASETS",
     "SPLITS",
-    "default_root",
-    "resolve_root",
-    "load",
-    "split_train_val",
-    "split_val_parts",
-    "write_rows",
-    "prepare",
-    "load_prepared",
-    "load_prepared_rows",
-    "to_float",
+    "DEBIAN_FASHION_MNIST_DIR",
+    "DEBIAN_FASHION_MNIST_PACKAGE",
+    "FASHION_FILES",
     "cache_dir",
+    "check_count",
+    "check_name",
+    "default_root",
+    "find_fashion_sources",
+    "load",
+    "resolve_root",
 ]
 
 
@@ -63,7 +61,7 @@ CIFAR10_DIRNAME = "cifar-10-batches-py"
 
 # The four Fashion-MNIST idx files (names without the .gz suffix), with the
 # idx "magic" number and the number of dimensions of each.
-_FASHION_FILES = {
+FASHION_FILES = {
     "train-images-idx3-ubyte": (2051, 3),
     "train-labels-idx1-ubyte": (2049, 1),
     "t10k-images-idx3-ubyte": (2051, 3),
@@ -81,7 +79,7 @@ _NPZ_KEYS = ("images", "labels", "index")
 # --------------------------------------------------------------------------- #
 # small helpers
 # --------------------------------------------------------------------------- #
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     if name not in DATASETS:
         raise DataError(
             f"unknown dataset {name!r}: allowed values are {', '.join(DATASETS)} (set data.name to one of them)"
@@ -95,7 +93,7 @@ def _check_split(split: str) -> str:
     return split
 
 
-def _check_count(value, key: str, *, allow_none: bool = False) -> Optional[int]:
+def check_count(value, key: str, *, allow_none: bool = False) -> Optional[int]:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -141,7 +139,7 @@ def default_root(name: str) -> Optional[str]:
     installed ``train-images-idx3-ubyte.gz`` (asked from ``dpkg -L``, falling
     back to :data:`DEBIAN_FASHION_MNIST_DIR`). cifar10: always None.
     """
-    _check_name(name)
+    check_name(name)
     if name != "fashion_mnist":
         return None
     marker = "train-images-idx3-ubyte.gz"
@@ -173,7 +171,7 @@ def resolve_root(name: str, root: Optional[str], download: bool) -> str:
     with ``download`` a cache directory, else :class:`DataError` explaining how
     to obtain the data. An empty string counts as "no root".
     """
-    _check_name(name)
+    check_name(name)
     if root is not None and str(root) != "":
         path = os.path.abspath(os.path.expanduser(os.fspath(root)))
         if os.path.isdir(path):
@@ -271,7 +269,7 @@ def _check_idx_file(path: str, stem: str, shown: Optional[str] = None) -> int:
     ``shown`` is the name to report (e.g. the original .gz a staged copy came from).
     """
     shown = shown or path
-    magic, ndim = _FASHION_FILES[stem]
+    magic, ndim = FASHION_FILES[stem]
     header_len = 4 + 4 * ndim
     try:
         size = os.path.getsize(path)
@@ -307,10 +305,10 @@ def _check_idx_file(path: str, stem: str, shown: Optional[str] = None) -> int:
     return dims[0]
 
 
-def _find_fashion_sources(directory: str) -> dict:
+def find_fashion_sources(directory: str) -> dict:
     """Map each idx stem to an existing file in ``directory`` (plain preferred over .gz)."""
     found = {}
-    for stem in _FASHION_FILES:
+    for stem in FASHION_FILES:
         for candidate in (stem, stem + ".gz"):
             path = os.path.join(directory, candidate)
             if os.path.isfile(path):
@@ -394,8 +392,8 @@ def _load_fashion_mnist(root: str, train: bool, download: bool):
     #    (or torchvision's legacy processed/*.pt cache, which it prefers).
     if all(os.path.isfile(os.path.join(tv_processed, f)) for f in ("training.pt", "test.pt")):
         tv_root = root
-    elif all(os.path.isfile(os.path.join(tv_raw, stem)) for stem in _FASHION_FILES):
-        for stem in _FASHION_FILES:
+    elif all(os.path.isfile(os.path.join(tv_raw, stem)) for stem in FASHION_FILES):
+        for stem in FASHION_FILES:
             _check_idx_file(os.path.join(tv_raw, stem), stem)
         tv_root = root
     else:
@@ -403,8 +401,8 @@ def _load_fashion_mnist(root: str, train: bool, download: bool):
         #    or a raw/ folder holding only the .gz archives.
         best = {}
         for directory in (root, tv_raw):
-            found = _find_fashion_sources(directory)
-            if len(found) == len(_FASHION_FILES):
+            found = find_fashion_sources(directory)
+            if len(found) == len(FASHION_FILES):
                 tv_root = _stage_fashion(directory, found)
                 break
             if len(found) > len(best):
@@ -414,7 +412,7 @@ def _load_fashion_mnist(root: str, train: bool, download: bool):
                 # 3. let torchvision download into <root>/FashionMNIST/raw
                 tv_root, tv_download = root, True
             else:
-                missing = [s + "[.gz]" for s in _FASHION_FILES if s not in best]
+                missing = [s + "[.gz]" for s in FASHION_FILES if s not in best]
                 raise DataError(
                     f"Fashion-MNIST files not found under data root {root!r}: missing "
                     f"{', '.join(missing)} (looked in {root!r} and {tv_raw!r}). Fix: " + _install_hint("fashion_mnist")
@@ -447,171 +445,10 @@ def load(
     name: str, root: Optional[str] = None, split: str = "train", download: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Load a split: ``(images uint8 N×C×H×W, labels int64 N)``."""
-    _check_name(name)
+    check_name(name)
     _check_split(split)
     path = resolve_root(name, root, download)
     train = split == "train"
     if name == "cifar10":
         return _load_cifar10(path, train, download)
     return _load_fashion_mnist(path, train, download)
-
-
-def _derived_generator(seed: int, purpose: str) -> torch.Generator:
-    """A torch generator for an independent stream derived from ``seed``."""
-    digest = hashlib.sha256(f"{int(seed)}:{purpose}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
-
-
-def split_train_val(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Seeded split of ``range(n)`` into sorted, disjoint (train_idx, val_idx)."""
-    n = _check_count(n, "n")
-    val_size = _check_count(val_size, "val_size")
-    if val_size >= n:
-        raise DataError(
-            f"val_size={val_size} must be smaller than the {n} available training examples; lower data.val_size"
-        )
-    gen = torch.Generator().manual_seed(int(seed))
-    perm = torch.randperm(n, generator=gen)
-    val_idx = torch.sort(perm[:val_size]).values.to(torch.int64)
-    train_idx = torch.sort(perm[val_size:]).values.to(torch.int64)
-    return train_idx, val_idx
-
-
-def split_val_parts(n: int, search_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Seeded split of a validation split's rows ``range(n)`` into sorted, disjoint (select_rows, search_rows) that
-    cover it: ``round(search_fraction * n)`` random rows for the overdesign search, the rest for checkpoint
-    selection. Its stream is derived from ``seed`` apart from the train/val split's (same seed, other purpose)."""
-    n = _check_count(n, "n")
-    size = search_part_size(n, search_fraction)
-    perm = torch.randperm(n, generator=_derived_generator(seed, "search_val"))
-    return torch.sort(perm[size:]).values, torch.sort(perm[:size]).values
-
-
-def write_rows(src, dst, rows) -> int:
-    """Write the rows ``rows`` (positions) of the prepared file ``src`` to ``dst``, keeping each row's source
-    ``index``; returns how many were written."""
-    images, labels, index = load_prepared_rows(src)
-    rows = np.asarray(rows, dtype=np.int64)
-    os.makedirs(os.path.dirname(os.fspath(dst)) or ".", exist_ok=True)
-    _write_npz_atomic(os.fspath(dst), images.numpy()[rows], labels.numpy()[rows], index[rows])
-    return int(len(rows))
-
-
-def _subset(indices: torch.Tensor, size: Optional[int], key: str, seed: int, what: str) -> torch.Tensor:
-    size = _check_count(size, key, allow_none=True)
-    if size is None:
-        return indices
-    if size > len(indices):
-        raise DataError(f"{key}={size} is larger than the {len(indices)} {what} available; lower {key} (data.{key})")
-    perm = torch.randperm(len(indices), generator=_derived_generator(seed, key))
-    return torch.sort(indices[perm[:size]]).values
-
-
-def _write_npz_atomic(path: str, images: np.ndarray, labels: np.ndarray, index: np.ndarray) -> None:
-    with io.atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, images=images, labels=labels, index=index)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def prepare(
-    name: str,
-    root: Optional[str],
-    download: bool,
-    out_dir: str,
-    val_size: int,
-    seed: int,
-    train_size: Optional[int] = None,
-    test_size: Optional[int] = None,
-) -> dict[str, int]:
-    """Write ``out_dir/{train,val,test}.npz`` and return their sizes.
-
-    The source train split is split into train/val (:func:`split_train_val`);
-    then ``train_size`` / ``test_size`` optionally keep a seeded random subset of
-    the train part / test split. Each file has ``images`` (uint8 N×C×H×W),
-    ``labels`` (int64) and ``index`` (int64 row in the original source split).
-    """
-    _check_name(name)
-    tr_images, tr_labels = load(name, root, "train", download)
-    te_images, te_labels = load(name, root, "test", download)
-    train_idx, val_idx = split_train_val(len(tr_labels), val_size, seed)
-    train_idx = _subset(train_idx, train_size, "train_size", seed, "training examples left after the validation split")
-    test_idx = _subset(torch.arange(len(te_labels), dtype=torch.int64), test_size, "test_size", seed, "test examples")
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"cannot create output directory {out_dir!r}: {exc}") from exc
-    counts = {}
-    for split, images, labels, idx in (
-        ("train", tr_images, tr_labels, train_idx),
-        ("val", tr_images, tr_labels, val_idx),
-        ("test", te_images, te_labels, test_idx),
-    ):
-        _write_npz_atomic(
-            os.path.join(out_dir, f"{split}.npz"),
-            images[idx].numpy(),
-            labels[idx].numpy().astype(np.int64, copy=False),
-            idx.numpy().astype(np.int64, copy=False),
-        )
-        counts[split] = int(len(idx))
-    return counts
-
-
-def load_prepared(path) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read a file written by :func:`prepare`: ``(images uint8, labels int64)``."""
-    images, labels, _ = load_prepared_rows(path)
-    return images, labels
-
-
-def load_prepared_rows(path) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """Read a file written by :func:`prepare`: ``(images uint8, labels int64, index)``, ``index`` each row's position
-    in the dataset's split (int64; ``arange`` for a file written without one)."""
-    path = os.fspath(path)
-    fix = "re-run the data preparation step to regenerate it"
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except FileNotFoundError as exc:
-        raise DataError(f"prepared data file {path!r} does not exist; {fix}") from exc
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(
-            f"prepared data file {path!r} is corrupt or unreadable ({type(exc).__name__}: {exc}); {fix}"
-        ) from exc
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise DataError(f"{path!r} is a single .npy array, not a prepared .npz archive; {fix}")
-    with loaded as npz:
-        missing = [k for k in ("images", "labels") if k not in npz.files]
-        if missing:
-            raise DataError(f"prepared data file {path!r} lacks array(s) {', '.join(missing)}; {fix}")
-        try:
-            images = npz["images"]
-            labels = npz["labels"]
-            index = npz["index"] if "index" in npz.files else None
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-            raise DataError(
-                f"prepared data file {path!r} is corrupt or unreadable ({type(exc).__name__}: {exc}); {fix}"
-            ) from exc
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise DataError(
-            f"prepared data file {path!r}: 'images' is {images.dtype} {images.shape}, expected uint8 N×C×H×W "
-            f"with C in (1, 3); {fix}"
-        )
-    if labels.dtype != np.int64 or labels.shape != (images.shape[0],):
-        raise DataError(
-            f"prepared data file {path!r}: 'labels' is {labels.dtype} {labels.shape}, expected int64 "
-            f"({images.shape[0]},); {fix}"
-        )
-    if index is not None and (index.dtype != np.int64 or index.shape != (images.shape[0],)):
-        raise DataError(
-            f"prepared data file {path!r}: 'index' is {index.dtype} {index.shape}, expected int64 "
-            f"({images.shape[0]},); {fix}"
-        )
-    if index is None:
-        index = np.arange(len(labels), dtype=np.int64)
-    return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(np.ascontiguousarray(labels)), index
-
-
-def to_float(images_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 images -> float32 in [0, 1]."""
-    if images_uint8.dtype != torch.uint8:
-        raise TypeError(f"to_float expects a uint8 tensor, got {images_uint8.dtype}")
-    return images_uint8.to(torch.float32).div_(255.0)

@@ -58,7 +58,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _stats
 
-from . import paths, tables
+from atspectrum.reporting import tables
+from atspectrum.runtime import paths
 
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE)
@@ -520,7 +521,7 @@ def corruptions(
 def plan(config: dict) -> dict:
     """What the claims read for this config, as plain values (a rule's params): per model its arch, ε, the
     quantization point's layers and the (attack → β) of the C2 tables; the overdesign δ; which sections ran."""
-    from . import config as atconfig
+    from atspectrum import config as atconfig
 
     quant = atconfig.quantization_enabled(config)
     attacks = config["quantization"]["attacks"] if quant else []

@@ -35,9 +35,9 @@ import os
 import numpy as np
 import pandas as pd
 
-from . import config as atconfig
-from . import paths
-from .specs import accuracy
+from atspectrum import config as atconfig
+from atspectrum.runtime import paths
+from atspectrum.specs import accuracy
 
 CHECKS = {
     "monotone_delta": "PGD accuracy never increases with delta",
@@ -433,7 +433,7 @@ def extra_jobs(config: dict) -> dict[str, int]:
     """The PGD jobs the checklist adds to a (validated) config's grid, per rule (for compute projections): PGD at
     the very large δ where the grid lacks it, and PGD with more steps. Its quantized evaluations (the very large β,
     and on the gradient-masking cells BPDA at the very large δ and with more steps) join the grid's evaluation units
-    (:func:`atspectrum.eval_units.plan`)."""
+    (:func:`atspectrum.evaluation.units.plan`)."""
     s, the_plan = atconfig.checklist_settings(config), plan(config)
     big_delta = s["large_delta"]["delta"]
     counts = {"evaluate_pgd": 0, "evaluate_pgd_steps": 0}

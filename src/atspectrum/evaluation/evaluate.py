@@ -16,9 +16,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import apgd, attacks, paths
-from .quantize import check_quantizer
-from .specs import WORST, accuracy  # noqa: F401 (accuracy: part of this module's surface)
+from atspectrum import attacks
+from atspectrum.attacks import apgd
+from atspectrum.attacks.quantize import check_quantizer
+from atspectrum.runtime import paths
+from atspectrum.specs import WORST, accuracy  # noqa: F401 (accuracy: part of this module's surface)
 
 
 def _frame(pred: torch.Tensor, labels: torch.Tensor) -> pd.DataFrame:
@@ -136,10 +138,10 @@ def apgd_per_example(
     eval_quantize=None,
     keep_adv: bool = False,
 ) -> tuple[pd.DataFrame, torch.Tensor | None]:
-    """APGD_δ (every loss in ``losses`` × ``restarts``, per-example worst case; see :func:`atspectrum.apgd.attack`).
-    The attack differentiates ``model(x, quantize=attack_quantize)``, the verdict is
-    ``model(x, quantize=eval_quantize)`` (APGD-BPDA: straight-through for the attack, the real quantizer for the
-    verdict). Same frame as :func:`attack_per_example`; ``delta`` in 1/255 units."""
+    """APGD_δ (every loss in ``losses`` × ``restarts``, per-example worst case; see
+    :func:`atspectrum.attacks.apgd.attack`). The attack differentiates ``model(x, quantize=attack_quantize)``, the
+    verdict is ``model(x, quantize=eval_quantize)`` (APGD-BPDA: straight-through for the attack, the real quantizer for
+    the verdict). Same frame as :func:`attack_per_example`; ``delta`` in 1/255 units."""
     for q in (attack_quantize, eval_quantize):
         check_quantizer(q)
     device = torch.device(device)

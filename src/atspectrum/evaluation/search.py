@@ -205,7 +205,7 @@ def result_record(last: Mapping, star: pd.DataFrame, base: pd.DataFrame) -> dict
     """The outcome of one search: its stopping decision ``last`` with the TEST robust error (PGD_δ) of the ε*-model
     (``star``) and of the ε = δ model (``base``), a 95% Wilson interval on the former, the gain of overdesigning
     (error at δ − error at ε*) and the exact McNemar p-value of that difference (paired by test example)."""
-    from . import stats
+    from atspectrum.reporting import stats
 
     if not last["stop"]:
         raise ValueError("the search has not stopped yet")
@@ -250,7 +250,7 @@ TABLE_COLUMNS = [
 
 def val_interval(visit: Mapping) -> tuple[float, float]:
     """The 95% Wilson interval (%) of one visit's validation error (``val_error`` % of ``n`` examples)."""
-    from . import stats
+    from atspectrum.reporting import stats
 
     n = int(visit["n"])
     lo, hi = stats.wilson(int(round(float(visit["val_error"]) * n / 100.0)), n)

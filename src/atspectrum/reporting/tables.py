@@ -8,7 +8,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from . import io, stats
+from atspectrum.reporting import stats
+from atspectrum.runtime import io
 
 
 def accuracy_grid(frames: dict[tuple[int, int], pd.DataFrame]) -> pd.DataFrame:

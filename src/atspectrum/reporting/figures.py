@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from . import io  # noqa: E402
+from atspectrum.runtime import io  # noqa: E402
 
 
 def save(fig, paths: list[str]) -> None:

@@ -15,8 +15,9 @@ import os
 
 import pandas as pd
 
-from . import checklist, eval_units
-from . import config as atconfig
+from atspectrum import config as atconfig
+from atspectrum.evaluation import units as eval_units
+from atspectrum.reporting import checklist
 
 COLUMNS = ["rule", "job", "seconds", "max_rss_mb", "cpu_seconds"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from . import devices, gpu_slots
+from atspectrum.runtime import devices, gpu_slots
 
 
 def setup(threads: int | None, device: str = "auto") -> torch.device:

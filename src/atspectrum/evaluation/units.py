@@ -7,13 +7,13 @@ paper grid's ~7,000 quantized evaluations become ~190 jobs. The unit keeps rerun
 attack's units only. Adding an ε to a model adds a cell to each of the model's units, which then rerun, computing
 only the new cells.
 
-**The cells are the cache.** Each cell is still its own file (:func:`atspectrum.paths.eval_file`, which the tables,
-the checklist and the worst case read), written atomically as soon as it is computed, with its *key* in the parquet
-metadata: a hash of everything that determines its numbers (attack and settings, seed, δ, ε, layer, β, the contents
-of the model, the test split and the transfer examples, the package version). The cells are not Snakemake outputs,
-so a unit that fails half-way loses nothing: its rerun reuses every cell whose stored key matches. A unit's output is
-its manifest (JSON: every cell's file and key). ``ATSPECTRUM_RECOMPUTE=1`` in the environment recomputes every cell
-(with ``--forcerun evaluate_quantized``: a fresh evaluation of everything).
+**The cells are the cache.** Each cell is still its own file (:func:`atspectrum.runtime.paths.eval_file`, which the
+tables, the checklist and the worst case read), written atomically as soon as it is computed, with its *key* in the
+parquet metadata: a hash of everything that determines its numbers (attack and settings, seed, δ, ε, layer, β, the
+contents of the model, the test split and the transfer examples, the package version). The cells are not Snakemake
+outputs, so a unit that fails half-way loses nothing: its rerun reuses every cell whose stored key matches. A unit's
+output is its manifest (JSON: every cell's file and key). ``ATSPECTRUM_RECOMPUTE=1`` in the environment recomputes every
+cell (with ``--forcerun evaluate_quantized``: a fresh evaluation of everything).
 
 Torch-free: planning (Snakefile, accounting) imports this module.
 """
@@ -27,8 +27,10 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import __version__, checklist, io, paths
-from . import config as atconfig
+from atspectrum import __version__
+from atspectrum import config as atconfig
+from atspectrum.reporting import checklist
+from atspectrum.runtime import io, paths
 
 KEY = b"atspectrum.cell_key"
 RECOMPUTE_ENV = "ATSPECTRUM_RECOMPUTE"

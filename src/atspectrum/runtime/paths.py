@@ -33,7 +33,8 @@ def eval_file(root: str, model: str, eps, attack: str, delta, layer: str = "none
 
 
 def unit_file(root: str, model: str, attack: str, delta, q: str) -> str:
-    """The manifest of a quantized evaluation unit (see :mod:`atspectrum.eval_units`): ``q`` is none or beta<β>."""
+    """The manifest of a quantized evaluation unit (see :mod:`atspectrum.evaluation.units`): ``q`` is none or
+    beta<β>."""
     return f"{root}/eval/{model}/units/{attack}/delta{delta}/{q}.json"
 
 

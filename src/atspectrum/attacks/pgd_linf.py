@@ -1,8 +1,8 @@
 """L∞ PGD (Madry et al.) in pixel space: inputs in [0, 1], budgets and step sizes in [0, 1] units (δ/255).
 
 ``pgd`` works on any ``nn.Module`` mapping a batch to logits. BPDA is PGD on a model whose quantizer is
-straight-through (see :mod:`atspectrum.quantize`). The model is put in eval mode for the attack and restored after;
-no gradient is accumulated on its parameters.
+straight-through (see :mod:`atspectrum.attacks.quantize`). The model is put in eval mode for the attack and restored
+after; no gradient is accumulated on its parameters.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .specs import (
+from atspectrum.specs import (
     DATASET_INFO,
     QUANT_POINTS,
     SELECTABLE_QUANT_POINTS,
@@ -27,7 +27,7 @@ from .specs import (
     search_part_size,
 )
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -149,7 +149,7 @@ def check(config: dict, check_data: bool = True) -> None:
 def check_dataset(data: dict, files: bool = False) -> None:
     """The dataset can be found: ``data.root`` exists (with ``files``: and holds every file, all missing ones named
     at once) or the dataset has a default location, unless ``data.download`` is set."""
-    from . import data as datamod
+    from atspectrum import data as datamod
 
     root, name = data.get("root"), data["dataset"]
     if data.get("download"):
@@ -183,7 +183,7 @@ def missing_dataset_files(name: str, root: str) -> list[str]:
     """The dataset files the data preparation reads that ``root`` lacks (every one): CIFAR-10's python batches
     under ``<root>/cifar-10-batches-py``; Fashion-MNIST's four idx files (``.gz`` or not) in ``root`` or
     torchvision's ``<root>/FashionMNIST/raw`` (or its processed ``.pt`` files)."""
-    from . import data as datamod
+    from atspectrum import data as datamod
 
     if name == "cifar10":
         base = os.path.join(root, datamod.CIFAR10_DIRNAME)
@@ -192,8 +192,8 @@ def missing_dataset_files(name: str, root: str) -> list[str]:
     tv = os.path.join(root, "FashionMNIST")
     if all(os.path.isfile(os.path.join(tv, "processed", f)) for f in ("training.pt", "test.pt")):
         return []
-    found = {**datamod._find_fashion_sources(os.path.join(tv, "raw")), **datamod._find_fashion_sources(root)}
-    return [os.path.join(root, f"{stem}[.gz]") for stem in datamod._FASHION_FILES if stem not in found]
+    found = {**datamod.find_fashion_sources(os.path.join(tv, "raw")), **datamod.find_fashion_sources(root)}
+    return [os.path.join(root, f"{stem}[.gz]") for stem in datamod.FASHION_FILES if stem not in found]
 
 
 def prepared_test_rows(config: dict, prepared_test: str | None = None):
@@ -202,7 +202,7 @@ def prepared_test_rows(config: dict, prepared_test: str | None = None):
     None with ``data.download`` before a download. A dataset that cannot be read raises ConfigError."""
     import torch
 
-    from . import data as datamod
+    from atspectrum import data as datamod
 
     data = config["data"]
     if prepared_test is not None and os.path.exists(prepared_test):
@@ -215,7 +215,7 @@ def prepared_test_rows(config: dict, prepared_test: str | None = None):
     try:
         _, labels = datamod.load(data["dataset"], data["root"], "test")
         # the same seeded subset data.prepare draws (data.test_size)
-        index = datamod._subset(
+        index = datamod.subset(
             torch.arange(len(labels), dtype=torch.int64),
             data["test_size"],
             "test_size",
@@ -328,7 +328,7 @@ def search_deltas(config: dict) -> list[int]:
 
 def search_settings(config: dict, delta: int) -> dict:
     """The search at one delta as plain values: ``delta``, ``step``, ``patience``, ``max_eps``
-    (see atspectrum.search)."""
+    (see atspectrum.evaluation.search)."""
     s = config["overdesign"]["search"]
     return {
         "delta": int(delta),
@@ -549,7 +549,7 @@ def check_corruptions(config: dict, test=None) -> None:
     so every evaluated image's index must lie within a block and its label must agree."""
     import numpy as np
 
-    from . import cifar10c
+    from atspectrum.data import cifar10c
 
     if not corruptions_enabled(config):
         return
@@ -613,7 +613,7 @@ _AT_IMAGES_PER_S = {
     ("wrn28_10", "bf16"): 907.0,
     ("wrn28_10", "fp32"): 907.0 / _FP32_SLOWDOWN,
 }
-BENCH_DIR = Path(__file__).resolve().parents[2] / "bench" / "results"
+BENCH_DIR = Path(__file__).resolve().parents[3] / "bench" / "results"
 
 
 def at_images_per_second(arch: str, precision: str, bench_dir: str | os.PathLike | None = BENCH_DIR) -> float:
