@@ -42,7 +42,7 @@ proxy: $(STAMP) demo-data
 	for f in $(PROXY_FIGURES); do cp results/proxy/figures/$$f.png docs/proxy/; done
 
 # Formatters and linters (pinned in envs/requirements.txt, configured in pyproject.toml): any finding fails.
-# `snakemake --lint` is checked by tests/test_workflow.py (only the warnings the Snakefile justifies).
+# `snakemake --lint` is checked by tests/test_workflow.py (it must print no warning).
 LINTED := src tests bench workflow/scripts
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINTED)

@@ -3,15 +3,22 @@
 # Run the demo:         snakemake --cores 2 --configfile config/demo.yaml   (or: make demo)
 # Rules stay thin: every computation lives in the atspectrum package (src/atspectrum).
 import os
+import sys
 
-# `snakemake --lint` leaves two kinds of warnings, on purpose:
-# - "Specify a conda environment or container for each rule": every rule runs in the one pinned environment of
-#   envs/requirements.txt (installed by `make venv`; envs/atspectrum.yaml mirrors it for conda users), because every
-#   script imports the atspectrum package; per-rule environments would each need that package installed again.
-# - "Param root is a prefix of input or output file but hardcoded": aggregate rules (and the checklist and claims)
-#   get the run directory (results/<run>, from the config's `run`) to read evaluations by key ((eps, delta, layer) ->
-#   file) rather than by their position in the input list; every file they read is also declared as an input
-#   (compute_accounting reads the benchmark files, which Snakemake writes beside the jobs and no rule declares).
+# `snakemake --lint` prints no warning (tests/test_workflow.py checks it): every rule names its software environment
+# (conda: ENV, the pinned envs/atspectrum.yaml, used with --software-deployment-method conda); no param holds a path
+# under the run directory: the aggregates, the checklist, the claims and the compute table take results/<run> from
+# their own outputs (atspectrum.runtime.paths.run_root), and every file they read there by key ((eps, delta, layer)
+# -> file) is also declared as an input, except the benchmark files the compute table reads (no rule declares them);
+# the rule files hold rules only, their functions are in workflow/rules/common.smk.
+
+# The atspectrum package comes from src/, installed or not: planning imports it here, and every job (local, or a
+# SLURM job, which inherits this environment) finds it on PYTHONPATH, also inside the rules' conda environment.
+SRC = os.path.join(workflow.basedir, "src")
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
+if os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] != SRC:
+    os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
 
 from snakemake.utils import min_version, validate
 

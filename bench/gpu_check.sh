@@ -8,7 +8,9 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 bench/run.py --device cuda --width 64 --images 10240 --batch 256 --transfer-images 5120 --out "$OUT" 2>&1 | tee "$OUT/bench.txt"
 python3 - <<'PY' 2>&1 | tee "$OUT/cuda_spine.txt"
 import time, torch
-from atspectrum import models, evaluate
+from atspectrum import models
+from atspectrum.evaluation import evaluate
+from atspectrum.specs import PGDSpec
 from atspectrum.train import TrainConfig, train
 torch.manual_seed(0)
 n = 4096
@@ -26,19 +28,19 @@ for r in rows: print(r)
 models.save("/tmp/m.pt", m, **summary)
 m2 = models.load("/tmp/m.pt", "cuda")
 for d in (0, 4, 8, 16):
-    f = evaluate.pgd_per_example(m2, *te, d, 20, 0.1, batch_size=512, seed=0, device="cuda")
-    f2 = evaluate.pgd_per_example(m2, *te, d, 20, 0.1, batch_size=128, seed=0, device="cuda")
+    f = evaluate.pgd_per_example(m2, *te, d, PGDSpec(20, 0.1), batch_size=512, seed=0, device="cuda")
+    f2 = evaluate.pgd_per_example(m2, *te, d, PGDSpec(20, 0.1), batch_size=128, seed=0, device="cuda")
     print(f"delta {d}: acc {evaluate.accuracy(f):.2f} (batch 128: {evaluate.accuracy(f2):.2f})")
-from atspectrum import transfer
-from atspectrum.quantize import Quantizer
-f, adv = evaluate.attack_per_example(m2, *te, 8, 20, 0.1, batch_size=512, device="cuda", keep_adv=True)
+from atspectrum.attacks import transfer
+from atspectrum.attacks.quantize import Quantizer
+f, adv = evaluate.attack_per_example(m2, *te, 8, PGDSpec(20, 0.1), batch_size=512, device="cuda", keep_adv=True)
 transfer.save("/tmp/adv.npz", adv, te[1], 8)
 back = transfer.load("/tmp/adv.npz", *te, 8)
 print("transfer round trip bit-identical:", torch.equal(back, adv))
 for beta in (4.0, 12.0):
     q = Quantizer("conv0", beta)
     tr_acc = evaluate.accuracy(evaluate.classify_per_example(m2, back, te[1], q, device="cuda"))
-    fb, _ = evaluate.attack_per_example(m2, *te, 8, 20, 0.1, batch_size=512, device="cuda",
+    fb, _ = evaluate.attack_per_example(m2, *te, 8, PGDSpec(20, 0.1), batch_size=512, device="cuda",
                                         attack_quantize=q._replace(straight_through=True), eval_quantize=q)
     print(f"beta {beta}: transfer acc {tr_acc:.2f}, BPDA acc {evaluate.accuracy(fb):.2f}")
 PY

@@ -32,6 +32,7 @@ from atspectrum.attacks import transfer
 from atspectrum.attacks.quantize import Quantizer  # noqa: E402
 from atspectrum.evaluation import evaluate
 from atspectrum.runtime import devices
+from atspectrum.specs import PGDSpec
 from atspectrum.train import TrainConfig, train  # noqa: E402
 
 
@@ -114,7 +115,7 @@ def bench_transfer(model, images, labels, steps, batch, device, betas=(4.0, 6.0,
     kw = dict(batch_size=batch, device=device)
 
     def attack():
-        return evaluate.attack_per_example(model, images, labels, 8, steps, 0.1, keep_adv=True, **kw)
+        return evaluate.attack_per_example(model, images, labels, 8, PGDSpec(steps, 0.1), keep_adv=True, **kw)
 
     t_attack = timeit(attack, device, 1)
     t_forward = timeit(lambda: evaluate.classify_per_example(model, images, labels, **kw), device, 2)

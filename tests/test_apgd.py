@@ -21,6 +21,7 @@ from atspectrum.attacks.quantize import apply as quantize_features
 from atspectrum.evaluation import evaluate
 from atspectrum.evaluation import units as eval_units
 from atspectrum.runtime import paths
+from atspectrum.specs import APGDSpec, PGDSpec
 
 # --------------------------------------------------------------------------------------------------------------
 # models with known answers
@@ -152,7 +153,7 @@ def test_budget_and_box_hold_exactly(untrained, loss, delta):
     assert (adv - x).abs().max().item() <= eps + 1e-7
     assert adv.min().item() >= 0.0 and adv.max().item() <= 1.0
     assert not torch.equal(adv, x)
-    frame, full = evaluate.apgd_per_example(net, x, y, delta, steps=5, restarts=2, keep_adv=True)
+    frame, full = evaluate.apgd_per_example(net, x, y, delta, APGDSpec(steps=5, restarts=2), keep_adv=True)
     assert ((full >= lower) & (full <= upper)).all()
 
 
@@ -375,26 +376,32 @@ def test_apgd_bpda_breaks_every_example_where_a_flip_is_known_to_exist():
     assert (model(x, quantize=real).argmax(1) == labels).all()  # clean: all correct
     assert (model(known, quantize=real).argmax(1) != labels).all()  # the known flip, inside the budget
     frame, adv = evaluate.apgd_per_example(
-        model, images, labels, 16, steps=20, attack_quantize=st, eval_quantize=real, keep_adv=True
+        model, images, labels, 16, APGDSpec(steps=20), attack_quantize=st, eval_quantize=real, keep_adv=True
     )
     assert evaluate.accuracy(frame) == 0.0
     assert (adv - x).abs().max() <= 16 / 255 + 1e-7
     assert (model(adv, quantize=real).argmax(1) != labels).all()  # the verdict is the real quantizer's
     # without the straight-through backward the gradient vanishes and the attack cannot leave its random start
-    masked, _ = evaluate.apgd_per_example(model, images, labels, 16, steps=20, attack_quantize=real, eval_quantize=real)
+    masked, _ = evaluate.apgd_per_example(
+        model, images, labels, 16, APGDSpec(steps=20), attack_quantize=real, eval_quantize=real
+    )
     assert evaluate.accuracy(masked) == 100.0
     # each loss alone finds it too
     for loss in ("ce", "dlr"):
         alone, _ = evaluate.apgd_per_example(
-            model, images, labels, 16, steps=20, losses=[loss], attack_quantize=st, eval_quantize=real
+            model, images, labels, 16, APGDSpec(steps=20, losses=[loss]), attack_quantize=st, eval_quantize=real
         )
         assert evaluate.accuracy(alone) == 0.0, loss
 
 
 def test_apgd_bpda_is_at_least_as_strong_as_pgd20_bpda(net, batch):
     images, labels = batch
-    pgd, _ = evaluate.attack_per_example(net, images, labels, 8, 20, 0.1, attack_quantize=ST, eval_quantize=REAL)
-    strong, _ = evaluate.apgd_per_example(net, images, labels, 8, steps=100, attack_quantize=ST, eval_quantize=REAL)
+    pgd, _ = evaluate.attack_per_example(
+        net, images, labels, 8, PGDSpec(20, 0.1), attack_quantize=ST, eval_quantize=REAL
+    )
+    strong, _ = evaluate.apgd_per_example(
+        net, images, labels, 8, APGDSpec(steps=100), attack_quantize=ST, eval_quantize=REAL
+    )
     clean = evaluate.classify_per_example(net, images, labels, REAL)
     assert evaluate.accuracy(strong) <= evaluate.accuracy(pgd) < evaluate.accuracy(clean)
     assert not (strong["correct"] & ~clean["correct"]).any()  # never "repairs" a clean mistake
@@ -404,10 +411,10 @@ def test_apgd_bpda_is_at_least_as_strong_as_pgd20_bpda(net, batch):
 
 def test_restarts_and_more_losses_never_make_it_worse(net, batch):
     images, labels = batch[0][:48], batch[1][:48]
-    kw = dict(steps=10, attack_quantize=ST, eval_quantize=REAL, keep_adv=True)
-    ce1, adv1 = evaluate.apgd_per_example(net, images, labels, 8, restarts=1, losses=["ce"], **kw)
-    ce3, adv3 = evaluate.apgd_per_example(net, images, labels, 8, restarts=3, losses=["ce"], **kw)
-    both, _ = evaluate.apgd_per_example(net, images, labels, 8, restarts=1, losses=["ce", "dlr"], **kw)
+    kw = dict(attack_quantize=ST, eval_quantize=REAL, keep_adv=True)
+    ce1, adv1 = evaluate.apgd_per_example(net, images, labels, 8, APGDSpec(10, 1, ["ce"]), **kw)
+    ce3, adv3 = evaluate.apgd_per_example(net, images, labels, 8, APGDSpec(10, 3, ["ce"]), **kw)
+    both, _ = evaluate.apgd_per_example(net, images, labels, 8, APGDSpec(10, 1, ["ce", "dlr"]), **kw)
     # per example: robust with more runs ⇒ robust with fewer (the first runs are the same runs)
     assert not (ce3["correct"] & ~ce1["correct"]).any()
     assert not (both["correct"] & ~ce1["correct"]).any()
@@ -420,11 +427,11 @@ def test_restarts_and_more_losses_never_make_it_worse(net, batch):
 
 def test_results_are_reproducible_and_do_not_depend_on_the_batch_size(net, batch):
     images, labels = batch[0][:40], batch[1][:40]
-    kw = dict(steps=8, restarts=2, attack_quantize=ST, eval_quantize=REAL, keep_adv=True)
-    a, adv_a = evaluate.apgd_per_example(net, images, labels, 8, seed=3, **kw)
-    b, adv_b = evaluate.apgd_per_example(net, images, labels, 8, seed=3, **kw)
-    c, adv_c = evaluate.apgd_per_example(net, images, labels, 8, seed=3, batch_size=7, **kw)
-    d, adv_d = evaluate.apgd_per_example(net, images, labels, 8, seed=4, **kw)
+    spec, kw = APGDSpec(steps=8, restarts=2), dict(attack_quantize=ST, eval_quantize=REAL, keep_adv=True)
+    a, adv_a = evaluate.apgd_per_example(net, images, labels, 8, spec, seed=3, **kw)
+    b, adv_b = evaluate.apgd_per_example(net, images, labels, 8, spec, seed=3, **kw)
+    c, adv_c = evaluate.apgd_per_example(net, images, labels, 8, spec, seed=3, batch_size=7, **kw)
+    d, adv_d = evaluate.apgd_per_example(net, images, labels, 8, spec, seed=4, **kw)
     assert a.equals(b) and torch.equal(adv_a, adv_b)
     assert a.equals(c) and torch.allclose(adv_a, adv_c, atol=1e-6)
     assert not torch.equal(adv_a, adv_d)

@@ -13,6 +13,7 @@ from atspectrum.attacks.quantize import Quantizer, apply
 from atspectrum.evaluation import evaluate
 from atspectrum.evaluation import units as eval_units
 from atspectrum.reporting import checklist as C
+from atspectrum.specs import APGDSpec, PGDSpec
 
 
 def frame(correct: int, n: int = 100, seed: int = 0) -> pd.DataFrame:
@@ -68,9 +69,9 @@ def test_set():
     return bars(64, 2)
 
 
-def pgd(net, test_set, delta, steps, **kw):
+def pgd(net, test_set, delta, steps, random_start=True, **kw):
     images, labels = test_set
-    return evaluate.attack_per_example(net, images, labels, delta, steps, 0.1, **kw)
+    return evaluate.attack_per_example(net, images, labels, delta, PGDSpec(steps, 0.1, random_start), **kw)
 
 
 def test_the_model_is_trained(net, test_set):
@@ -218,9 +219,7 @@ def apgd_bpda(model, test_set, delta, steps):
         images,
         labels,
         delta,
-        steps,
-        1,
-        ["ce", "dlr"],
+        APGDSpec(steps, 1, ("ce", "dlr")),
         attack_quantize=REAL._replace(straight_through=True),
         eval_quantize=REAL,
     )[0]

@@ -287,7 +287,7 @@ def test_the_claims_table_from_a_results_tree(tmp_path):
     assert c4["numbers"].tolist() == ["not run: corruptions is not configured"]
     assert list(table.columns) == claims.COLUMNS and set(table["verdict"]) <= set(claims.VERDICTS)
     assert "robust_error_rn.png" in table.loc[table["claim"] == "C1 overdesign", "figures"].iloc[0]
-    written = tables.write(table, str(root / "tables" / "claims"), claims.CAPTION)
+    written = tables.write(table, str(root / "tables" / "claims"), "Claims.")
     assert pd.read_csv(written[0])["verdict"].tolist() == table["verdict"].tolist()
 
 

@@ -7,6 +7,7 @@ from synthetic import bars
 
 from atspectrum import attacks, models
 from atspectrum.evaluation import evaluate
+from atspectrum.specs import PGDSpec
 from atspectrum.train import TrainConfig, train
 
 
@@ -43,7 +44,7 @@ def test_evaluation_attacks_refuse_reduced_precision_unless_allowed():
         with pytest.raises(attacks.ReducedPrecisionError, match="allow_reduced_precision"):
             attacks.pgd(m, x, y, 8 / 255, 2, 2 / 255)
         with pytest.raises(attacks.ReducedPrecisionError, match="attack under autocast"):
-            evaluate.pgd_per_example(m, (x * 255).to(torch.uint8), y, 8, 2, 0.25)
+            evaluate.pgd_per_example(m, (x * 255).to(torch.uint8), y, 8, PGDSpec(2, 0.25))
         adv = attacks.pgd(m, x, y, 8 / 255, 2, 2 / 255, allow_reduced_precision=True)
         assert (adv - x).abs().max() <= 8 / 255 + 1e-7
     with pytest.raises(attacks.ReducedPrecisionError, match="bfloat16"):

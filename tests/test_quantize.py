@@ -14,6 +14,7 @@ from atspectrum.attacks import transfer
 from atspectrum.attacks.quantize import Quantizer, apply, check_beta, scaled_floor
 from atspectrum.evaluation import evaluate
 from atspectrum.reporting import tables
+from atspectrum.specs import APGDSpec, PGDSpec
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +76,7 @@ def test_bpda_at_different_betas_attacks_different_functions(net, batch):
             images,
             labels,
             8,
-            10,
-            0.25,
+            PGDSpec(10, 0.25),
             attack_quantize=Quantizer("conv0", beta, True),
             eval_quantize=Quantizer("conv0", beta, False),
             keep_adv=True,
@@ -89,7 +89,7 @@ def test_bpda_at_different_betas_attacks_different_functions(net, batch):
 
 def test_transfer_examples_round_trip_bit_identical_and_in_budget(tmp_path, net, batch):
     images, labels = batch
-    frame, adv = evaluate.attack_per_example(net, images, labels, 8, 5, 0.25, keep_adv=True)
+    frame, adv = evaluate.attack_per_example(net, images, labels, 8, PGDSpec(5, 0.25), keep_adv=True)
     path = tmp_path / "delta8.npz"
     transfer.save(path, adv, labels, 8)
     back = transfer.load(path, images, labels, 8)
@@ -299,10 +299,10 @@ def test_bad_beta_is_refused_by_the_evaluations_before_any_work(net, beta):
     bad_st, bad = Quantizer("conv0", beta, True), Quantizer("conv0", beta, False)
     calls = [
         lambda: evaluate.classify_per_example(net, images, labels, quantize=bad),
-        lambda: evaluate.attack_per_example(net, images, labels, 8, 2, 0.25, attack_quantize=bad_st),
-        lambda: evaluate.attack_per_example(net, images, labels, 8, 2, 0.25, eval_quantize=bad),
-        lambda: evaluate.apgd_per_example(net, images, labels, 8, 2, attack_quantize=bad_st),
-        lambda: evaluate.apgd_per_example(net, images, labels, 8, 2, eval_quantize=bad),
+        lambda: evaluate.attack_per_example(net, images, labels, 8, PGDSpec(2, 0.25), attack_quantize=bad_st),
+        lambda: evaluate.attack_per_example(net, images, labels, 8, PGDSpec(2, 0.25), eval_quantize=bad),
+        lambda: evaluate.apgd_per_example(net, images, labels, 8, APGDSpec(2), attack_quantize=bad_st),
+        lambda: evaluate.apgd_per_example(net, images, labels, 8, APGDSpec(2), eval_quantize=bad),
     ]
     for call in calls:
         with pytest.raises(ValueError, match=BETA_MESSAGE):

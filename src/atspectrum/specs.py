@@ -140,3 +140,60 @@ class TrainConfig:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)!r}")
         if self.eps < 0:
             raise ValueError(f"eps must be >= 0, got {self.eps!r}")
+
+
+# ----------------------------------------------------------------------------------------- attack specifications
+
+APGD_LOSSES = ("ce", "dlr")  # cross-entropy and the difference of logits ratio (Croce & Hein 2020)
+
+
+@dataclasses.dataclass(frozen=True)
+class PGDSpec:
+    """L∞ PGD as configured: ``steps`` steps of size ``step_factor`` · δ, from a seeded uniform random start in the
+    δ-ball (``random_start``) or from the clean image. δ itself is the cell's and is passed beside the spec."""
+
+    steps: int
+    step_factor: float
+    random_start: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
+            raise ValueError(f"PGD steps must be an integer >= 0, got {self.steps!r}")
+        if not (
+            isinstance(self.step_factor, (int, float)) and math.isfinite(self.step_factor) and self.step_factor > 0
+        ):
+            raise ValueError(f"PGD step_factor must be a finite number > 0, got {self.step_factor!r}")
+        if not isinstance(self.random_start, bool):
+            raise ValueError(f"PGD random_start must be true or false, got {self.random_start!r}")
+
+    @classmethod
+    def of(cls, settings: dict) -> PGDSpec:
+        """The spec of a config section (``steps``, ``step_factor``, ``random_start``; other keys ignored)."""
+        keys = [f.name for f in dataclasses.fields(cls)]
+        return cls(**{k: settings[k] for k in keys if k in settings})
+
+
+@dataclasses.dataclass(frozen=True)
+class APGDSpec:
+    """APGD as configured (Croce & Hein 2020): ``steps`` iterations per run, one run per loss in ``losses`` and
+    restart; the per-example worst case over the runs."""
+
+    steps: int = 100
+    restarts: int = 1
+    losses: tuple[str, ...] = APGD_LOSSES
+
+    def __post_init__(self):
+        object.__setattr__(self, "losses", tuple(self.losses))
+        for name in ("steps", "restarts"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"APGD {name} must be an integer >= 1, got {value!r}")
+        unknown = [loss for loss in self.losses if loss not in APGD_LOSSES]
+        if not self.losses or unknown:
+            raise ValueError(f"APGD losses must be a non-empty subset of {APGD_LOSSES}, got {list(self.losses)}")
+
+    @classmethod
+    def of(cls, settings: dict) -> APGDSpec:
+        """The spec of a config section (``steps``, ``restarts``, ``losses``; other keys such as ``beta`` ignored)."""
+        keys = [f.name for f in dataclasses.fields(cls)]
+        return cls(**{k: settings[k] for k in keys if k in settings})

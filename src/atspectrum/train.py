@@ -31,7 +31,7 @@ from atspectrum.evaluation import evaluate
 from atspectrum.models import CheckpointError
 from atspectrum.runtime import devices
 from atspectrum.runtime.io import atomic_path, remove_stale_temporaries
-from atspectrum.specs import TrainConfig  # torch-free: the configuration builds it too
+from atspectrum.specs import PGDSpec, TrainConfig  # torch-free: the configuration builds it too
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)  # SLURM: the --signal warning, the time limit, preemption, scancel
 
@@ -87,8 +87,7 @@ def validate(
             images,
             labels,
             cfg.eps,
-            cfg.val_attack_steps,
-            cfg.val_attack_step_factor,
+            PGDSpec(cfg.val_attack_steps, cfg.val_attack_step_factor),
             batch_size=cfg.eval_batch_size,
             seed=seed,
             device=device,

@@ -12,6 +12,8 @@ rule filter_norms:
         f"{R}/logs/filter_norms/{{model}}_eps{{eps}}.log",
     benchmark:
         f"{R}/benchmarks/filter_norms/{{model}}_eps{{eps}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/filter_norms.py"
 
@@ -31,6 +33,8 @@ rule prepare_corruptions:
         f"{R}/logs/prepare_corruptions/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/prepare_corruptions/{{dataset}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/prepare_corruptions.py"
 
@@ -46,7 +50,7 @@ rule evaluate_corruptions:
         frame=P.analysis_file(R, "{model}", "{eps}", "corruptions.parquet"),
         preact=P.analysis_file(R, "{model}", "{eps}", "preact.json"),
     params:
-        root=lambda w: atconfig.corruption_dir(config, R),
+        root=get_corruption_dir,
         names=CORRUPTION_NAMES,
         severities=config["corruptions"]["severities"] if CORRUPT else [],
         test_size=config["corruptions"]["test_size"] if CORRUPT else None,
@@ -55,10 +59,13 @@ rule evaluate_corruptions:
         gpu=1,
         mem_mb=8000,
         runtime=60,
+        eval_batch=EVAL_BATCH,
     log:
         f"{R}/logs/evaluate_corruptions/{{model}}_eps{{eps}}.log",
     benchmark:
         f"{R}/benchmarks/evaluate_corruptions/{{model}}_eps{{eps}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/evaluate_corruptions.py"
 
@@ -66,15 +73,17 @@ rule evaluate_corruptions:
 rule aggregate_filter_norms:
     """Figure 2 / 5 (the paper's mean and max filter norm) and our operator-norm figures, per layer against eps."""
     input:
-        lambda w: [P.analysis_file(R, w.model, e, "filter_norms.csv") for e in atconfig.eps_list(config, w.model)],
+        get_filter_norm_inputs,
     output:
         reported(filter_norm_outputs("{model}"), "filters", "5 filters", model="{model}"),
     params:
-        eps=lambda w: atconfig.eps_list(config, w.model),
+        eps=get_model_eps,
     log:
         f"{R}/logs/aggregate_filter_norms/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/aggregate_filter_norms/{{model}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/aggregate_filter_norms.py"
 
@@ -83,21 +92,20 @@ rule aggregate_corruptions:
     """Tables 20/21 (per corruption, best and second best marked), a per-severity table, Figure 3 (pre-activations:
     the paper code's severity-5 statistic and its text's all-severity one) with its table."""
     input:
-        frames=lambda w: [
-            P.analysis_file(R, w.model, e, "corruptions.parquet") for e in atconfig.eps_list(config, w.model)
-        ],
-        preact=lambda w: [P.analysis_file(R, w.model, e, "preact.json") for e in atconfig.eps_list(config, w.model)],
+        unpack(get_corruption_inputs),
+        caption=caption_file("corruptions"),
     output:
         reported(corruption_outputs("{model}"), "corruptions", "6 corruptions", model="{model}"),
     params:
-        eps=lambda w: atconfig.eps_list(config, w.model),
+        eps=get_model_eps,
         names=CORRUPTION_NAMES,
-        arch=lambda w: config["models"][w.model]["arch"],
-        root=R,
+        arch=get_model_arch,
     log:
         f"{R}/logs/aggregate_corruptions/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/aggregate_corruptions/{{model}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/aggregate_corruptions.py"
 
@@ -105,15 +113,17 @@ rule aggregate_corruptions:
 rule aggregate_corruption_average:
     """Table 2: average accuracy over every corruption, one row per model, columns eps."""
     input:
-        [P.ci_file(R, f"corruptions_{m}") for m in MODELS],
+        ci=[P.ci_file(R, f"corruptions_{m}") for m in MODELS],
+        caption=caption_file("corruptions"),
     output:
         reported(P.table_files(R, "corruptions_average", ci=True), "corruptions", "6 corruptions", model="all"),
     params:
         models=MODELS,
-        root=R,
     log:
         f"{R}/logs/aggregate_corruption_average.log",
     benchmark:
         f"{R}/benchmarks/aggregate_corruption_average.tsv"
+    conda:
+        ENV
     script:
         "../scripts/aggregate_corruption_average.py"

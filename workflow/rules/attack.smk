@@ -16,9 +16,12 @@ rule evaluate_pgd:
         gpu=1,
         mem_mb=8000,
         runtime=60,
+        eval_batch=EVAL_BATCH,
     log:
         f"{R}/logs/evaluate_pgd/{{model}}_eps{{eps}}_delta{{delta}}.log",
     benchmark:
         f"{R}/benchmarks/evaluate_pgd/{{model}}_eps{{eps}}_delta{{delta}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/evaluate_pgd.py"

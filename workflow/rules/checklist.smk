@@ -4,14 +4,14 @@
 # (transfer, delta 0, at a very large beta) — at the largest eps of each model unless checklist.<check>.eps: all —
 # and, on the gradient-masking cells (checklist.masking: first quantization points, headline beta), evaluate_quantized
 # (BPDA at the very large delta) and evaluate_quantized_steps (BPDA with factor x the steps, token bpda<factor>x).
-# What it reads: checklist_inputs (common.smk), from atspectrum.reporting.checklist.plan.
+# What it reads: get_checklist_inputs (common.smk), from atspectrum.reporting.checklist.plan.
 
 
 use rule evaluate_pgd as evaluate_pgd_steps with:
     output:
         P.eval_file(R, "{model}", "{eps}", r"pgd{factor,[0-9]+}x", "{delta}"),
     params:
-        steps=lambda w: config["overdesign"]["attack"]["steps"] * int(w.factor),
+        steps=get_more_pgd_steps,
     log:
         f"{R}/logs/evaluate_pgd_steps/{{model}}_eps{{eps}}_delta{{delta}}_x{{factor}}.log",
     benchmark:
@@ -31,16 +31,18 @@ use rule evaluate_quantized as evaluate_quantized_steps with:
 rule checklist:
     """Sanity checks of every grid, each pass / fail with its numbers and tolerance; fails only when strict."""
     input:
-        unpack(checklist_inputs),
+        unpack(get_checklist_inputs),
+        caption=caption_file("checklist"),
     output:
         reported(P.table_files(R, "checklist"), "checklist", "0 checklist"),
     params:
-        root=R,
         plan=CHECKLIST_PLAN,
         settings=CHECKLIST,
     log:
         f"{R}/logs/checklist/checklist.log",
     benchmark:
         f"{R}/benchmarks/checklist/checklist.tsv"
+    conda:
+        ENV
     script:
         "../scripts/checklist.py"

@@ -13,12 +13,13 @@ rule claims:
     input:
         data=atclaims.input_files(CLAIMS_PLAN, R),
         figures=[src for _, src, _, _ in claims_figures()],
+        caption=caption_file("claims"),
     output:
         [
             (
                 report_flag(
                     f,
-                    caption="../report/claims.rst",
+                    caption=caption_file("claims"),
                     category=CLAIMS_CATEGORY,
                     subcategory="0 verdicts",
                     labels={"model": "all", "file": os.path.basename(f)},
@@ -31,7 +32,7 @@ rule claims:
         + [
             report_flag(
                 copy,
-                caption="../report/claims_figure.rst",
+                caption=caption_file("claims_figure"),
                 category=CLAIMS_CATEGORY,
                 subcategory=f"{claim} {atclaims.CLAIMS[claim]}",
                 labels={"model": model, "file": os.path.basename(src)},
@@ -40,11 +41,12 @@ rule claims:
         ],
     params:
         plan=CLAIMS_PLAN,
-        root=R,
         figures=[(src, copy) for _, src, copy, _ in claims_figures()],
     log:
         f"{R}/logs/claims.log",
     benchmark:
         f"{R}/benchmarks/claims.tsv"
+    conda:
+        ENV
     script:
         "../scripts/claims.py"

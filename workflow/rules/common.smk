@@ -1,4 +1,6 @@
-# Target builders and the small functions the rules share. Logic lives in atspectrum.config / atspectrum.runtime.paths.
+# Target builders and every function the rules call: their input, params and resources functions are named
+# get_<what> and take the job's wildcards; the other rule files hold rules only (no anonymous functions either).
+# Logic lives in atspectrum.config / atspectrum.runtime.paths.
 import atspectrum.reporting.accounting as accounting
 import atspectrum.reporting.checklist as atchecklist
 import atspectrum.reporting.claims as atclaims
@@ -18,6 +20,19 @@ QUANT_EVAL_ATTACKS = atconfig.quant_eval_attacks(config)  # the attacks with eva
 CORRUPT = atconfig.corruptions_enabled(config)
 CORRUPTION_NAMES = config["corruptions"]["names"] if CORRUPT else []
 
+# Every rule's software: the one pinned environment (envs/atspectrum.yaml lists envs/requirements.txt's pins), used
+# with --software-deployment-method conda. A relative conda path is read from the file that defines the rule, so
+# this one holds for every rule file in workflow/rules/. The scripts import the atspectrum package from src/ (the
+# Snakefile puts it on the jobs' PYTHONPATH), so the environment needs no install of it.
+ENV = "../../envs/atspectrum.yaml"
+
+# The evaluation batch size reaches the jobs that evaluate (train's validation included) as a resource, eval_batch,
+# read as snakemake.resources.eval_batch, not as a param: it changes no result (a speed knob: the random starts are
+# drawn for the whole split at once, see atspectrum.evaluation.evaluate), and Snakemake reruns a job whose params
+# change, never one whose resources change, so changing it reruns nothing but the run's config record. The SLURM
+# executor makes sbatch options of the resources it knows only (mem_mb, runtime, gpu, slurm_*): not of this one.
+EVAL_BATCH = config["eval"]["batch_size"]
+
 
 wildcard_constraints:
     model="|".join(MODELS),
@@ -29,12 +44,21 @@ wildcard_constraints:
     q=r"none|beta[0-9p]+",
 
 
+def caption_file(name):
+    """The caption ``workflow/report/<name>.rst``: the report shows it with every output ``reported`` under that name,
+    and the rule's script heads its tables with it (the rule's input ``caption``, through
+    atspectrum.reporting.captions), so each output has one caption. An absolute path: an input path is read from the
+    working directory, a report caption from the rule file's directory, and both take this one."""
+    return os.path.join(workflow.basedir, "workflow", "report", f"{name}.rst")
+
+
 def reported(paths, caption, category, **labels):
-    """Flag the CSV tables and PNG figures among ``paths`` for ``snakemake --report`` (the rest stay plain)."""
+    """Flag the CSV tables and PNG figures among ``paths`` for ``snakemake --report`` (the rest stay plain), each with
+    the caption ``caption_file(caption)``."""
     return [
         (
             report_flag(
-                p, caption=f"../report/{caption}.rst", category=category, labels={"file": os.path.basename(p), **labels}
+                p, caption=caption_file(caption), category=category, labels={"file": os.path.basename(p), **labels}
             )
             if p.endswith((".csv", ".png"))
             else p
@@ -47,12 +71,61 @@ def data_input(split):
     return P.data_file(R, DATASET, split)
 
 
+def get_model_eps(w):
+    """The model's training strengths (the columns of its tables)."""
+    return atconfig.eps_list(config, w.model)
+
+
+def get_model_arch(w):
+    return config["models"][w.model]["arch"]
+
+
+# train (train.smk)
+
+
+def get_train_spec(w):
+    return atconfig.model_spec(config, w.model)
+
+
+def get_train_hparams(w):
+    return atconfig.train_hparams(config, w.model, int(w.eps))
+
+
+def get_train_state(w):
+    return P.train_state_file(R, w.model, w.eps)
+
+
+def get_train_runtime(w):
+    return atconfig.train_runtime_minutes(config, w.model, int(w.eps))
+
+
+# Section 3: the overdesign grid (aggregate.smk) and the checklist's PGD with more steps (checklist.smk)
+
+
 def pgd_eval_targets(model):
     return [
         P.eval_file(R, model, eps, "pgd", delta)
         for eps in atconfig.eps_list(config, model)
         for delta in atconfig.pgd_deltas(config, model, eps)
     ]
+
+
+def get_overdesign_inputs(w):
+    """Every PGD evaluation of the model's grid and each eps's training metrics."""
+    return {
+        "evals": pgd_eval_targets(w.model),
+        "metrics": [P.model_file(R, w.model, e, "metrics.json") for e in atconfig.eps_list(config, w.model)],
+    }
+
+
+def get_overdesign_pgd_deltas(w):
+    """The deltas evaluated at each eps: eps -> [delta, ...]."""
+    return {e: atconfig.pgd_deltas(config, w.model, e) for e in atconfig.eps_list(config, w.model)}
+
+
+def get_more_pgd_steps(w):
+    """evaluate_pgd_steps: factor x the grid's PGD steps."""
+    return config["overdesign"]["attack"]["steps"] * int(w.factor)
 
 
 def overdesign_outputs(model):
@@ -62,6 +135,9 @@ def overdesign_outputs(model):
         + P.table_files(R, f"overdesign_{model}", ci=True)
         + P.figure_files(R, f"robust_error_{model}")
     )
+
+
+# Section 4: quantization (quantize.smk)
 
 
 def quant_eval(model, eps, attack, delta, layer, beta=None):
@@ -85,50 +161,77 @@ def quant_unit(w):
     return unit
 
 
-def quant_unit_cells(w):
+def get_quant_unit_cells(w):
     """The unit's cells as [eps, layer, file], sorted by eps."""
     unit = quant_unit(w)
     return atunits.cell_files(unit, QUANT_UNITS[unit], R)
 
 
-def quant_unit_eps(w):
+def get_quant_unit_eps(w):
     return sorted({cell[0] for cell in QUANT_UNITS[quant_unit(w)]})
 
 
-def quant_unit_attack(w):
+def get_quant_unit_attack(w):
     """The unit's attack settings (transfer: those of the cached examples, which its cells' keys depend on)."""
     return atunits.attack_settings(config, quant_unit(w).attack)
 
 
-def quant_unit_runtime(w):
-    return atunits.runtime_minutes(config, quant_unit(w).attack, len(quant_unit_cells(w)))
+def get_quant_unit_runtime(w):
+    return atunits.runtime_minutes(config, quant_unit(w).attack, len(get_quant_unit_cells(w)))
 
 
-def quant_unit_inputs(w):
+def get_quant_unit_inputs(w):
     """Each eps's model, the test split, and for a transfer unit at delta > 0 each eps's cached examples."""
-    eps = quant_unit_eps(w)
+    eps = get_quant_unit_eps(w)
     inputs = {"models": [P.model_file(R, w.model, e) for e in eps], "test": data_input("test")}
     if quant_unit(w).attack == "transfer" and int(w.delta) > 0:
         inputs["adv"] = [P.adv_file(R, w.model, e, w.delta) for e in eps]
     return inputs
 
 
-def quant_table_inputs(model, attack, beta):
+def get_transfer_attack(w):
+    """The transfer examples' attack settings."""
+    return atconfig.quant_attack(config, "transfer")
+
+
+def get_quant_table_inputs(w):
     """Every evaluation unit of one (model, attack, beta) table: the unquantized row and each layer, for delta > 0;
     the "worst" table reads the evaluations of every other configured attack."""
     return unit_inputs(
-        quant_eval(model, eps, a, delta, layer, beta)
-        for a in (QUANT_EVAL_ATTACKS if attack == atconfig.WORST else [attack])
-        for eps in atconfig.eps_list(config, model)
-        for delta in atconfig.quant_deltas(config, attack)
+        quant_eval(w.model, eps, a, delta, layer, w.beta)
+        for a in (QUANT_EVAL_ATTACKS if w.attack == atconfig.WORST else [w.attack])
+        for eps in atconfig.eps_list(config, w.model)
+        for delta in atconfig.quant_deltas(config, w.attack)
         if delta > 0
-        for layer in ["none"] + atconfig.quant_layers(config, model)
+        for layer in ["none"] + atconfig.quant_layers(config, w.model)
     )
 
 
-def quant_all_inputs(model):
-    """Every quantization evaluation unit of a model's tables."""
-    return unit_inputs(atunits.table_files(config, R, model))
+def get_quant_table_deltas(w):
+    """The rows' attack strengths of one (model, attack, beta) table: the attack's deltas above 0."""
+    return [d for d in atconfig.quant_deltas(config, w.attack) if d > 0]
+
+
+def get_quant_layers(w):
+    return atconfig.quant_layers(config, w.model)
+
+
+def get_quant_attack_label(w):
+    return atconfig.quant_attack_label(config, w.attack)
+
+
+def get_quant_worst_of(w):
+    """The attacks the "worst" table takes the per-example worst case of (none for any other attack)."""
+    return atconfig.quant_eval_attacks(config) if w.attack == atconfig.WORST else []
+
+
+def get_quant_clean_inputs(w):
+    """Every quantization evaluation unit of a model's tables (aggregate_quantization_clean)."""
+    return unit_inputs(atunits.table_files(config, R, w.model))
+
+
+def get_quant_betas(w):
+    return atconfig.quant_betas(config)
 
 
 def quant_outputs(model):
@@ -157,6 +260,27 @@ def corruption_files():
     return [f"{root}/{name}.npy" for name in CORRUPTION_NAMES] + [f"{root}/labels.npy"]
 
 
+# Sections 5 and 6: filter norms and corruptions (analysis.smk)
+
+
+def get_corruption_dir(w):
+    """The corrupted test sets' directory: the configured CIFAR-10-C, or prepare_corruptions' own."""
+    return atconfig.corruption_dir(config, R)
+
+
+def get_filter_norm_inputs(w):
+    return [P.analysis_file(R, w.model, e, "filter_norms.csv") for e in atconfig.eps_list(config, w.model)]
+
+
+def get_corruption_inputs(w):
+    """Each eps's per-example corruption frame and pre-activation statistics (aggregate_corruptions)."""
+    eps = atconfig.eps_list(config, w.model)
+    return {
+        "frames": [P.analysis_file(R, w.model, e, "corruptions.parquet") for e in eps],
+        "preact": [P.analysis_file(R, w.model, e, "preact.json") for e in eps],
+    }
+
+
 def filter_norm_outputs(model):
     """The filter-norm table and figures of one model (``model`` may be the wildcard "{model}"): the paper's mean
     and max, then our operator norm and BN-rescaled operator norm (aggregate_filter_norms.py relies on this order)."""
@@ -180,7 +304,22 @@ def search_outputs(model):
     return P.table_files(R, f"overdesign_search_{model}")
 
 
-def search_step_inputs(w):
+# The overdesign search (search.smk)
+
+
+def get_search_val_fraction(w):
+    return atconfig.search_val_fraction(config)
+
+
+def get_search_settings(w):
+    return atconfig.search_settings(config, int(w.delta))
+
+
+def get_search_aggregate_inputs(w):
+    return [atsearch.result_file(R, w.model, d) for d in atconfig.search_deltas(config)]
+
+
+def get_search_step_inputs(w):
     """A search visit: this eps's validation evaluation and, after the start (eps = delta), the previous decision."""
     settings = atsearch.Settings(**atconfig.search_settings(config, int(w.delta)))
     previous = settings.previous(int(w.eps))  # refuses an eps off the schedule delta + k * step
@@ -190,13 +329,14 @@ def search_step_inputs(w):
     return inputs
 
 
-def search_result_inputs(w):
+def get_search_result_inputs(w):
     """Every decision of the (model, delta) search up to its stop, then the TEST evaluations of eps* and eps = delta.
     ``checkpoints.search_step.get`` raises until that visit has run: Snakemake then plans it and asks again."""
-    steps, last = atsearch.walk(
-        int(w.delta),
-        lambda eps: checkpoints.search_step.get(model=w.model, delta=w.delta, eps=eps).output[0],
-    )
+
+    def step_output(eps):
+        return checkpoints.search_step.get(model=w.model, delta=w.delta, eps=eps).output[0]
+
+    steps, last = atsearch.walk(int(w.delta), step_output)
     return {
         "steps": steps,
         "star": P.eval_file(R, w.model, last["eps_star"], "pgd", w.delta),
@@ -212,7 +352,7 @@ CHECKLIST = atconfig.checklist_settings(config)
 CHECKLIST_PLAN = atchecklist.plan(config)  # what the sanity checklist checks (workflow/rules/checklist.smk)
 
 
-def checklist_inputs(w):
+def get_checklist_inputs(w):
     """Every artifact the sanity checklist reads: PGD, quantized and cached transfer evaluations, the test set."""
     files = atchecklist.input_files(CHECKLIST_PLAN, CHECKLIST, R)
     return {"test": data_input("test"), **files, "quantized": unit_inputs(files["quantized"])}
@@ -255,6 +395,27 @@ def all_targets():
 PAPER_CONFIG = atconfig.load(os.path.join(workflow.basedir, "config", "config.yaml"), check_data=False)
 
 
-def gpu_rules():
-    """The rules that declare a GPU (read when the compute table runs, after every rule file is included)."""
+# The compute table (report.smk): its inputs and params are read when its job is planned, after every rule file is
+# included.
+
+
+def get_compute_inputs(w):
+    """Every other target: the compute table runs last, so it sees every job's benchmark."""
+    return all_targets()
+
+
+def get_gpu_rules(w):
+    """The rules that declare a GPU."""
     return sorted(r.name for r in workflow.rules if "gpu" in r.resources)
+
+
+def get_paper_grid_jobs(w):
+    return accounting.grid_jobs(PAPER_CONFIG, by_attack=True)
+
+
+def get_paper_grid_cells(w):
+    return accounting.unit_cells(PAPER_CONFIG)
+
+
+def get_run_cells(w):
+    return accounting.unit_cells(config)

@@ -15,5 +15,7 @@ rule prepare_data:
         f"{R}/logs/prepare_data/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/prepare_data/{{dataset}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/prepare_data.py"

@@ -14,17 +14,20 @@ rule transfer_examples:
     output:
         P.adv_file(R, "{model}", "{eps}", "{delta}"),
     params:
-        attack=lambda w: atconfig.quant_attack(config, "transfer"),
+        attack=get_transfer_attack,
         seed=config["seed"],
         device=config["device"],
     resources:
         gpu=1,
         mem_mb=8000,
         runtime=60,
+        eval_batch=EVAL_BATCH,
     log:
         f"{R}/logs/transfer_examples/{{model}}_eps{{eps}}_delta{{delta}}.log",
     benchmark:
         f"{R}/benchmarks/transfer_examples/{{model}}_eps{{eps}}_delta{{delta}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/transfer_examples.py"
 
@@ -38,23 +41,26 @@ rule evaluate_quantized:
     wildcard_constraints:
         attack="transfer|bpda|apgd-bpda",
     input:
-        unpack(quant_unit_inputs),
+        unpack(get_quant_unit_inputs),
     output:
         P.unit_file(R, "{model}", "{attack}", "{delta}", "{q}"),
     params:
-        cells=quant_unit_cells,
-        eps=quant_unit_eps,
-        attack=quant_unit_attack,
+        cells=get_quant_unit_cells,
+        eps=get_quant_unit_eps,
+        attack=get_quant_unit_attack,
         seed=config["seed"],
         device=config["device"],
     resources:
         gpu=1,
         mem_mb=8000,
-        runtime=quant_unit_runtime,
+        runtime=get_quant_unit_runtime,
+        eval_batch=EVAL_BATCH,
     log:
         f"{R}/logs/evaluate_{{attack}}/{{model}}_delta{{delta}}_{{q}}.log",
     benchmark:
         f"{R}/benchmarks/evaluate_{{attack}}/{{model}}_delta{{delta}}_{{q}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/evaluate_quantized.py"
 
@@ -62,7 +68,8 @@ rule evaluate_quantized:
 rule aggregate_quantization:
     """Table 1 / 6-17 for one (model, attack, beta): rows delta x layer (unquantized first), columns eps."""
     input:
-        lambda w: quant_table_inputs(w.model, w.attack, w.beta),
+        get_quant_table_inputs,
+        caption=caption_file("quantization"),
     output:
         reported(
             P.table_files(R, "quantization_{model}_{attack}_beta{beta}", ci=True),
@@ -71,17 +78,18 @@ rule aggregate_quantization:
             model="{model}",
         ),
     params:
-        root=R,
-        eps=lambda w: atconfig.eps_list(config, w.model),
-        deltas=lambda w: [d for d in atconfig.quant_deltas(config, w.attack) if d > 0],
-        layers=lambda w: atconfig.quant_layers(config, w.model),
-        label=lambda w: atconfig.quant_attack_label(config, w.attack),
-        worst_of=lambda w: atconfig.quant_eval_attacks(config) if w.attack == atconfig.WORST else [],
+        eps=get_model_eps,
+        deltas=get_quant_table_deltas,
+        layers=get_quant_layers,
+        label=get_quant_attack_label,
+        worst_of=get_quant_worst_of,
         stats=config["stats"],
     log:
         f"{R}/logs/aggregate_quantization/{{model}}_{{attack}}_beta{{beta}}.log",
     benchmark:
         f"{R}/benchmarks/aggregate_quantization/{{model}}_{{attack}}_beta{{beta}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/aggregate_quantization.py"
 
@@ -89,14 +97,14 @@ rule aggregate_quantization:
 rule aggregate_quantization_clean:
     """Tables 18/19: clean accuracy after quantization, rows beta x layer, columns eps; and the gain heatmaps."""
     input:
-        lambda w: quant_all_inputs(w.model),
+        get_quant_clean_inputs,
+        caption=caption_file("quantization"),
     output:
         reported(quant_clean_outputs("{model}"), "quantization", "4 quantization", model="{model}"),
     params:
-        root=R,
-        eps=lambda w: atconfig.eps_list(config, w.model),
-        layers=lambda w: atconfig.quant_layers(config, w.model),
-        betas=lambda w: atconfig.quant_betas(config),
+        eps=get_model_eps,
+        layers=get_quant_layers,
+        betas=get_quant_betas,
         deltas={a: atconfig.quant_deltas(config, a) for a in QUANT_ATTACKS},
         worst_of=QUANT_EVAL_ATTACKS if atconfig.WORST in QUANT_ATTACKS else [],
         attack_betas={a: atconfig.quant_attack_betas(config, a) for a in QUANT_ATTACKS},
@@ -105,5 +113,7 @@ rule aggregate_quantization_clean:
         f"{R}/logs/aggregate_quantization_clean/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/aggregate_quantization_clean/{{model}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/aggregate_quantization_clean.py"

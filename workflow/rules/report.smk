@@ -6,7 +6,7 @@ rule run_config:
     output:
         report_flag(
             f"{R}/config_used.yaml",
-            caption="../report/config.rst",
+            caption=caption_file("config"),
             category="0 run",
             labels={"file": "config_used.yaml"},
         ),
@@ -14,6 +14,8 @@ rule run_config:
         config=config,
     log:
         f"{R}/logs/run_config.log",
+    conda:
+        ENV
     script:
         "../scripts/run_config.py"
 
@@ -22,16 +24,18 @@ rule compute_accounting:
     """Wall time per rule from every benchmark file, and the paper grid's GPU-hours at this run's per-job times.
     It runs after every other target, so it sees every job's benchmark."""
     input:
-        lambda w: all_targets(),
+        get_compute_inputs,
+        caption=caption_file("compute"),
     output:
         reported(P.table_files(R, "compute"), "compute", "0 run", model="all"),
     params:
-        root=R,
-        gpu_rules=lambda w: gpu_rules(),
-        grid_jobs=lambda w: accounting.grid_jobs(PAPER_CONFIG, by_attack=True),
-        grid_cells=lambda w: accounting.unit_cells(PAPER_CONFIG),
-        run_cells=lambda w: accounting.unit_cells(config),
+        gpu_rules=get_gpu_rules,
+        grid_jobs=get_paper_grid_jobs,
+        grid_cells=get_paper_grid_cells,
+        run_cells=get_run_cells,
     log:
         f"{R}/logs/compute_accounting.log",
+    conda:
+        ENV
     script:
         "../scripts/compute_accounting.py"

@@ -6,7 +6,7 @@
 # so Snakemake plans one visit at a time (a dry run before the search shows only its first step) and every delta's
 # chain advances independently. Models and test evaluations are the grid's own paths (rules train and evaluate_pgd):
 # a (model, eps) that the grid also trains is trained once, and so is a test evaluation the grid also makes.
-# The input functions (search_step_inputs, search_result_inputs) are in common.smk.
+# The input functions (get_search_step_inputs, get_search_result_inputs) are in common.smk.
 # The validation split is divided in two disjoint, seeded parts (split_validation): the search measures on one
 # (val_search), and while a search is configured every model's training validates and selects its checkpoint on the
 # other (val_select; rule train's input, atspectrum.evaluation.search.selection_split).
@@ -24,12 +24,14 @@ rule split_validation:
         select=data_input(atsearch.SELECT_SPLIT),
         search=data_input(atsearch.SEARCH_SPLIT),
     params:
-        fraction=lambda w: atconfig.search_val_fraction(config),
+        fraction=get_search_val_fraction,
         seed=config["seed"],
     log:
         f"{R}/logs/split_validation/split_validation.log",
     benchmark:
         f"{R}/benchmarks/split_validation/split_validation.tsv"
+    conda:
+        ENV
     script:
         "../scripts/search_split.py"
 
@@ -55,15 +57,17 @@ localrules:
 checkpoint search_step:
     """One visit of the search: append this eps's validation error to the history and decide (stop, or the next eps)."""
     input:
-        unpack(search_step_inputs),
+        unpack(get_search_step_inputs),
     output:
         atsearch.step_file(R, "{model}", "{delta}", "{eps}"),
     params:
-        settings=lambda w: atconfig.search_settings(config, int(w.delta)),
+        settings=get_search_settings,
     log:
         f"{R}/logs/search_step/{{model}}_delta{{delta}}_eps{{eps}}.log",
     benchmark:
         f"{R}/benchmarks/search_step/{{model}}_delta{{delta}}_eps{{eps}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/search_step.py"
 
@@ -71,13 +75,15 @@ checkpoint search_step:
 rule search_result:
     """The search's outcome: eps*, its PGD_delta test error (Wilson interval) and the gain over eps = delta."""
     input:
-        unpack(search_result_inputs),
+        unpack(get_search_result_inputs),
     output:
         atsearch.result_file(R, "{model}", "{delta}"),
     log:
         f"{R}/logs/search_result/{{model}}_delta{{delta}}.log",
     benchmark:
         f"{R}/benchmarks/search_result/{{model}}_delta{{delta}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/search_result.py"
 
@@ -85,15 +91,17 @@ rule search_result:
 rule aggregate_search:
     """The overdesign-search table of one model: one row per searched delta."""
     input:
-        lambda w: [atsearch.result_file(R, w.model, d) for d in atconfig.search_deltas(config)],
+        results=get_search_aggregate_inputs,
+        caption=caption_file("search"),
     output:
         reported(search_outputs("{model}"), "search", "3 overdesign", model="{model}"),
     params:
-        root=R,
         steps=config["overdesign"]["attack"]["steps"],
     log:
         f"{R}/logs/aggregate_search/{{model}}.log",
     benchmark:
         f"{R}/benchmarks/aggregate_search/{{model}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/search_aggregate.py"

@@ -8,17 +8,20 @@ rule train:
         log=P.model_file(R, "{model}", "{eps}", "train_log.csv"),
         metrics=P.model_file(R, "{model}", "{eps}", "metrics.json"),
     params:
-        spec=lambda w: atconfig.model_spec(config, w.model),
-        hp=lambda w: atconfig.train_hparams(config, w.model, int(w.eps)),
-        state=lambda w: P.train_state_file(R, w.model, w.eps),
+        spec=get_train_spec,
+        hp=get_train_hparams,
+        state=get_train_state,
         device=config["device"],
     resources:
         gpu=1,
         mem_mb=16000,
-        runtime=lambda w: atconfig.train_runtime_minutes(config, w.model, int(w.eps)),
+        runtime=get_train_runtime,
+        eval_batch=EVAL_BATCH,
     log:
         f"{R}/logs/train/{{model}}_eps{{eps}}.log",
     benchmark:
         f"{R}/benchmarks/train/{{model}}_eps{{eps}}.tsv"
+    conda:
+        ENV
     script:
         "../scripts/train.py"

@@ -1,13 +1,16 @@
+import os
+
 from atspectrum.evaluation import evaluate
-from atspectrum.reporting import tables
+from atspectrum.reporting import captions, tables
 from atspectrum.runtime import logs, paths
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
+root = paths.run_root(snakemake.output[0])  # results/<run>
 beta = paths.beta_value(w.beta)
 layers = ["none", *p.layers]
 frames = {
-    (e, d, layer): evaluate.read_cell(p.root, w.model, e, w.attack, d, layer, beta, p.worst_of)
+    (e, d, layer): evaluate.read_cell(root, w.model, e, w.attack, d, layer, beta, p.worst_of)
     for e in p.eps
     for d in p.deltas
     for layer in layers
@@ -22,13 +25,17 @@ cells = [
 ]
 tests = tables.paired_tests(frames, cells, p.stats["alpha"], p.stats["correction"])
 table, marks = tables.quantization_table(acc, p.eps, p.deltas, p.layers, tables.significance(tests, ["delta", "layer"]))
-name = p.label
+caption = captions.heading(
+    f"{w.model} under {p.label} at β = {beta:g}.",
+    snakemake.input.caption,
+    model=w.model,
+    run=os.path.basename(root),
+    stats=p.stats,
+)
 tables.write(
     table,
-    f"{p.root}/tables/quantization_{w.model}_{w.attack}_beta{w.beta}",
-    f"{w.model} under {name}: test accuracy (%) with the features at one quantization point quantized as "
-    f"floor({beta:g} x)/{beta:g}; rows delta x layer (none = unquantized), columns eps. "
-    f"{tables.significance_note(p.stats)}",
+    f"{root}/tables/quantization_{w.model}_{w.attack}_beta{w.beta}",
+    caption,
     marks,
     n=len(next(iter(frames.values()))),
     tests=tests,

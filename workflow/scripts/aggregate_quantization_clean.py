@@ -1,18 +1,20 @@
 import functools
+import os
 
 import pandas as pd
 
 from atspectrum.evaluation import evaluate
-from atspectrum.reporting import figures, tables
+from atspectrum.reporting import captions, figures, tables
 from atspectrum.runtime import logs, paths
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model
+root = paths.run_root(snakemake.output[0])  # results/<run>
 
 
 @functools.cache  # each unquantized result is the baseline of every (layer, beta): read it once
 def frame(attack, eps, delta, layer, beta=None):
-    return evaluate.read_cell(p.root, model, eps, attack, delta, layer, beta, p.worst_of)
+    return evaluate.read_cell(root, model, eps, attack, delta, layer, beta, p.worst_of)
 
 
 def acc(*key):
@@ -39,9 +41,14 @@ else:  # quantization.clean: false
     table, marks = pd.DataFrame({"note": ["quantization.clean is false: no clean evaluation was run"]}), None
 tables.write(
     table,
-    f"{p.root}/tables/quantization_clean_{model}",
-    f"{model}: clean test accuracy (%) after quantizing the features at one quantization point, rows beta x layer, "
-    f"columns eps (Tables 18/19). {tables.significance_note(p.stats)}",
+    f"{root}/tables/quantization_clean_{model}",
+    captions.heading(
+        f"Tables 18/19 ({model}): clean accuracy after quantization, no attack.",
+        snakemake.input.caption,
+        model=model,
+        run=os.path.basename(root),
+        stats=p.stats,
+    ),
     marks,
     n=n,
     value_columns=value_columns,
@@ -65,6 +72,6 @@ for attack, deltas in p.deltas.items():
     figures.quantization_gain(
         pd.DataFrame(rows),
         f"{model}, {attack}: quantized − unquantized accuracy",
-        paths.figure_files(p.root, f"quantization_gain_{model}_{attack}", ("png",))[0],
+        paths.figure_files(root, f"quantization_gain_{model}_{attack}", ("png",))[0],
     )
 log(table.to_string())

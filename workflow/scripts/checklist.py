@@ -1,22 +1,20 @@
+import os
+
 import numpy as np
 
-from atspectrum.reporting import checklist, tables
-from atspectrum.runtime import logs
+from atspectrum.reporting import captions, checklist, tables
+from atspectrum.runtime import logs, paths
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
+root = paths.run_root(snakemake.output[0])  # results/<run>
 with np.load(snakemake.input.test, allow_pickle=False) as z:
     images, labels = z["images"], z["labels"]
-rows = checklist.collect(p.plan, p.settings, p.root, images, labels)
+rows = checklist.collect(p.plan, p.settings, root, images, labels)
 table, marks = checklist.table(rows)
-stem = f"{p.root}/tables/checklist"
-tables.write(
-    table,
-    stem,
-    "Sanity checklist: each check per model (and eps) with its verdict, the measured numbers and the "
-    "tolerance (accuracies in %, differences in percentage points, distances in units of 1/255).",
-    marks,
-)
+stem = f"{root}/tables/checklist"
+caption = captions.heading(f"Checks: {checklist.summary(rows)}.", snakemake.input.caption, run=os.path.basename(root))
+tables.write(table, stem, caption, marks)
 log(table.to_string())
 log(checklist.summary(rows))
 failed = checklist.failures(rows)

@@ -1,12 +1,16 @@
+import os
 import shutil
 
-from atspectrum.reporting import claims, tables
-from atspectrum.runtime import io, logs
+from atspectrum.reporting import captions, claims, tables
+from atspectrum.runtime import io, logs, paths
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
-table = claims.evaluate(p.plan, p.root)
-tables.write(table, f"{p.root}/tables/claims", claims.CAPTION)
+root = paths.run_root(snakemake.output[0])  # results/<run>
+table = claims.evaluate(p.plan, root)
+models = ", ".join(sorted(set(table["model"])))
+caption = captions.heading(f"Claims C1–C4 on {models}.", snakemake.input.caption, run=os.path.basename(root))
+tables.write(table, f"{root}/tables/claims", caption)
 for src, dst in p.figures:  # the figures each claim rests on, beside it in the report
     with io.atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)

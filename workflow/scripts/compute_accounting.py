@@ -1,17 +1,19 @@
-from atspectrum.reporting import accounting, tables
-from atspectrum.runtime import logs
+import os
+
+from atspectrum.reporting import accounting, captions, tables
+from atspectrum.runtime import logs, paths
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
-bench = accounting.read_benchmarks(p.root)
+root = paths.run_root(snakemake.output[0])  # results/<run>
+bench = accounting.read_benchmarks(root)
 cells = {rule: (p.run_cells.get(rule, 0), n) for rule, n in p.grid_cells.items()}
 table = accounting.summary(bench, p.gpu_rules, p.grid_jobs, cells)
-tables.write(
-    table,
-    f"{p.root}/tables/compute",
-    "Compute accounting: wall seconds per rule of this run (from its benchmark files) and, for GPU rules, "
-    "the jobs of the paper grid (config/config.yaml) and its GPU-hours at this run's mean time per job (per "
-    "cell for the quantized evaluation units, whose size grows with the grid: grid_cells). "
-    "The projection is only as good as the jobs measured: a demo's jobs are small.",
+total = table.set_index("rule").loc["total"]
+caption = captions.heading(
+    f"All {int(total['jobs'])} jobs, {total['wall_s']:.0f} s of wall time.",
+    snakemake.input.caption,
+    run=os.path.basename(root),
 )
+tables.write(table, f"{root}/tables/compute", caption)
 log(table.to_string())

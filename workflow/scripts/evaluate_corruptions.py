@@ -7,8 +7,9 @@ log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 device = jobs.setup(snakemake.threads, p.device)
 model = models.load(snakemake.input.model, device)
-# the clean images and, in every severity block, the rows of their corrupted versions (a real CIFAR-10-C: by index)
-real = snakemake.config["corruptions"]["root"] is not None
+# the clean images and, in every severity block, the rows of their corrupted versions (a real CIFAR-10-C: by index);
+# generated corruptions are this job's inputs, a configured CIFAR-10-C directory is not (it is checked before any job)
+real = not snakemake.input.corrupted
 clean, rows = paired_inputs(snakemake.input.test, p.test_size, real)
 frame, preact = evaluate_corruptions(
     model,
@@ -16,7 +17,7 @@ frame, preact = evaluate_corruptions(
     lambda name, severity: cifar10c.load(p.root, name, severity, rows=rows),
     p.names,
     p.severities,
-    batch_size=snakemake.config["eval"]["batch_size"],
+    batch_size=snakemake.resources.eval_batch,
     device=device,
 )
 io.write_parquet(snakemake.output.frame, frame)

@@ -1,6 +1,7 @@
 from atspectrum import data, models
 from atspectrum.evaluation import evaluate
 from atspectrum.runtime import io, jobs, logs
+from atspectrum.specs import PGDSpec
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
@@ -12,10 +13,8 @@ frame = evaluate.pgd_per_example(
     images,
     labels,
     int(w.delta),
-    p.steps,
-    p.step_factor,
-    p.random_start,
-    batch_size=snakemake.config["eval"]["batch_size"],
+    PGDSpec(p.steps, p.step_factor, p.random_start),
+    batch_size=snakemake.resources.eval_batch,
     seed=p.seed,
     device=device,
 )

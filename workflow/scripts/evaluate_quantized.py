@@ -6,6 +6,7 @@ from atspectrum.attacks.quantize import Quantizer
 from atspectrum.evaluation import evaluate
 from atspectrum.evaluation import units as eval_units
 from atspectrum.runtime import jobs, logs, paths
+from atspectrum.specs import APGDSpec, PGDSpec
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
@@ -13,9 +14,11 @@ attack = f"{w.attack}{w.factor}x" if "factor" in w.keys() else w.attack  # bpda<
 unit = eval_units.Unit(w.model, attack, int(w.delta), w.q)
 device = jobs.setup(snakemake.threads, p.device)
 images, labels = data.load_prepared(snakemake.input.test)
-batch_size, delta, beta = snakemake.config["eval"]["batch_size"], unit.delta, unit.beta
+batch_size, delta, beta = snakemake.resources.eval_batch, unit.delta, unit.beta
 model_file = dict(zip(p.eps, snakemake.input.models))
 adv_file = dict(zip(p.eps, snakemake.input.adv)) if "adv" in snakemake.input.keys() else {}
+# the attack as a value (transfer: its cells classify the cached examples; their settings are in the cells' keys)
+spec = APGDSpec.of(p.attack) if w.attack == "apgd-bpda" else PGDSpec.of(p.attack)
 # what every cell's key holds besides its eps, layer and input files
 unit_params = {"model": unit.model, "attack": attack, "settings": p.attack, "seed": p.seed, "delta": delta, "q": unit.q}
 
@@ -40,37 +43,19 @@ def compute(eps, layer):
     if w.attack == "transfer":  # the cached examples (delta 0: the clean test set) classified by the quantized model
         frame = evaluate.classify_per_example(model, images if adv is None else adv, labels, real, batch_size, device)
     else:  # BPDA / APGD-BPDA: differentiate through the straight-through quantizer at this layer and beta
-        a, straight = p.attack, None if real is None else real._replace(straight_through=True)
-        if w.attack == "apgd-bpda":
-            frame, _ = evaluate.apgd_per_example(
-                model,
-                images,
-                labels,
-                delta,
-                a["steps"],
-                a["restarts"],
-                a["losses"],
-                batch_size,
-                p.seed,
-                device,
-                attack_quantize=straight,
-                eval_quantize=real,
-            )
-        else:
-            frame, _ = evaluate.attack_per_example(
-                model,
-                images,
-                labels,
-                delta,
-                a["steps"],
-                a["step_factor"],
-                a["random_start"],
-                batch_size,
-                p.seed,
-                device,
-                attack_quantize=straight,
-                eval_quantize=real,
-            )
+        run = evaluate.apgd_per_example if w.attack == "apgd-bpda" else evaluate.attack_per_example
+        frame, _ = run(
+            model,
+            images,
+            labels,
+            delta,
+            spec,
+            batch_size=batch_size,
+            seed=p.seed,
+            device=device,
+            attack_quantize=None if real is None else real._replace(straight_through=True),
+            eval_quantize=real,
+        )
     log(
         f"{w.model} eps={eps} {attack} delta={delta} {paths.qpoint(layer, beta)}: accuracy "
         f"{evaluate.accuracy(frame):.2f}%"

@@ -10,7 +10,7 @@ from atspectrum.train import Interrupted, TrainConfig, train
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
-cfg = TrainConfig(**p.hp, eval_batch_size=snakemake.config["eval"]["batch_size"])
+cfg = TrainConfig(**p.hp, eval_batch_size=snakemake.resources.eval_batch)
 device = jobs.setup(snakemake.threads, p.device)
 log(f"training {snakemake.wildcards.model} at eps={cfg.eps}/255 on {device}: {cfg}")
 model = models.build(**p.spec)

@@ -2,6 +2,7 @@ from atspectrum import data, models
 from atspectrum.attacks import transfer
 from atspectrum.evaluation import evaluate
 from atspectrum.runtime import jobs, logs
+from atspectrum.specs import PGDSpec
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
@@ -14,10 +15,8 @@ frame, adv = evaluate.attack_per_example(
     images,
     labels,
     delta,
-    a["steps"],
-    a["step_factor"],
-    a["random_start"],
-    batch_size=snakemake.config["eval"]["batch_size"],
+    PGDSpec.of(a),
+    batch_size=snakemake.resources.eval_batch,
     seed=p.seed,
     device=device,
     keep_adv=True,

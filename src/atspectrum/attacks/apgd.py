@@ -37,10 +37,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from atspectrum import attacks
+from atspectrum.specs import APGD_LOSSES
 
 RHO = 0.75  # fraction of steps since the last checkpoint whose loss must have risen to keep the step size
 ALPHA = 0.75  # momentum: weight of the new gradient step against the previous displacement
-LOSSES = ("ce", "dlr")
+LOSSES = APGD_LOSSES  # cross-entropy and DLR (atspectrum.specs)
 
 
 def checkpoints(steps: int) -> list[int]:

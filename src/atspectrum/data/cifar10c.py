@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from atspectrum.corruptions import CORRUPTIONS, SEVERITIES, corrupt
-from atspectrum.corruptions.generator import _check_images as _validate_images
+from atspectrum.corruptions.common import _check_images as _validate_images
 from atspectrum.runtime.io import atomic_path
 
 __all__ = ["CorruptionDataError", "LABELS_FILE", "derive_seed", "write", "load", "check"]

@@ -13,7 +13,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from atspectrum.data.sources import check_count, check_name, load
+from atspectrum.data.readers import load
+from atspectrum.data.sources import check_count, check_name
 from atspectrum.runtime import io
 from atspectrum.specs import DataError, search_part_size
 

@@ -7,6 +7,10 @@ combines the frames of several attacks on one cell, example by example.
 
 Random starts are drawn once for the whole test set from a seeded CPU generator, so results do not depend on the
 batch size (a performance knob, not a parameter of the experiment).
+
+An attack is a value: a :class:`~atspectrum.specs.PGDSpec` or :class:`~atspectrum.specs.APGDSpec` built from its
+config section and passed whole, with the cell's δ beside it; a quantization point is a
+:class:`~atspectrum.attacks.quantize.Quantizer` (layer, β, straight-through or real).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from atspectrum import attacks
 from atspectrum.attacks import apgd
 from atspectrum.attacks.quantize import check_quantizer
 from atspectrum.runtime import paths
-from atspectrum.specs import WORST, accuracy  # noqa: F401 (accuracy: part of this module's surface)
+from atspectrum.specs import WORST, APGDSpec, PGDSpec, accuracy  # noqa: F401 (accuracy: part of this module's surface)
 
 
 def _frame(pred: torch.Tensor, labels: torch.Tensor) -> pd.DataFrame:
@@ -41,9 +45,8 @@ def attack_per_example(
     images: torch.Tensor,
     labels: torch.Tensor,
     delta: int,
-    steps: int,
-    step_factor: float,
-    random_start: bool = True,
+    spec: PGDSpec,
+    *,
     batch_size: int = 512,
     seed: int = 0,
     device: str | torch.device = "cpu",
@@ -51,18 +54,20 @@ def attack_per_example(
     eval_quantize=None,
     keep_adv: bool = False,
 ) -> tuple[pd.DataFrame, torch.Tensor | None]:
-    """PGD_δ-steps on ``images`` (uint8, or float in [0, 1]); one row per example: ``index``, ``label``, ``pred``,
-    ``correct``. The attack differentiates ``model(x, quantize=attack_quantize)``; the examples are classified by
-    ``model(x, quantize=eval_quantize)`` (BPDA: a straight-through quantizer for the attack, the real one for the
-    verdict). ``delta`` is in 1/255 units (0 → clean accuracy); the step is ``step_factor · δ/255``. With
-    ``keep_adv`` the adversarial examples come back too (float32, on the CPU).
+    """PGD_δ as ``spec`` says on ``images`` (uint8, or float in [0, 1]); one row per example: ``index``, ``label``,
+    ``pred``, ``correct``. The attack differentiates ``model(x, quantize=attack_quantize)``; the examples are
+    classified by ``model(x, quantize=eval_quantize)`` (BPDA: a straight-through quantizer for the attack, the real
+    one for the verdict). ``delta`` is in 1/255 units (0 → clean accuracy); the step is ``spec.step_factor · δ/255``.
+    With ``keep_adv`` the adversarial examples come back too (float32, on the CPU).
     """
+    if not isinstance(spec, PGDSpec):
+        raise TypeError(f"spec must be a PGDSpec, got {type(spec).__name__}")
     for q in (attack_quantize, eval_quantize):  # a bad beta fails before any work
         check_quantizer(q)
     device = torch.device(device)
     model = model.to(device).eval()
     eps = attacks.pixels(delta)
-    noise = attacks.start_noise(images.shape, seed) if random_start and eps > 0 else None
+    noise = attacks.start_noise(images.shape, seed) if spec.random_start and eps > 0 else None
     attack_fwd = (lambda m, inp: m(inp, quantize=attack_quantize)) if attack_quantize else None
     preds, advs = [], []
     for start in range(0, len(labels), batch_size):
@@ -72,7 +77,7 @@ def attack_per_example(
         if noise is not None:
             init = (x + noise[start : start + batch_size].to(device) * eps).clamp_(0, 1)
         x_adv = attacks.pgd(
-            model, x, y, eps, steps, step_factor * eps, random_start=False, init=init, forward=attack_fwd
+            model, x, y, eps, spec.steps, spec.step_factor * eps, random_start=False, init=init, forward=attack_fwd
         )
         with torch.no_grad():
             logits = model(x_adv) if eval_quantize is None else model(x_adv, quantize=eval_quantize)
@@ -89,17 +94,14 @@ def pgd_per_example(
     images: torch.Tensor,
     labels: torch.Tensor,
     delta: int,
-    steps: int,
-    step_factor: float,
-    random_start: bool = True,
+    spec: PGDSpec,
+    *,
     batch_size: int = 512,
     seed: int = 0,
     device: str | torch.device = "cpu",
 ) -> pd.DataFrame:
-    """PGD_δ-steps against the plain model (see :func:`attack_per_example`)."""
-    return attack_per_example(model, images, labels, delta, steps, step_factor, random_start, batch_size, seed, device)[
-        0
-    ]
+    """PGD_δ against the plain model (see :func:`attack_per_example`)."""
+    return attack_per_example(model, images, labels, delta, spec, batch_size=batch_size, seed=seed, device=device)[0]
 
 
 def classify_per_example(
@@ -128,9 +130,8 @@ def apgd_per_example(
     images: torch.Tensor,
     labels: torch.Tensor,
     delta: int,
-    steps: int = 100,
-    restarts: int = 1,
-    losses=apgd.LOSSES,
+    spec: APGDSpec = APGDSpec(),
+    *,
     batch_size: int = 512,
     seed: int = 0,
     device: str | torch.device = "cpu",
@@ -138,10 +139,12 @@ def apgd_per_example(
     eval_quantize=None,
     keep_adv: bool = False,
 ) -> tuple[pd.DataFrame, torch.Tensor | None]:
-    """APGD_δ (every loss in ``losses`` × ``restarts``, per-example worst case; see
+    """APGD_δ as ``spec`` says (every loss × restart, per-example worst case; see
     :func:`atspectrum.attacks.apgd.attack`). The attack differentiates ``model(x, quantize=attack_quantize)``, the
     verdict is ``model(x, quantize=eval_quantize)`` (APGD-BPDA: straight-through for the attack, the real quantizer for
     the verdict). Same frame as :func:`attack_per_example`; ``delta`` in 1/255 units."""
+    if not isinstance(spec, APGDSpec):
+        raise TypeError(f"spec must be an APGDSpec, got {type(spec).__name__}")
     for q in (attack_quantize, eval_quantize):
         check_quantizer(q)
     device = torch.device(device)
@@ -153,9 +156,9 @@ def apgd_per_example(
         images,
         labels,
         attacks.pixels(delta),
-        steps,
-        losses,
-        restarts,
+        spec.steps,
+        spec.losses,
+        spec.restarts,
         seed=seed,
         batch_size=batch_size,
         device=device,

@@ -110,16 +110,6 @@ def paired_tests(
     return out
 
 
-def significance_note(settings: dict) -> str:
-    """The caption sentence that says what the marks and the ± mean (``settings``: the config's ``stats``)."""
-    how = "Holm-corrected over the table's quantized cells" if settings["correction"] == "holm" else "uncorrected"
-    return (
-        f"Bold / italic: significantly above / below the unquantized model on the same test examples (exact "
-        f"McNemar test, {how}, alpha = {settings['alpha']:g}); unmarked changes are not significant. "
-        f"± is half the width of the 95% Wilson interval."
-    )
-
-
 def significance(tests: pd.DataFrame, keys: list[str]) -> dict[tuple, bool]:
     """``{(row keys..., column): significant}`` from :func:`paired_tests`' frame."""
     if tests is None or tests.empty:

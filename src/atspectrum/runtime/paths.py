@@ -5,9 +5,31 @@ Wildcards are canonical tokens (``eps8``, ``delta4``) so paths never change with
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
+RESULTS = "results"
+# The directories right under a run directory: every artifact path is ``results/<run>/<one of these>/...``.
+ARTIFACT_DIRS = frozenset(
+    {"adv", "analysis", "benchmarks", "corruptions", "data", "eval", "figures", "logs", "models", "search", "tables"}
+)
+
 
 def run_dir(run: str) -> str:
-    return f"results/{run}"
+    return f"{RESULTS}/{run}"
+
+
+def run_root(path: str) -> str:
+    """The run directory ``results/<run>`` of an artifact path ``results/<run>/<kind>/...`` (a table, a figure, an
+    evaluation, ...; relative to the working directory as the rules declare it, or absolute), as :func:`run_dir`
+    spells it: a script finds the run's other artifacts from one of its own outputs.
+
+    The first ``results/<run>`` followed by an artifact directory (:data:`ARTIFACT_DIRS`) counts, so a working
+    directory under some other ``results`` or a model named like an artifact directory cannot mislead it."""
+    parts = PurePosixPath(str(path)).parts
+    for i in range(len(parts) - 3):
+        if parts[i] == RESULTS and parts[i + 2] in ARTIFACT_DIRS:
+            return str(PurePosixPath(*parts[: i + 2]))
+    raise ValueError(f"{path} is not an artifact path {RESULTS}/<run>/<{'|'.join(sorted(ARTIFACT_DIRS))}>/...")
 
 
 def data_file(root: str, dataset: str, split: str) -> str:

@@ -1,0 +1,161 @@
+"""Checks of the inputs a run reads, not only its configuration: the dataset files, the prepared test rows, a
+configured CIFAR-10-C directory. They import :mod:`atspectrum.data` (and torch, for :func:`prepared_test_rows`)
+lazily, inside the functions, so that importing :mod:`atspectrum.config` stays torch-free.
+"""
+
+from __future__ import annotations
+
+import os
+
+from atspectrum.config.grid import corruptions_enabled
+from atspectrum.config.schema import ConfigError
+
+
+def check_dataset(data: dict, files: bool = False) -> None:
+    """The dataset can be found: ``data.root`` exists (with ``files``: and holds every file, all missing ones named
+    at once) or the dataset has a default location, unless ``data.download`` is set."""
+    from atspectrum import data as datamod
+
+    root, name = data.get("root"), data["dataset"]
+    if data.get("download"):
+        return
+    if root is not None:
+        if not os.path.isdir(root):
+            raise ConfigError(
+                f"config key 'data.root': dataset directory {root!r} does not exist and "
+                f"data.download is false; point data.root at the {name} files or set "
+                f"data.download: true"
+            )
+        missing = missing_dataset_files(name, root) if files else []
+        if missing:
+            raise ConfigError(
+                f"config key 'data.root': {len(missing)} {name} file(s) missing under {root!r}: "
+                f"{', '.join(missing)}; point data.root at the {name} files or set data.download: true"
+            )
+        return
+    if datamod.default_root(name) is None:
+        hint = (
+            "install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist)"
+            if name == "fashion_mnist"
+            else "set it to a directory holding cifar-10-batches-py"
+        )
+        raise ConfigError(
+            f"config key 'data.root' is not set and {name} has no default location; {hint}, or set data.download: true"
+        )
+
+
+def missing_dataset_files(name: str, root: str) -> list[str]:
+    """The dataset files the data preparation reads that ``root`` lacks (every one): CIFAR-10's python batches
+    under ``<root>/cifar-10-batches-py``; Fashion-MNIST's four idx files (``.gz`` or not) in ``root`` or
+    torchvision's ``<root>/FashionMNIST/raw`` (or its processed ``.pt`` files)."""
+    from atspectrum import data as datamod
+
+    if name == "cifar10":
+        base = os.path.join(root, datamod.CIFAR10_DIRNAME)
+        names = [f"data_batch_{b}" for b in range(1, 6)] + ["test_batch", "batches.meta"]
+        return [os.path.join(base, f) for f in names if not os.path.isfile(os.path.join(base, f))]
+    tv = os.path.join(root, "FashionMNIST")
+    if all(os.path.isfile(os.path.join(tv, "processed", f)) for f in ("training.pt", "test.pt")):
+        return []
+    found = {**datamod.find_fashion_sources(os.path.join(tv, "raw")), **datamod.find_fashion_sources(root)}
+    return [os.path.join(root, f"{stem}[.gz]") for stem in datamod.FASHION_FILES if stem not in found]
+
+
+def prepared_test_rows(config: dict, prepared_test: str | None = None):
+    """(source index, labels) of the prepared test set's rows: read from ``prepared_test`` when it exists, else
+    computed as the data preparation will (the dataset's test split, then the seeded ``data.test_size`` subset);
+    None with ``data.download`` before a download. A dataset that cannot be read raises ConfigError."""
+    import torch
+
+    from atspectrum import data as datamod
+
+    data = config["data"]
+    if prepared_test is not None and os.path.exists(prepared_test):
+        _, labels, index = datamod.load_prepared_rows(prepared_test)
+        if data["test_size"] in (None, len(index)):  # else data.test_size changed: prepare_data will run again
+            return index, labels.numpy()
+    if data.get("download"):
+        return None
+    check_dataset(data, files=True)
+    try:
+        _, labels = datamod.load(data["dataset"], data["root"], "test")
+        # the same seeded subset data.prepare draws (data.test_size)
+        index = datamod.subset(
+            torch.arange(len(labels), dtype=torch.int64),
+            data["test_size"],
+            "test_size",
+            config["seed"],
+            "test examples",
+        )
+    except datamod.DataError as exc:
+        key = "data.test_size" if "test_size" in str(exc) else "data.root"
+        raise ConfigError(f"config key '{key}': {exc}") from None
+    return index.numpy(), labels[index].numpy()
+
+
+def check_inputs(config: dict, prepared_test: str | None = None) -> None:
+    """Everything later jobs read from the inputs, checked before the first job (the Snakefile's onstart): the
+    dataset files (every missing one named), ``data.test_size`` against the test split, and a configured CIFAR-10-C
+    directory (:func:`check_corruptions`) against the test images it must pair with."""
+    if not (prepared_test and os.path.exists(prepared_test)):
+        check_dataset(config["data"], files=True)
+    check_corruptions(config, prepared_test_rows(config, prepared_test) if corruptions_enabled(config) else None)
+
+
+def check_corruptions(config: dict, test=None) -> None:
+    """A configured CIFAR-10-C root must hold every configured corruption, well formed (checked up front), and the
+    images the corruption evaluation pairs with the clean ones: ``test`` is (source index, labels) of the prepared
+    test rows (:func:`prepared_test_rows`; None: unknown yet). Row ``i`` of each severity block is test image ``i``,
+    so every evaluated image's index must lie within a block and its label must agree."""
+    import numpy as np
+
+    from atspectrum.data import cifar10c
+
+    if not corruptions_enabled(config):
+        return
+    root, size = config["corruptions"]["root"], config["corruptions"]["test_size"]
+    if test is not None and size is not None and size > len(test[0]):
+        raise ConfigError(
+            f"config key 'corruptions.test_size': {size} is larger than the {len(test[0])} images of "
+            f"the prepared test set; lower corruptions.test_size"
+        )
+    if root is None:
+        return
+    if not os.path.isdir(root):
+        raise ConfigError(f"config key 'corruptions.root': CIFAR-10-C directory {root!r} does not exist")
+    try:
+        cifar10c.check(root, config["corruptions"]["names"])
+    except cifar10c.CorruptionDataError as exc:
+        raise ConfigError(f"config key 'corruptions.root': {exc}") from None
+    labels_file = os.path.join(root, cifar10c.LABELS_FILE)
+    labels = np.load(labels_file, mmap_mode="r", allow_pickle=False)
+    per = len(labels) // 5
+    if test is None:  # the test images are not known yet: at least the count must fit
+        for key, n in (("corruptions.test_size", size), ("data.test_size", config["data"]["test_size"])):
+            if n is not None and n > per:
+                raise ConfigError(
+                    f"config key '{key}': {n} test images but {labels_file} holds {per} images per "
+                    f"severity; lower {key}"
+                )
+        return
+    index, test_labels = (np.asarray(a)[:size] for a in test)
+    if len(index) and int(index.max()) >= per:
+        key = (
+            "data.test_size"
+            if config["data"]["test_size"] is not None
+            else "corruptions.test_size"
+            if size is not None
+            else "corruptions.root"
+        )
+        raise ConfigError(
+            f"config key '{key}': the evaluated test images include test image {int(index.max())} "
+            f"but {labels_file} holds {per} images per severity (row i of each severity is test image "
+            f"i); its corrupted version does not exist. Lower {key} or use the complete CIFAR-10-C"
+        )
+    wrong = int((np.asarray(labels[:per])[index] != test_labels).sum())
+    if wrong:
+        raise ConfigError(
+            f"config key 'corruptions.root': {labels_file} disagrees with the test split's labels on "
+            f"{wrong} of the {len(index)} evaluated test images: it is not the CIFAR-10-C of this "
+            f"test split"
+        )
