@@ -27,6 +27,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
 
+from results_file import write as write_result  # noqa: E402 (bench/, the script's own directory)
+
 from atspectrum import config as atconfig  # noqa: E402
 from atspectrum.evaluation import units as eval_units  # noqa: E402
 from atspectrum.reporting import accounting  # noqa: E402
@@ -114,12 +116,7 @@ def main() -> None:
             "held_gpu_h_slurm": (total + n * (job_s + args.slurm_job)) / 3600,
             "per_rule_one_gpu": {r: (arithmetic[r] + per_rule[r] * job_s) / arithmetic[r] for r in rules},
         }
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"grid-cost-{datetime.datetime.now():%Y%m%d-%H%M%S}.json")
-    with open(path, "w") as fh:
-        json.dump(result, fh, indent=2)
-    print(json.dumps(result, indent=2))
-    print(f"written to {path}")
+    write_result(args.out, "grid-cost", result)
 
 
 if __name__ == "__main__":

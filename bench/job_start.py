@@ -16,14 +16,14 @@ exported with ``git archive``; its src/ goes first on PYTHONPATH)
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
 import time
+
+from results_file import write as write_result  # bench/, the script's own directory
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMPORT_PROBE = (
@@ -160,13 +160,7 @@ def main() -> None:
     wall, out = timed([sys.executable, "-c", JOB_PROBE], env)
     imports_s, first_batch_s = (float(v) for v in out.split())
     result["eval_job_start"] = {"process_s": wall, "imports_s": imports_s, "to_first_batch_s": first_batch_s}
-    os.makedirs(args.out, exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = os.path.join(args.out, f"job-start-{stamp}{'-' + args.label if args.label else ''}.json")
-    with open(path, "w") as fh:
-        json.dump(result, fh, indent=2)
-    print(json.dumps(result, indent=2))
-    print(f"written to {path}")
+    write_result(args.out, "job-start", result, args.label)
 
 
 if __name__ == "__main__":

@@ -563,25 +563,13 @@ def test_config_defaults_labels_and_worst_needs_two_attacks():
 def test_demo_plans_apgd_bpda_at_its_beta_and_worst_as_an_aggregate(tmp_path):
     """The demo's dry run: APGD-BPDA units only at apgd-bpda.beta (and the unquantized one), no evaluation job for
     worst, and worst / apgd-bpda tables only at the beta where they apply."""
-    import subprocess
-
-    from workflow_run import ROOT, SNAKEMAKE
+    from workflow_run import ROOT, snakemake_on
 
     from atspectrum import data
 
     if data.default_root("fashion_mnist") is None:
         pytest.skip("needs Debian's dataset-fashion-mnist")
-    cmd = [
-        SNAKEMAKE,
-        "-s",
-        str(ROOT / "Snakefile"),
-        "-d",
-        str(tmp_path),
-        "-n",
-        "--configfile",
-        str(ROOT / "config" / "demo.yaml"),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    res = snakemake_on(tmp_path, ROOT / "config" / "demo.yaml", "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     outputs = {
         f

@@ -1,11 +1,10 @@
-"""The rules' conda environment: envs/atspectrum.yaml pins what envs/requirements.txt pins, and every rule uses it."""
+"""The rules' conda environment: envs/atspectrum.yaml pins what envs/requirements.txt pins, and every rule uses it
+(`snakemake --lint`, which also asks for an environment on every rule, runs in tests/test_workflow.py)."""
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,24 +67,3 @@ def test_every_rule_declares_the_conda_environment():
     assert not missing, f"rules without `conda: ENV`: {missing}"
     for name, (parent, conda) in inherited.items():  # `use rule ... with:` keeps its parent's environment
         assert parent in runnable and conda in (None, "ENV"), name
-
-
-@pytest.mark.slow
-def test_snakemake_sees_an_environment_for_every_rule(tmp_path):
-    res = subprocess.run(
-        [
-            SNAKEMAKE,
-            "-s",
-            str(ROOT / "Snakefile"),
-            "-d",
-            str(tmp_path),
-            "--lint",
-            "--configfile",
-            str(ROOT / "config" / "demo.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert "Specify a conda environment or container" not in res.stdout + res.stderr

@@ -254,3 +254,27 @@ def test_relu_between_blocks_config_key():
     cfg["models"]["w"]["relu_between_blocks"] = False
     with pytest.raises(C.ConfigError, match=r"'models\.w\.relu_between_blocks': applies to resnet18 only"):
         C.validate(cfg, check_data=False)
+
+
+def weights(model) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in model.state_dict().values() if p.is_floating_point()])
+
+
+def test_a_seeded_build_gives_the_same_weights_in_any_process_and_leaves_the_global_state():
+    """Training builds each model with the config's seed: its initial weights (torch seeds its global generator
+    differently in every process) would otherwise differ from run to run, and so would every table."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch; from atspectrum import models; m = models.build('resnet18', 10, 1, width=4, seed=7); "
+        "print(float(sum(p.double().sum() for p in m.state_dict().values() if p.is_floating_point())))"
+    )
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout for _ in range(2)}
+    assert len(runs) == 1 and runs != {""}
+    state = torch.random.get_rng_state()
+    a = models.build("resnet18", 10, 1, width=4, seed=7)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global generator is untouched
+    assert torch.equal(weights(a), weights(models.build("resnet18", 10, 1, width=4, seed=7)))
+    assert not torch.equal(weights(a), weights(models.build("resnet18", 10, 1, width=4, seed=8)))
+    assert "seed" not in a.spec  # a checkpoint rebuilds the architecture, not the initialization

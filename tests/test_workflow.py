@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from workflow_run import ROOT, SNAKEMAKE, job_counts, reordered, snakemake
+from workflow_run import ROOT, SNAKEMAKE, job_counts, reordered, snakemake, snakemake_on
 
 from atspectrum import analysis, data, models
 from atspectrum import config as atconfig
@@ -195,17 +195,7 @@ def test_paper_grid_dry_run_lists_every_job(tmp_path):
     δ ∈ {0, 2, …, 12} and BPDA at δ ∈ {2, …, 12}, each in units (unquantized, and each β of 5 at every layer, every
     ε); APGD-BPDA at δ ∈ {2, …, 12} at β = 8 only; the checklist's extra evaluations (PGD at δ = 64 and PGD-100 for each
     architecture's largest ε, β = 10⁶ at every layer); the first validation step of 7 overdesign searches."""
-    cmd = [
-        SNAKEMAKE,
-        "-s",
-        str(ROOT / "Snakefile"),
-        "-d",
-        str(tmp_path),
-        "-n",
-        "--configfile",
-        str(ROOT / "config" / "config.yaml"),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    res = snakemake_on(tmp_path, ROOT / "config" / "config.yaml", "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     assert job_counts(res.stdout + res.stderr) == {
         "prepare_data": 1,
@@ -276,20 +266,26 @@ def unit_outputs(dry_run: str) -> set[tuple[str, str, str]]:
     return set(re.findall(r"eval/rn/units/([\w-]+)/delta(\d+)/(\w+)\.json", outputs))
 
 
-def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
-    res = snakemake(tiny_run, changed(quantization__beta=[4, 8]), "-n")
+def planned(workdir, config) -> tuple[dict[str, int], set[tuple[str, str, str]]]:
+    """A dry run of ``config`` in ``workdir``: the jobs per rule and the evaluation units it schedules."""
+    res = snakemake(workdir, config, "-n")
     assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    return job_counts(out), unit_outputs(out)
+
+
+def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
+    counts, units = planned(tiny_run, changed(quantization__beta=[4, 8]))
     # transfer at delta 8 and delta 0 (clean) and BPDA at delta 8, at beta 8 (each over both eps); and beta 8 becomes
     # the checklist's headline beta (checklist.masking.beta: null): its BPDA at delta 64 and BPDA-25 at eps 16
-    out = res.stdout + res.stderr
-    assert job_counts(out) == {
+    assert counts == {
         "evaluate_quantized": 3 + 1,
         "evaluate_quantized_steps": 1,
         "aggregate_quantization": 2,
         "aggregate_quantization_clean": 1,
         **FOLLOWERS,
     }
-    assert unit_outputs(out) == {
+    assert units == {
         ("transfer", "8", "beta8"),
         ("transfer", "0", "beta8"),
         ("bpda", "8", "beta8"),
@@ -299,31 +295,27 @@ def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
 
 
 def test_adding_a_quantization_delta_schedules_only_its_units(tiny_run):
-    res = snakemake(tiny_run, changed(quantization__delta=[4, 8]), "-n")
-    assert res.returncode == 0, res.stderr[-3000:]
-    out = res.stdout + res.stderr
-    assert job_counts(out) == {
+    counts, units = planned(tiny_run, changed(quantization__delta=[4, 8]))
+    assert counts == {
         "transfer_examples": 2,
         "evaluate_quantized": 4,
         "aggregate_quantization": 2,
         "aggregate_quantization_clean": 1,
         **FOLLOWERS,
     }
-    assert unit_outputs(out) == {(a, "4", q) for a in ("transfer", "bpda") for q in ("none", "beta4")}
+    assert units == {(a, "4", q) for a in ("transfer", "bpda") for q in ("none", "beta4")}
 
 
 def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
-    res = snakemake(tiny_run, changed(quantization__bpda={"steps": 7}), "-n")
-    assert res.returncode == 0, res.stderr[-3000:]
-    out = res.stdout + res.stderr
-    assert job_counts(out) == {  # + the checklist's BPDA at delta 64 and BPDA with 5x the steps (eps 16, conv0)
+    counts, units = planned(tiny_run, changed(quantization__bpda={"steps": 7}))
+    assert counts == {  # + the checklist's BPDA at delta 64 and BPDA with 5x the steps (eps 16, conv0)
         "evaluate_quantized": 3,
         "evaluate_quantized_steps": 1,
         "aggregate_quantization": 1,
         "aggregate_quantization_clean": 1,
         **FOLLOWERS,
     }
-    assert unit_outputs(out) == {
+    assert units == {
         ("bpda", "8", "none"),
         ("bpda", "8", "beta4"),
         ("bpda", "64", "beta4"),
@@ -418,17 +410,7 @@ GPU_RULES = {
 
 
 def test_gpu_rules_ask_for_one_gpu_and_cpu_rules_for_none(tmp_path):
-    cmd = [
-        SNAKEMAKE,
-        "-s",
-        str(ROOT / "Snakefile"),
-        "-d",
-        str(tmp_path),
-        "-n",
-        "--configfile",
-        str(ROOT / "config" / "config.yaml"),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    res = snakemake_on(tmp_path, ROOT / "config" / "config.yaml", "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     seen = {}
     rule = None
@@ -633,22 +615,21 @@ def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path
 def test_lint_prints_no_warning(tmp_path):
     """`snakemake --lint` finds nothing: every rule has its conda environment, no param is a hard-coded path prefix
     of a file (the scripts take the run directory from their outputs), no file mixes rules and functions."""
-    res = subprocess.run(
-        [
-            SNAKEMAKE,
-            "-s",
-            str(ROOT / "Snakefile"),
-            "-d",
-            str(tmp_path),
-            "--lint",
-            "--configfile",
-            str(ROOT / "config" / "demo.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    res = snakemake_on(tmp_path, ROOT / "config" / "demo.yaml", "--lint")
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     assert "Lints for" not in out, out[-6000:]
     assert "Congratulations, your workflow is in a good condition!" in out, out[-3000:]
+
+
+def test_retraining_a_model_gives_the_same_weights(tiny_run, tmp_path):
+    """Every random draw of a training job is seeded, the initial weights included: a forced rerun of the job
+    writes the same model (torch seeds its global generator differently in every process)."""
+    work = tmp_path / "wf"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    target = "results/tiny/models/rn/eps16/model.pt"
+    before = models.load(work / target).state_dict()
+    res = snakemake(work, TINY, "--cores", "1", "--forcerun", target, "--until", target)
+    assert res.returncode == 0, res.stderr[-3000:]
+    after = models.load(work / target).state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)

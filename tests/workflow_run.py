@@ -20,6 +20,12 @@ def snakemake(workdir, config, *args):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
+def snakemake_on(workdir, configfile, *args):
+    """``snakemake`` on the project's Snakefile in ``workdir`` with an existing config file (e.g. config/demo.yaml)."""
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--configfile", str(configfile), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
 def job_counts(output: str) -> dict[str, int]:
     """The 'job count' table of a dry run: rule → number of jobs."""
     counts = {}

@@ -13,7 +13,7 @@ p = snakemake.params
 cfg = TrainConfig(**p.hp, eval_batch_size=snakemake.resources.eval_batch)
 device = jobs.setup(snakemake.threads, p.device)
 log(f"training {snakemake.wildcards.model} at eps={cfg.eps}/255 on {device}: {cfg}")
-model = models.build(**p.spec)
+model = models.build(**p.spec, seed=cfg.seed)  # the same initial weights for every eps of a model
 try:
     model, rows, summary = train(
         model,

@@ -30,13 +30,27 @@ class CheckpointError(RuntimeError):
     """A checkpoint file is missing, truncated, corrupt or not an atspectrum checkpoint."""
 
 
-def build(name: str, num_classes: int = 10, in_channels: int = 3, width: int | None = None, **kwargs) -> SpectrumModel:
+def build(
+    name: str,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    width: int | None = None,
+    seed: int | None = None,
+    **kwargs,
+) -> SpectrumModel:
+    """A fresh model. With ``seed`` its initial weights are drawn from torch's generator seeded with it (the global
+    random state is left as it was), so the same ``seed`` gives the same weights in any process; without, they come
+    from the global generator, which torch seeds differently in every process."""
     if name not in ARCHS:
         raise ValueError(f"unknown architecture {name!r}; choose one of {sorted(ARCHS)}")
     width = DEFAULT_WIDTH[name] if width is None else width
     if int(width) != width or width < 1:
         raise ValueError(f"width must be a positive integer, got {width!r}")
-    return ARCHS[name](num_classes=num_classes, in_channels=in_channels, width=int(width), **kwargs)
+    if seed is None:
+        return ARCHS[name](num_classes=num_classes, in_channels=in_channels, width=int(width), **kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return ARCHS[name](num_classes=num_classes, in_channels=in_channels, width=int(width), **kwargs)
 
 
 def checkpoint_dict(model: SpectrumModel, **meta) -> dict:
