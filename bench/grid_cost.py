@@ -55,10 +55,11 @@ def passes(config: dict, rule: str) -> float:
     return a["steps"] + 1 / 3
 
 
-def cells_per_model(config: dict) -> dict[str, dict[str, int]]:
-    """Cells of every evaluation rule per model: a PGD-type job is one cell; units hold several."""
+def cells_per_model(config: dict, plan: dict) -> dict[str, dict[str, int]]:
+    """Cells of every evaluation rule per model (``plan``: the config's evaluation units): a PGD-type job is one cell;
+    units hold several."""
     out: dict[str, dict[str, int]] = {m: {} for m in config["models"]}
-    for unit, cells in eval_units.plan(config).items():
+    for unit, cells in plan.items():
         rule = accounting.unit_rule(unit.attack, by_attack=True)
         out[unit.model][rule] = out[unit.model].get(rule, 0) + len(cells)
     for m in config["models"]:
@@ -81,14 +82,15 @@ def main() -> None:
     job_s = start["eval_job_start"]["to_first_batch_s"] + args.cuda_init
 
     config = atconfig.load(os.path.join(os.path.dirname(HERE), "config", "config.yaml"), check_data=False)
-    cells = cells_per_model(config)
+    plan = eval_units.plan(config)
+    cells = cells_per_model(config, plan)
     arithmetic = {}
     for model, rules in cells.items():
         for rule, n in rules.items():
             arithmetic[rule] = arithmetic.get(rule, 0.0) + n * passes(config, rule) * IMAGES * STEP_S[model]
     rules = sorted(arithmetic)
-    jobs_now = accounting.grid_jobs(config, by_attack=True)
-    units = {accounting.unit_rule(u.attack, by_attack=True) for u in eval_units.plan(config)}
+    jobs_now = accounting.grid_jobs(config, by_attack=True, units=plan)
+    units = {accounting.unit_rule(u.attack, by_attack=True) for u in plan}
     # before: one job per quantized cell; the PGD-type rules were and are one job per cell (checklist's included)
     jobs = {
         "per cell (before)": {

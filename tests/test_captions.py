@@ -108,3 +108,8 @@ def test_every_caption_the_rules_name_exists():
     assert not re.search(r"\.\./report/", rules)  # every caption goes through caption_file
     for name in names:
         assert (REPORT / f"{name}.rst").is_file(), name
+
+
+def test_a_heading_names_the_run_after_its_run_directory():
+    by_root = captions.heading("Checks.", REPORT / "checklist.rst", root="results/tiny")
+    assert by_root == captions.heading("Checks.", REPORT / "checklist.rst", run="tiny") and "tiny" in by_root

@@ -196,3 +196,17 @@ def test_a_file_without_a_key_or_unreadable_is_no_cached_cell(tmp_path):
     broken.write_bytes(b"not parquet")
     assert U.stored_key(plain) is None and U.stored_key(broken) is None
     assert U.stored_key(tmp_path / "missing.parquet") is None
+
+
+class Wildcards(dict):
+    """What a job's wildcards offer the unit: attribute access and keys()."""
+
+    __getattr__ = dict.__getitem__
+
+
+def test_a_jobs_wildcards_name_its_unit_and_the_checklists_more_steps_bpda():
+    plain = U.of_wildcards(Wildcards(model="rn", attack="bpda", delta="8", q="beta4"))
+    assert plain == U.Unit("rn", "bpda", 8, "beta4")
+    steps = U.of_wildcards(Wildcards(model="rn", attack="bpda", factor="5", delta="8", q="beta4"))
+    assert steps == U.Unit("rn", "bpda5x", 8, "beta4")
+    assert U.attack_settings(PAPER, steps.attack)["steps"] == 5 * U.attack_settings(PAPER, "bpda")["steps"]

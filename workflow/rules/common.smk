@@ -1,6 +1,8 @@
 # Target builders and every function the rules call: their input, params and resources functions are named
 # get_<what> and take the job's wildcards; the other rule files hold rules only (no anonymous functions either).
 # Logic lives in atspectrum.config / atspectrum.runtime.paths.
+import functools
+
 import atspectrum.reporting.accounting as accounting
 import atspectrum.reporting.checklist as atchecklist
 import atspectrum.reporting.claims as atclaims
@@ -154,8 +156,7 @@ def unit_inputs(files):
 
 def quant_unit(w):
     """The unit of an evaluate_quantized(_steps) job; bpda<factor>x is the checklist's more-steps BPDA."""
-    attack = f"{w.attack}{w.factor}x" if "factor" in w.keys() else w.attack
-    unit = atunits.Unit(w.model, attack, int(w.delta), w.q)
+    unit = atunits.of_wildcards(w)
     if unit not in QUANT_UNITS:
         raise WorkflowError(f"no quantized evaluation unit {unit} in this configuration")
     return unit
@@ -409,13 +410,19 @@ def get_gpu_rules(w):
     return sorted(r.name for r in workflow.rules if "gpu" in r.resources)
 
 
+@functools.cache
+def paper_units():
+    """The paper grid's evaluation units (planned once for both of the compute table's params)."""
+    return atunits.plan(PAPER_CONFIG)
+
+
 def get_paper_grid_jobs(w):
-    return accounting.grid_jobs(PAPER_CONFIG, by_attack=True)
+    return accounting.grid_jobs(PAPER_CONFIG, by_attack=True, units=paper_units())
 
 
 def get_paper_grid_cells(w):
-    return accounting.unit_cells(PAPER_CONFIG)
+    return accounting.unit_cells(PAPER_CONFIG, paper_units())
 
 
 def get_run_cells(w):
-    return accounting.unit_cells(config)
+    return accounting.unit_cells(config, QUANT_UNITS)

@@ -1,5 +1,3 @@
-import os
-
 import pandas as pd
 
 from atspectrum.reporting import captions, tables
@@ -20,7 +18,7 @@ tables.write(
     captions.heading(
         "Table 2: average accuracy (%) over every corruption and severity, one row per model.",
         snakemake.input.caption,
-        run=os.path.basename(root),
+        root=root,
     ),
     marks,
     n=[n[p.models.index(m)] for m in table["model"]],

@@ -1,5 +1,4 @@
 import json
-import os
 
 import pandas as pd
 
@@ -20,7 +19,7 @@ n_rows = [int((corrupted["corruption"] == name).sum()) for name in p.names] + [l
 
 def caption(title):
     """``title`` (which of the three tables), then the section's caption (workflow/report/corruptions.rst)."""
-    return captions.heading(title, snakemake.input.caption, model=model, run=os.path.basename(root))
+    return captions.heading(title, snakemake.input.caption, model=model, root=root)
 
 
 tables.write(

@@ -1,5 +1,4 @@
 import json
-import os
 
 import pandas as pd
 
@@ -21,7 +20,7 @@ out, n = f"{root}/tables", int(grid["n"].iloc[0])
 
 def caption(title):
     """``title`` (which of the three tables), then the section's caption (workflow/report/overdesign.rst)."""
-    return captions.heading(title, snakemake.input.caption, model=model, run=os.path.basename(root))
+    return captions.heading(title, snakemake.input.caption, model=model, root=root)
 
 
 tables.write(

@@ -1,5 +1,3 @@
-import os
-
 from atspectrum.evaluation import evaluate
 from atspectrum.reporting import captions, tables
 from atspectrum.runtime import logs, paths
@@ -29,7 +27,7 @@ caption = captions.heading(
     f"{w.model} under {p.label} at β = {beta:g}.",
     snakemake.input.caption,
     model=w.model,
-    run=os.path.basename(root),
+    root=root,
     stats=p.stats,
 )
 tables.write(

@@ -1,5 +1,4 @@
 import functools
-import os
 
 import pandas as pd
 
@@ -46,7 +45,7 @@ tables.write(
         f"Tables 18/19 ({model}): clean accuracy after quantization, no attack.",
         snakemake.input.caption,
         model=model,
-        run=os.path.basename(root),
+        root=root,
         stats=p.stats,
     ),
     marks,

@@ -1,5 +1,3 @@
-import os
-
 import numpy as np
 
 from atspectrum.reporting import captions, checklist, tables
@@ -13,7 +11,7 @@ with np.load(snakemake.input.test, allow_pickle=False) as z:
 rows = checklist.collect(p.plan, p.settings, root, images, labels)
 table, marks = checklist.table(rows)
 stem = f"{root}/tables/checklist"
-caption = captions.heading(f"Checks: {checklist.summary(rows)}.", snakemake.input.caption, run=os.path.basename(root))
+caption = captions.heading(f"Checks: {checklist.summary(rows)}.", snakemake.input.caption, root=root)
 tables.write(table, stem, caption, marks)
 log(table.to_string())
 log(checklist.summary(rows))

@@ -1,4 +1,3 @@
-import os
 import shutil
 
 from atspectrum.reporting import captions, claims, tables
@@ -9,7 +8,7 @@ p = snakemake.params
 root = paths.run_root(snakemake.output[0])  # results/<run>
 table = claims.evaluate(p.plan, root)
 models = ", ".join(sorted(set(table["model"])))
-caption = captions.heading(f"Claims C1–C4 on {models}.", snakemake.input.caption, run=os.path.basename(root))
+caption = captions.heading(f"Claims C1–C4 on {models}.", snakemake.input.caption, root=root)
 tables.write(table, f"{root}/tables/claims", caption)
 for src, dst in p.figures:  # the figures each claim rests on, beside it in the report
     with io.atomic_path(dst) as tmp:

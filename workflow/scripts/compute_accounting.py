@@ -1,5 +1,3 @@
-import os
-
 from atspectrum.reporting import accounting, captions, tables
 from atspectrum.runtime import logs, paths
 
@@ -13,7 +11,7 @@ total = table.set_index("rule").loc["total"]
 caption = captions.heading(
     f"All {int(total['jobs'])} jobs, {total['wall_s']:.0f} s of wall time.",
     snakemake.input.caption,
-    run=os.path.basename(root),
+    root=root,
 )
 tables.write(table, f"{root}/tables/compute", caption)
 log(table.to_string())

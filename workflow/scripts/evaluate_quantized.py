@@ -10,15 +10,16 @@ from atspectrum.specs import APGDSpec, PGDSpec
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
-attack = f"{w.attack}{w.factor}x" if "factor" in w.keys() else w.attack  # bpda<factor>x: the checklist's
-unit = eval_units.Unit(w.model, attack, int(w.delta), w.q)
+unit = eval_units.of_wildcards(w)  # attack bpda<factor>x: the checklist's more-steps BPDA
+attack = unit.attack
 device = jobs.setup(snakemake.threads, p.device)
 images, labels = data.load_prepared(snakemake.input.test)
 batch_size, delta, beta = snakemake.resources.eval_batch, unit.delta, unit.beta
 model_file = dict(zip(p.eps, snakemake.input.models))
 adv_file = dict(zip(p.eps, snakemake.input.adv)) if "adv" in snakemake.input.keys() else {}
-# the attack as a value (transfer: its cells classify the cached examples; their settings are in the cells' keys)
-spec = APGDSpec.of(p.attack) if w.attack == "apgd-bpda" else PGDSpec.of(p.attack)
+# the attack as a value; transfer attacks nothing here (its cells classify the cached examples, whose settings are in
+# the cells' keys)
+spec = None if w.attack == "transfer" else (APGDSpec if w.attack == "apgd-bpda" else PGDSpec).of(p.attack)
 # what every cell's key holds besides its eps, layer and input files
 unit_params = {"model": unit.model, "attack": attack, "settings": p.attack, "seed": p.seed, "delta": delta, "q": unit.q}
 

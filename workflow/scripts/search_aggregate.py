@@ -1,5 +1,4 @@
 import json
-import os
 
 from atspectrum.evaluation import search
 from atspectrum.reporting import captions, tables
@@ -20,7 +19,7 @@ tables.write(
         f"{model}: the overdesign search under PGD_delta-{p.steps}, one row per searched delta.",
         snakemake.input.caption,
         model=model,
-        run=os.path.basename(root),
+        root=root,
     ),
 )
 log(table.to_string())

@@ -40,6 +40,19 @@ def _as_float(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
     return batch.float().div_(255) if batch.dtype == torch.uint8 else batch.float()
 
 
+def _attack_setup(model: nn.Module, spec, kind: type, device, attack_quantize, eval_quantize):
+    """What an attack checks before any work (``spec`` is a ``kind``; both quantizers' β), then the model in eval mode
+    on ``device``, the device, and the forward the attack differentiates (through ``attack_quantize`` when given)."""
+    if not isinstance(spec, kind):
+        article = "an" if kind.__name__[0] in "AEIOU" else "a"
+        raise TypeError(f"spec must be {article} {kind.__name__}, got {type(spec).__name__}")
+    for q in (attack_quantize, eval_quantize):
+        check_quantizer(q)
+    device = torch.device(device)
+    forward = (lambda m, inp: m(inp, quantize=attack_quantize)) if attack_quantize else None
+    return model.to(device).eval(), device, forward
+
+
 def attack_per_example(
     model: nn.Module,
     images: torch.Tensor,
@@ -60,15 +73,9 @@ def attack_per_example(
     one for the verdict). ``delta`` is in 1/255 units (0 → clean accuracy); the step is ``spec.step_factor · δ/255``.
     With ``keep_adv`` the adversarial examples come back too (float32, on the CPU).
     """
-    if not isinstance(spec, PGDSpec):
-        raise TypeError(f"spec must be a PGDSpec, got {type(spec).__name__}")
-    for q in (attack_quantize, eval_quantize):  # a bad beta fails before any work
-        check_quantizer(q)
-    device = torch.device(device)
-    model = model.to(device).eval()
+    model, device, attack_fwd = _attack_setup(model, spec, PGDSpec, device, attack_quantize, eval_quantize)
     eps = attacks.pixels(delta)
     noise = attacks.start_noise(images.shape, seed) if spec.random_start and eps > 0 else None
-    attack_fwd = (lambda m, inp: m(inp, quantize=attack_quantize)) if attack_quantize else None
     preds, advs = [], []
     for start in range(0, len(labels), batch_size):
         x = _as_float(images[start : start + batch_size], device)
@@ -143,13 +150,7 @@ def apgd_per_example(
     :func:`atspectrum.attacks.apgd.attack`). The attack differentiates ``model(x, quantize=attack_quantize)``, the
     verdict is ``model(x, quantize=eval_quantize)`` (APGD-BPDA: straight-through for the attack, the real quantizer for
     the verdict). Same frame as :func:`attack_per_example`; ``delta`` in 1/255 units."""
-    if not isinstance(spec, APGDSpec):
-        raise TypeError(f"spec must be an APGDSpec, got {type(spec).__name__}")
-    for q in (attack_quantize, eval_quantize):
-        check_quantizer(q)
-    device = torch.device(device)
-    model = model.to(device).eval()
-    fwd = (lambda m, inp: m(inp, quantize=attack_quantize)) if attack_quantize else None
+    model, device, fwd = _attack_setup(model, spec, APGDSpec, device, attack_quantize, eval_quantize)
     verdict = lambda m, inp: m(inp) if eval_quantize is None else m(inp, quantize=eval_quantize)  # noqa: E731
     adv, pred = apgd.attack(
         model,

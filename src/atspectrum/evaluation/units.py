@@ -34,8 +34,9 @@ from atspectrum.runtime import io, paths
 
 KEY = b"atspectrum.cell_key"
 RECOMPUTE_ENV = "ATSPECTRUM_RECOMPUTE"
-# transfer, bpda, apgd-bpda, and the checklist's more-steps BPDA (bpda<factor>x)
-_ATTACK = re.compile(r"(?:transfer|bpda|apgd-bpda)|bpda[0-9]+x")
+# transfer, bpda, apgd-bpda, and the checklist's more-steps BPDA (bpda<factor>x, checklist.more_steps_attack)
+_MORE_STEPS_BPDA = re.compile(r"bpda([0-9]+)x")
+_ATTACK = re.compile(r"transfer|bpda|apgd-bpda|" + _MORE_STEPS_BPDA.pattern)
 _EVAL = re.compile(
     r"^(?P<root>.+)/eval/(?P<model>[^/]+)/eps(?P<eps>[0-9]+)/(?P<attack>[^/]+)/delta(?P<delta>[0-9]+)/"
     r"(?:none|(?P<layer>[^/]+)/beta(?P<beta>[0-9p]+))\.parquet$"
@@ -57,6 +58,13 @@ class Unit:
 
     def file(self, root: str) -> str:
         return paths.unit_file(root, self.model, self.attack, self.delta, self.q)
+
+
+def of_wildcards(w) -> Unit:
+    """The unit of an evaluate_quantized(_steps) job from its wildcards: model, attack, delta, q, and for the
+    checklist's more-steps BPDA (rule evaluate_quantized_steps) factor, the attack token being bpda<factor>x."""
+    attack = checklist.more_steps_attack(w.factor, w.attack) if "factor" in w.keys() else w.attack
+    return Unit(w.model, attack, int(w.delta), w.q)
 
 
 def split(path: str) -> tuple[Unit, int, str] | None:
@@ -112,9 +120,10 @@ def plan(config: dict, root: str = "results") -> dict[Unit, list[list]]:
 
 def attack_settings(config: dict, attack: str) -> dict:
     """The settings of a unit's attack: the configured ones, with the steps multiplied for bpda<factor>x."""
-    if attack.endswith("x") and attack.startswith("bpda"):
+    more = _MORE_STEPS_BPDA.fullmatch(attack)
+    if more:
         settings = atconfig.quant_attack(config, "bpda")
-        return {**settings, "steps": settings["steps"] * int(attack[4:-1])}
+        return {**settings, "steps": settings["steps"] * int(more.group(1))}
     return atconfig.quant_attack(config, attack)
 
 

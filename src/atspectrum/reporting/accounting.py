@@ -70,11 +70,12 @@ def unit_rule(attack: str, by_attack: bool = False) -> str:
     return f"evaluate_{attack}" if by_attack else "evaluate_quantized"
 
 
-def grid_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
+def grid_jobs(config: dict, by_attack: bool = False, units: dict | None = None) -> dict[str, int]:
     """Jobs per GPU rule in the grid a (validated) config describes, counted as the rules expand it (the sanity
     checklist's evaluations included; of an overdesign search, only the first validation evaluation per
     (model, δ), since the rest depends on the results). With ``by_attack`` the quantized evaluations are counted
-    per attack, under their benchmark directories' names (``evaluate_<attack>``, see :func:`rule_of`)."""
+    per attack, under their benchmark directories' names (``evaluate_<attack>``, see :func:`rule_of`). ``units``:
+    the config's :func:`~atspectrum.evaluation.units.plan`, when the caller has it already."""
     models = sorted(config["models"])
     eps = {m: atconfig.eps_list(config, m) for m in models}
     counts = {
@@ -87,7 +88,8 @@ def grid_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
             if "transfer" in atconfig.quant_eval_attacks(config)
             else 0
         )
-        for unit in eval_units.plan(config):  # the tables' and the checklist's evaluations, in units
+        # the tables' and the checklist's evaluations, in units
+        for unit in eval_units.plan(config) if units is None else units:
             key = unit_rule(unit.attack, by_attack)
             counts[key] = counts.get(key, 0) + 1
     if atconfig.corruptions_enabled(config):
@@ -99,10 +101,11 @@ def grid_jobs(config: dict, by_attack: bool = False) -> dict[str, int]:
     return counts
 
 
-def unit_cells(config: dict) -> dict[str, int]:
-    """Cells per quantized evaluation rule (by attack, as :func:`grid_jobs` with ``by_attack``) of a config's units."""
+def unit_cells(config: dict, units: dict | None = None) -> dict[str, int]:
+    """Cells per quantized evaluation rule (by attack, as :func:`grid_jobs` with ``by_attack``) of a config's units
+    (``units``: its :func:`~atspectrum.evaluation.units.plan`, when the caller has it already)."""
     counts: dict[str, int] = {}
-    for unit, cells in eval_units.plan(config).items():
+    for unit, cells in (eval_units.plan(config) if units is None else units).items():
         rule = unit_rule(unit.attack, by_attack=True)
         counts[rule] = counts.get(rule, 0) + len(cells)
     return counts

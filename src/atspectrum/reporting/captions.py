@@ -12,6 +12,7 @@ hyperlink references into their text. Torch-free."""
 
 from __future__ import annotations
 
+import os
 import re
 
 # a Jinja expression, statement or comment: only the expressions below are supported
@@ -69,7 +70,10 @@ def render(path: str, **values) -> str:
     return to_markdown(_fill(text, str(path), values))
 
 
-def heading(title: str, path: str, **values) -> str:
-    """A table's heading: its own short ``title`` (which table this is), then the rendered caption ``path``."""
+def heading(title: str, path: str, root: str | None = None, **values) -> str:
+    """A table's heading: its own short ``title`` (which table this is), then the rendered caption ``path``; with
+    ``root`` (the run directory ``results/<run>``) the captions' ``run`` is its name."""
+    if root is not None:
+        values.setdefault("run", os.path.basename(os.path.normpath(root)))
     caption = render(path, **values)
     return f"{title.strip()} {caption}" if title.strip() else caption
