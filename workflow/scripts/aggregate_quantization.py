@@ -1,6 +1,7 @@
-from atspectrum.evaluation import evaluate
+from atspectrum.evaluation.frames import read_cell
 from atspectrum.reporting import captions, tables
 from atspectrum.runtime import logs, paths
+from atspectrum.specs import accuracy
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
@@ -8,12 +9,12 @@ root = paths.run_root(snakemake.output[0])  # results/<run>
 beta = paths.beta_value(w.beta)
 layers = ["none", *p.layers]
 frames = {
-    (e, d, layer): evaluate.read_cell(root, w.model, e, w.attack, d, layer, beta, p.worst_of)
+    (e, d, layer): read_cell(root, w.model, e, w.attack, d, layer, beta, p.worst_of)
     for e in p.eps
     for d in p.deltas
     for layer in layers
 }
-acc = {key: evaluate.accuracy(frame) for key, frame in frames.items()}
+acc = {key: accuracy(frame) for key, frame in frames.items()}
 # every quantized cell against the unquantized model at its (delta, eps), paired by test example
 cells = [
     ({"delta": d, "layer": layer, "column": f"eps{e}"}, (e, d, layer), (e, d, "none"))

@@ -2,9 +2,10 @@ import functools
 
 import pandas as pd
 
-from atspectrum.evaluation import evaluate
+from atspectrum.evaluation.frames import read_cell
 from atspectrum.reporting import captions, figures, tables
 from atspectrum.runtime import logs, paths
+from atspectrum.specs import accuracy
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model
@@ -13,18 +14,18 @@ root = paths.run_root(snakemake.output[0])  # results/<run>
 
 @functools.cache  # each unquantized result is the baseline of every (layer, beta): read it once
 def frame(attack, eps, delta, layer, beta=None):
-    return evaluate.read_cell(root, model, eps, attack, delta, layer, beta, p.worst_of)
+    return read_cell(root, model, eps, attack, delta, layer, beta, p.worst_of)
 
 
 def acc(*key):
-    return evaluate.accuracy(frame(*key))
+    return accuracy(frame(*key))
 
 
 n, value_columns, tests = 1, [], None  # quantization.clean: false leaves no cell to test
 if 0 in p.deltas.get("transfer", []):
     keys = [(e, "none", None) for e in p.eps] + [(e, layer, b) for e in p.eps for layer in p.layers for b in p.betas]
     frames = {k: frame("transfer", k[0], 0, k[1], k[2]) for k in keys}
-    clean = {k: evaluate.accuracy(f) for k, f in frames.items()}
+    clean = {k: accuracy(f) for k, f in frames.items()}
     cells = [
         ({"beta": f"{b:g}", "layer": layer, "column": f"eps{e}"}, (e, layer, b), (e, "none", None))
         for b in p.betas

@@ -1,13 +1,11 @@
 import os
 
-import torch
-
 from atspectrum import data
 from atspectrum.data import cifar10c
-from atspectrum.runtime import logs
+from atspectrum.runtime import jobs, logs
 
 log = logs.to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+jobs.setup(snakemake.threads, "cpu")
 images, labels = data.load_prepared(snakemake.input.test)
 written = cifar10c.write(
     os.path.dirname(snakemake.output[0]), images, labels, seed=snakemake.params.seed, corruptions=snakemake.params.names
