@@ -54,7 +54,8 @@ def test_unreadable_benchmark_names_the_file(tmp_path):
 def test_grid_jobs_of_the_paper_config():
     """The same counts the paper grid's dry run lists (tests/test_workflow.py checks them against Snakemake)."""
     counts = accounting.grid_jobs(atconfig.load("config/config.yaml", check_data=False))
-    assert counts["train"] == 20 and counts["evaluate_pgd"] == 20 * 13 + 2  # + the checklist's delta = 64
+    # PGD in units per (model, delta): delta 0-12 and the checklist's 64 (each model's eps are among 0-12)
+    assert counts["train"] == 20 and counts["evaluate_pgd"] == 2 * 14
     assert counts["transfer_examples"] == 20 * 6 and counts["evaluate_corruptions"] == 20
     # units (attack, delta, none or one beta) over every eps and layer: transfer at 7 deltas, BPDA at 6, APGD-BPDA
     # at 6 at one beta; the checklist's very large beta (transfer, delta 0) and BPDA at delta 64, per architecture
@@ -99,17 +100,19 @@ def test_evaluation_units_are_projected_per_cell(tmp_path):
     """A unit's size grows with the grid: its time is projected per cell, not per job."""
     bench(tmp_path / "benchmarks/evaluate_bpda/rn_delta8_beta4.tsv", 30.0)
     bench(tmp_path / "benchmarks/evaluate_bpda/rn_delta8_none.tsv", 10.0)
-    bench(tmp_path / "benchmarks/evaluate_pgd/rn_eps0_delta8.tsv", 6.0)
+    bench(tmp_path / "benchmarks/evaluate_pgd/rn_delta8_none.tsv", 6.0)
     cfg = atconfig.load("config/config.yaml", check_data=False)
     grid_cells = accounting.unit_cells(cfg)
     assert grid_cells["evaluate_bpda"] == 13 * 6 * (1 + 5 * 5) + 7 * 6 * (1 + 4 * 5) + 2 * 2
-    assert sum(grid_cells.values()) == 3395 + 2910 + 678 + 9 + 4 + 4
+    # PGD: every eps at delta 0-12 and itself (13 deltas), and the checklist's delta 64 at each largest eps
+    assert grid_cells["evaluate_pgd"] == 20 * 13 + 2
+    assert sum(grid_cells.values()) == 3395 + 2910 + 678 + 9 + 4 + 4 + 262
     rows = accounting.summary(
         accounting.read_benchmarks(str(tmp_path)),
         ["evaluate_quantized", "evaluate_pgd"],
         accounting.grid_jobs(cfg, by_attack=True),
-        {"evaluate_bpda": (8, grid_cells["evaluate_bpda"])},
+        {"evaluate_bpda": (8, grid_cells["evaluate_bpda"]), "evaluate_pgd": (2, grid_cells["evaluate_pgd"])},
     ).set_index("rule")
-    # 40 s for 8 cells: 5 s per cell
+    # 40 s for 8 cells: 5 s per cell; PGD 6 s for 2 cells: 3 s per cell
     assert rows.loc["evaluate_bpda", "grid_gpu_hours"] == pytest.approx(grid_cells["evaluate_bpda"] * 5 / 3600)
-    assert rows.loc["evaluate_pgd", "grid_gpu_hours"] == pytest.approx((20 * 13 + 2) * 6 / 3600)
+    assert rows.loc["evaluate_pgd", "grid_gpu_hours"] == pytest.approx((20 * 13 + 2) * 3 / 3600)

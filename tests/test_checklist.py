@@ -535,11 +535,11 @@ def test_quantization_off_gives_not_applicable_rows(tmp_path):
 
 
 def test_extra_jobs_of_the_paper_grid():
-    """What the paper grid's dry run adds for the checklist: PGD_64-20 and PGD_12-100 at eps 12 of each
-    architecture as jobs; beta = 1e6 after each of ResNet-18's 5 and WRN-28-10's 4 quantization points, and on the
+    """What the paper grid's dry run adds for the checklist: PGD_12-100 at eps 12 of each architecture as jobs;
+    PGD_64-20 at eps 12, beta = 1e6 after each of ResNet-18's 5 and WRN-28-10's 4 quantization points, and on the
     first two points of each at beta 8 BPDA_64-20 and BPDA_12-100, as cells of the evaluation units."""
     cfg = atconfig.load("config/config.yaml", check_data=False)
-    assert C.extra_jobs(cfg) == {"evaluate_pgd": 2, "evaluate_pgd_steps": 2}
+    assert C.extra_jobs(cfg) == {"evaluate_pgd_steps": 2}
 
     def cells(attack, delta, q):
         return {u.model: c for u, c in eval_units.plan(cfg).items() if (u.attack, u.delta, u.q) == (attack, delta, q)}
@@ -552,9 +552,10 @@ def test_extra_jobs_of_the_paper_grid():
         "resnet18": [[12, "conv0"], [12, "layer1"]],
         "wrn28_10": [[12, "init_conv"], [12, "layer0"]],
     }
+    assert cells("pgd", 64, "none") == {"resnet18": [[12, "none"]], "wrn28_10": [[12, "none"]]}
     assert cells("bpda5x", 12, "beta8") == cells("bpda", 64, "beta8")
-    cfg["checklist"]["large_delta"]["delta"] = 12  # already on the grid (PGD and BPDA): no extra job or unit
-    assert C.extra_jobs(cfg)["evaluate_pgd"] == 0 and cells("bpda", 64, "beta8") == {}
+    cfg["checklist"]["large_delta"]["delta"] = 12  # already on the grid (PGD and BPDA): no extra unit
+    assert cells("pgd", 64, "none") == {} and cells("bpda", 64, "beta8") == {}
     cfg["checklist"]["masking"]["layers"] = 1
     assert cells("bpda5x", 12, "beta8") == {"resnet18": [[12, "conv0"]], "wrn28_10": [[12, "init_conv"]]}
 

@@ -1,4 +1,4 @@
-"""Quantized evaluation units: which cells a unit holds, and the per-cell cache that keeps reruns and failures cheap."""
+"""Evaluation units (PGD and quantized): which cells a unit holds, and the per-cell cache that keeps reruns and failures cheap."""
 
 import copy
 
@@ -37,40 +37,51 @@ def test_a_cell_file_names_its_unit_eps_and_layer():
         8,
         "layer2",
     )
-    # PGD evaluations are per cell: no unit
-    assert U.split(paths.eval_file("r", "rn", 8, "pgd", 4)) is None
+    assert U.split(paths.eval_file("r", "rn", 8, "pgd", 4)) == (U.Unit("rn", "pgd", 4, "none"), 8, "none")
+    # PGD with more steps is one job per cell (evaluate_pgd_steps), the search's evaluations are its own
     assert U.split(paths.eval_file("r", "rn", 8, "pgd5x", 4)) is None
+    assert U.split("r/search/rn/delta4/eps8/test.parquet") is None
     assert U.Unit("rn", "bpda", 4, "beta7p5").beta == 7.5 and U.Unit("rn", "bpda", 4, "none").beta is None
 
 
-def test_inputs_replace_every_quantized_cell_by_its_unit_and_keep_the_rest():
+def test_inputs_replace_every_planned_cell_by_its_unit_and_keep_the_rest():
     root = "results/x"
     files = [paths.eval_file(root, "rn", e, "bpda", 4, layer, 8) for e in (0, 8) for layer in ("conv0", "layer1")]
     files += [paths.eval_file(root, "rn", 8, "pgd", 4), paths.eval_file(root, "rn", 8, "bpda", 4)]
-    assert U.inputs(files, root) == sorted(
+    off_plan = paths.eval_file(root, "rn", 20, "pgd", 4)  # an eps no unit holds (the search's beyond the grid)
+    planned = U.group(files)
+    assert U.inputs(files + [off_plan], root, planned) == sorted(
         [
             paths.unit_file(root, "rn", "bpda", 4, "beta8"),
             paths.unit_file(root, "rn", "bpda", 4, "none"),
-            paths.eval_file(root, "rn", 8, "pgd", 4),
+            paths.unit_file(root, "rn", "pgd", 4, "none"),
+            off_plan,
         ]
     )
+    assert U.planned(planned, files[0]) and not U.planned(planned, off_plan)
 
 
 def test_the_paper_grid_in_units_holds_every_cell_exactly_once():
     units = U.plan(PAPER)
     cells = [(u, e, layer) for u, unit_cells in units.items() for e, layer in unit_cells]
     assert len(cells) == len(set(cells))
-    expected = {U.split(f) for m in PAPER["models"] for f in U.table_files(PAPER, "results", m)}
+    expected = {
+        U.split(f)
+        for m in PAPER["models"]
+        for f in U.table_files(PAPER, "results", m) + U.pgd_files(PAPER, "results", m)
+    }
     assert expected <= set(cells)
-    # the table cells (transfer 3,395, BPDA 2,910, APGD-BPDA 678) and the checklist's (β = 10⁶ at the largest ε,
-    # every layer: 5 + 4; BPDA at δ 64 and BPDA-100 on the first two points of each model's largest ε: 2 × 2 each)
-    assert len(cells) == 3395 + 2910 + 678 + 9 + 4 + 4
+    # the table cells (transfer 3,395, BPDA 2,910, APGD-BPDA 678), the overdesign grid's PGD (20 models x 13 deltas)
+    # and the checklist's (PGD at delta 64 at each largest eps: 2; beta = 1e6 at the largest eps, every layer: 5 + 4;
+    # BPDA at delta 64 and BPDA-100 on the first two points of each model's largest eps: 2 x 2 each)
+    assert len(cells) == 3395 + 2910 + 678 + 20 * 13 + 2 + 9 + 4 + 4
     # β and δ are part of a unit's name, ε and the layer are not
     assert all(len({(e, layer) for e, layer in c}) == len(c) for c in units.values())
     per_attack = accounting.grid_jobs(PAPER, by_attack=True)
     assert per_attack["evaluate_transfer"] == 2 * 7 * (1 + 5) + 2  # + the checklist's beta = 1e6 at delta 0
     assert per_attack["evaluate_bpda"] == 2 * 6 * (1 + 5) + 2  # + BPDA at delta 64, beta 8
     assert per_attack["evaluate_apgd-bpda"] == 2 * 6 * (1 + 1) and per_attack["evaluate_quantized_steps"] == 2
+    assert per_attack["evaluate_pgd"] == 2 * 14  # per model: delta 0-12 and the checklist's 64
     assert sum(accounting.grid_jobs(PAPER).values()) <= 1500 - 75  # the CPU rules add about 75 jobs
 
 
@@ -86,12 +97,19 @@ def test_adding_a_beta_or_a_delta_adds_units_and_changes_no_other():
     added = U.plan(atconfig.validate(more_delta, check_data=False))
     assert {u: c for u, c in added.items() if u in base} == base
     assert {u.delta for u in set(added) - set(base)} == {5}
+    more_pgd_delta = copy.deepcopy(PAPER)
+    more_pgd_delta["overdesign"]["delta"] = list(range(1, 14))
+    added = U.plan(atconfig.validate(more_pgd_delta, check_data=False))
+    assert {u: c for u, c in added.items() if u in base} == base
+    assert set(added) - set(base) == {U.Unit(m, "pgd", 13, "none") for m in PAPER["models"]}
 
 
 def test_settings_of_a_unit_are_its_attacks_own():
     cfg = copy.deepcopy(PAPER)
     assert U.attack_settings(cfg, "bpda") == {"steps": 20, "step_factor": 0.1, "random_start": True}
     assert U.attack_settings(cfg, "bpda5x")["steps"] == 100
+    cfg["overdesign"]["attack"]["steps"] = 30  # PGD's settings are the overdesign grid's, BPDA's its own
+    assert U.attack_settings(cfg, "pgd")["steps"] == 30 and U.attack_settings(cfg, "bpda")["steps"] == 20
     assert U.attack_settings(cfg, "apgd-bpda") == {"steps": 100, "restarts": 1, "losses": ["ce", "dlr"]}
     # more cells, more time; APGD's passes cost more than BPDA's, BPDA's more than one forward pass
     assert (

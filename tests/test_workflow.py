@@ -159,7 +159,21 @@ def test_a_dry_run_imports_no_torch(tiny_run):
 def test_adding_a_delta_schedules_only_its_evaluations_and_the_aggregate(tiny_run):
     res = snakemake(tiny_run, changed(overdesign__delta=[4, 8, 16]), "-n")
     assert res.returncode == 0, res.stderr[-3000:]
-    assert job_counts(res.stdout + res.stderr) == {"evaluate_pgd": 2, "aggregate_overdesign": 1, **FOLLOWERS}
+    assert job_counts(res.stdout + res.stderr) == {"evaluate_pgd": 1, "aggregate_overdesign": 1, **FOLLOWERS}
+    assert "units/pgd/delta4/none.json" in res.stdout  # the new delta's unit, over every eps
+
+
+def test_changing_the_pgd_attack_reruns_the_pgd_jobs_only(tiny_run):
+    res = snakemake(tiny_run, changed(overdesign__attack={"steps": 6}), "-n")
+    assert res.returncode == 0, res.stderr[-3000:]
+    counts = job_counts(res.stdout + res.stderr)
+    # PGD at delta 0, 8, 16 and the checklist's 128 (units), and its more-steps PGD; nothing quantized
+    assert counts == {
+        "evaluate_pgd": 4,
+        "evaluate_pgd_steps": 1,
+        "aggregate_overdesign": 1,
+        **FOLLOWERS,
+    }
 
 
 def test_changing_training_hyperparameters_retrains_that_model(tiny_run):
@@ -191,16 +205,17 @@ def test_changing_the_evaluation_batch_size_reruns_only_the_config_record(tiny_r
 
 
 def test_paper_grid_dry_run_lists_every_job(tmp_path):
-    """No CIFAR-10 needed to plan: 20 models; 13 + 7 models × PGD at δ ∈ {0, …, 12}; per model, transfer at
+    """No CIFAR-10 needed to plan: 20 models; per architecture PGD in units at δ ∈ {0, …, 12} (every ε) and the
+    checklist's δ = 64 (its largest ε); per model, transfer at
     δ ∈ {0, 2, …, 12} and BPDA at δ ∈ {2, …, 12}, each in units (unquantized, and each β of 5 at every layer, every
-    ε); APGD-BPDA at δ ∈ {2, …, 12} at β = 8 only; the checklist's extra evaluations (PGD at δ = 64 and PGD-100 for each
-    architecture's largest ε, β = 10⁶ at every layer); the first validation step of 7 overdesign searches."""
+    ε); APGD-BPDA at δ ∈ {2, …, 12} at β = 8 only; the checklist's extra evaluations (PGD-100 for each architecture's
+    largest ε, β = 10⁶ at every layer); the first validation step of 7 overdesign searches."""
     res = snakemake_on(tmp_path, ROOT / "config" / "config.yaml", "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     assert job_counts(res.stdout + res.stderr) == {
         "prepare_data": 1,
         "train": 20,
-        "evaluate_pgd": 13 * 13 + 7 * 13 + 2,
+        "evaluate_pgd": 2 * (13 + 1),
         "aggregate_overdesign": 2,
         "evaluate_pgd_steps": 2,
         "transfer_examples": 20 * 6,

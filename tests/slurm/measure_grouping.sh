@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures how the evaluation jobs are best handed to SLURM (not a test; docs/slurm.md quotes its output): the tiny
-# workflow of tests/slurm/config.yaml with ten evaluate_pgd jobs (eps 0 and 16 x delta 0, 4, 8, 12, 16) runs on the
+# workflow of tests/slurm/config.yaml with ten PGD cells (eps 0 and 16 x delta 0, 4, 8, 12, 16: five evaluate_pgd
+# units since issue 15's PGD units; ten jobs when docs/slurm.md's first table was measured) runs on the
 # one-node test cluster (tests/slurm/cluster.sh, four fake GPUs) three ways, each from scratch:
 #   array   profiles/slurm as it is: evaluations that are ready together go out as one SLURM job array
 #   single  the profile without `slurm-array-jobs`: one sbatch call and one SLURM job per evaluation

@@ -1,13 +1,13 @@
 # The sanity checklist (tables/checklist): does every attack behind the tables work? See atspectrum.reporting.checklist.
-# Its extra evaluations reuse the evaluation rules: evaluate_pgd at a very large delta (a plain grid path),
-# evaluate_pgd_steps (evaluate_pgd with factor x the steps, attack token pgd<factor>x) and evaluate_quantized
+# Its extra evaluations reuse the evaluation rules: evaluate_pgd at a very large delta (its own unit),
+# evaluate_pgd_steps (evaluate_pgd_cell with factor x the steps, attack token pgd<factor>x) and evaluate_quantized
 # (transfer, delta 0, at a very large beta) — at the largest eps of each model unless checklist.<check>.eps: all —
 # and, on the gradient-masking cells (checklist.masking: first quantization points, headline beta), evaluate_quantized
 # (BPDA at the very large delta) and evaluate_quantized_steps (BPDA with factor x the steps, token bpda<factor>x).
 # What it reads: get_checklist_inputs (common.smk), from atspectrum.reporting.checklist.plan.
 
 
-use rule evaluate_pgd as evaluate_pgd_steps with:
+use rule evaluate_pgd_cell as evaluate_pgd_steps with:
     output:
         P.eval_file(R, "{model}", "{eps}", r"pgd{factor,[0-9]+}x", "{delta}"),
     params:

@@ -11,7 +11,7 @@ rule claims:
     """C1 overdesign, C2 quantization, C3 filter norms, C4 corruptions: holds / does not hold / inconclusive, each
     with its statistic (exact McNemar, sign test, Kendall tau, least-squares slope) and its numbers in words."""
     input:
-        data=atclaims.input_files(CLAIMS_PLAN, R),
+        data=unit_inputs(atclaims.input_files(CLAIMS_PLAN, R)),
         figures=[src for _, src, _, _ in claims_figures()],
         caption=caption_file("claims"),
     output:

@@ -101,21 +101,62 @@ def get_train_runtime(w):
     return atconfig.train_runtime_minutes(config, w.model, int(w.eps))
 
 
+# Evaluation units (atspectrum.evaluation.units): rules evaluate_pgd (attack.smk), evaluate_quantized (quantize.smk)
+# and evaluate_quantized_steps (checklist.smk)
+
+
+EVAL_UNITS = atunits.plan(config, R)  # every evaluation unit (PGD and quantized) and its (eps, layer) cells
+
+
+def unit_inputs(files):
+    """``files`` with each cell of a unit replaced by the unit's manifest (readers read the cell files)."""
+    return atunits.inputs(files, R, EVAL_UNITS)
+
+
+def eval_unit(w):
+    """The unit of an evaluate_pgd / evaluate_quantized(_steps) job; bpda<factor>x is the checklist's more-steps
+    BPDA."""
+    unit = atunits.of_wildcards(w)
+    if unit not in EVAL_UNITS:
+        raise WorkflowError(f"no evaluation unit {unit} in this configuration")
+    return unit
+
+
+def get_unit_cells(w):
+    """The unit's cells as [eps, layer, file], sorted by eps."""
+    unit = eval_unit(w)
+    return atunits.cell_files(unit, EVAL_UNITS[unit], R)
+
+
+def get_unit_eps(w):
+    return sorted({cell[0] for cell in EVAL_UNITS[eval_unit(w)]})
+
+
+def get_unit_attack(w):
+    """The unit's attack settings (transfer: those of the cached examples, which its cells' keys depend on)."""
+    return atunits.attack_settings(config, eval_unit(w).attack)
+
+
+def get_unit_runtime(w):
+    return atunits.runtime_minutes(config, eval_unit(w).attack, len(get_unit_cells(w)))
+
+
+def get_unit_inputs(w):
+    """Each eps's model, the test split, and for a transfer unit at delta > 0 each eps's cached examples."""
+    eps = get_unit_eps(w)
+    inputs = {"models": [P.model_file(R, w.model, e) for e in eps], "test": data_input("test")}
+    if eval_unit(w).attack == "transfer" and int(w.delta) > 0:
+        inputs["adv"] = [P.adv_file(R, w.model, e, w.delta) for e in eps]
+    return inputs
+
+
 # Section 3: the overdesign grid (aggregate.smk) and the checklist's PGD with more steps (checklist.smk)
 
 
-def pgd_eval_targets(model):
-    return [
-        P.eval_file(R, model, eps, "pgd", delta)
-        for eps in atconfig.eps_list(config, model)
-        for delta in atconfig.pgd_deltas(config, model, eps)
-    ]
-
-
 def get_overdesign_inputs(w):
-    """Every PGD evaluation of the model's grid and each eps's training metrics."""
+    """Every PGD evaluation unit of the model's grid and each eps's training metrics."""
     return {
-        "evals": pgd_eval_targets(w.model),
+        "evals": unit_inputs(atunits.pgd_files(config, R, w.model)),
         "metrics": [P.model_file(R, w.model, e, "metrics.json") for e in atconfig.eps_list(config, w.model)],
     }
 
@@ -144,50 +185,6 @@ def overdesign_outputs(model):
 
 def quant_eval(model, eps, attack, delta, layer, beta=None):
     return P.eval_file(R, model, eps, attack, delta, layer, beta)
-
-
-QUANT_UNITS = atunits.plan(config, R)  # every quantized evaluation unit and its (eps, layer) cells
-
-
-def unit_inputs(files):
-    """``files`` with each quantized evaluation replaced by its unit's manifest (readers read the cell files)."""
-    return atunits.inputs(files, R)
-
-
-def quant_unit(w):
-    """The unit of an evaluate_quantized(_steps) job; bpda<factor>x is the checklist's more-steps BPDA."""
-    unit = atunits.of_wildcards(w)
-    if unit not in QUANT_UNITS:
-        raise WorkflowError(f"no quantized evaluation unit {unit} in this configuration")
-    return unit
-
-
-def get_quant_unit_cells(w):
-    """The unit's cells as [eps, layer, file], sorted by eps."""
-    unit = quant_unit(w)
-    return atunits.cell_files(unit, QUANT_UNITS[unit], R)
-
-
-def get_quant_unit_eps(w):
-    return sorted({cell[0] for cell in QUANT_UNITS[quant_unit(w)]})
-
-
-def get_quant_unit_attack(w):
-    """The unit's attack settings (transfer: those of the cached examples, which its cells' keys depend on)."""
-    return atunits.attack_settings(config, quant_unit(w).attack)
-
-
-def get_quant_unit_runtime(w):
-    return atunits.runtime_minutes(config, quant_unit(w).attack, len(get_quant_unit_cells(w)))
-
-
-def get_quant_unit_inputs(w):
-    """Each eps's model, the test split, and for a transfer unit at delta > 0 each eps's cached examples."""
-    eps = get_quant_unit_eps(w)
-    inputs = {"models": [P.model_file(R, w.model, e) for e in eps], "test": data_input("test")}
-    if quant_unit(w).attack == "transfer" and int(w.delta) > 0:
-        inputs["adv"] = [P.adv_file(R, w.model, e, w.delta) for e in eps]
-    return inputs
 
 
 def get_transfer_attack(w):
@@ -330,19 +327,37 @@ def get_search_step_inputs(w):
     return inputs
 
 
-def get_search_result_inputs(w):
-    """Every decision of the (model, delta) search up to its stop, then the TEST evaluations of eps* and eps = delta.
-    ``checkpoints.search_step.get`` raises until that visit has run: Snakemake then plans it and asks again."""
+def search_walk(w):
+    """Every decision of the (model, delta) search up to its stop, and the last. ``checkpoints.search_step.get``
+    raises until that visit has run: Snakemake then plans it and asks again."""
 
     def step_output(eps):
         return checkpoints.search_step.get(model=w.model, delta=w.delta, eps=eps).output[0]
 
-    steps, last = atsearch.walk(int(w.delta), step_output)
+    return atsearch.walk(int(w.delta), step_output)
+
+
+def search_test_cell(model, eps, delta):
+    """The TEST PGD evaluation of (model, eps, delta) the search reads: the grid's cell where a unit evaluates it,
+    else the search's own (rule evaluate_pgd_cell)."""
+    cell = P.eval_file(R, model, eps, "pgd", delta)
+    return cell if atunits.planned(EVAL_UNITS, cell) else atsearch.test_eval_file(R, model, delta, eps)
+
+
+def get_search_test_cells(w):
+    """The TEST evaluations search_result reads, of eps* and of eps = delta."""
+    last = search_walk(w)[1]
     return {
-        "steps": steps,
-        "star": P.eval_file(R, w.model, last["eps_star"], "pgd", w.delta),
-        "base": P.eval_file(R, w.model, w.delta, "pgd", w.delta),
+        "star": search_test_cell(w.model, last["eps_star"], w.delta),
+        "base": search_test_cell(w.model, w.delta, w.delta),
     }
+
+
+def get_search_result_inputs(w):
+    """Every decision of the search, then the TEST evaluations of eps* and eps = delta (their units' manifests where
+    the grid evaluates them)."""
+    steps = search_walk(w)[0]
+    return {"steps": steps, "tests": unit_inputs(get_search_test_cells(w).values())}
 
 
 def analysis_outputs(model):
@@ -356,7 +371,7 @@ CHECKLIST_PLAN = atchecklist.plan(config)  # what the sanity checklist checks (w
 def get_checklist_inputs(w):
     """Every artifact the sanity checklist reads: PGD, quantized and cached transfer evaluations, the test set."""
     files = atchecklist.input_files(CHECKLIST_PLAN, CHECKLIST, R)
-    return {"test": data_input("test"), **files, "quantized": unit_inputs(files["quantized"])}
+    return {"test": data_input("test"), **{kind: unit_inputs(f) for kind, f in files.items()}}
 
 
 CLAIMS_PLAN = atclaims.plan(config)  # what the claims read (workflow/rules/claims.smk)
@@ -425,4 +440,4 @@ def get_paper_grid_cells(w):
 
 
 def get_run_cells(w):
-    return accounting.unit_cells(config, QUANT_UNITS)
+    return accounting.unit_cells(config, EVAL_UNITS)

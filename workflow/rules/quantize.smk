@@ -41,19 +41,19 @@ rule evaluate_quantized:
     wildcard_constraints:
         attack="transfer|bpda|apgd-bpda",
     input:
-        unpack(get_quant_unit_inputs),
+        unpack(get_unit_inputs),
     output:
         P.unit_file(R, "{model}", "{attack}", "{delta}", "{q}"),
     params:
-        cells=get_quant_unit_cells,
-        eps=get_quant_unit_eps,
-        attack=get_quant_unit_attack,
+        cells=get_unit_cells,
+        eps=get_unit_eps,
+        attack=get_unit_attack,
         seed=config["seed"],
         device=config["device"],
     resources:
         gpu=1,
         mem_mb=8000,
-        runtime=get_quant_unit_runtime,
+        runtime=get_unit_runtime,
         eval_batch=EVAL_BATCH,
     log:
         f"{R}/logs/evaluate_{{attack}}/{{model}}_delta{{delta}}_{{q}}.log",

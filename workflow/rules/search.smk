@@ -4,8 +4,9 @@
 # decision and this eps's validation error and writes the next decision, "stop" or "visit eps + step". The result
 # rule's input function walks the chain with checkpoints.search_step.get(...), which raises until that step has run,
 # so Snakemake plans one visit at a time (a dry run before the search shows only its first step) and every delta's
-# chain advances independently. Models and test evaluations are the grid's own paths (rules train and evaluate_pgd):
-# a (model, eps) that the grid also trains is trained once, and so is a test evaluation the grid also makes.
+# chain advances independently. Models and test evaluations are the grid's own (rules train and evaluate_pgd): a
+# (model, eps) that the grid also trains is trained once, and a test evaluation the grid also makes is read from its
+# unit; one the grid lacks (an eps* beyond the grid) is the search's own (rule evaluate_pgd_cell).
 # The input functions (get_search_step_inputs, get_search_result_inputs) are in common.smk.
 # The validation split is divided in two disjoint, seeded parts (split_validation): the search measures on one
 # (val_search), and while a search is configured every model's training validates and selects its checkpoint on the
@@ -36,7 +37,7 @@ rule split_validation:
         "../scripts/search_split.py"
 
 
-use rule evaluate_pgd as evaluate_pgd_val with:
+use rule evaluate_pgd_cell as evaluate_pgd_val with:
     # PGD_delta-k on the search part of the VALIDATION split: the overdesign search's measure (the grid's attack)
     input:
         model=P.model_file(R, "{model}", "{eps}"),
@@ -78,6 +79,8 @@ rule search_result:
         unpack(get_search_result_inputs),
     output:
         atsearch.result_file(R, "{model}", "{delta}"),
+    params:
+        tests=get_search_test_cells,
     log:
         f"{R}/logs/search_result/{{model}}_delta{{delta}}.log",
     benchmark:

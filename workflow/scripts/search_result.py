@@ -6,7 +6,8 @@ from atspectrum.runtime import io, logs
 log = logs.to_file(snakemake.log[0])
 steps = snakemake.input.steps
 last = search.read_step(steps[-1] if isinstance(steps, list) else steps)
-result = search.result_record(last, pd.read_parquet(snakemake.input.star), pd.read_parquet(snakemake.input.base))
+tests = snakemake.params.tests  # the files: the inputs are their units' manifests where the grid evaluates them
+result = search.result_record(last, pd.read_parquet(tests["star"]), pd.read_parquet(tests["base"]))
 io.write_json(snakemake.output[0], result)
 log(
     f"delta={result['delta']}: eps*={result['eps_star']} ({result['reason']}), test error "

@@ -299,6 +299,12 @@ def val_eval_file(root: str, model: str, delta, eps) -> str:
     return f"{search_dir(root, model, delta)}/eps{eps}/val.parquet"
 
 
+def test_eval_file(root: str, model: str, delta, eps) -> str:
+    """PGD_δ per TEST example of an ε-model that no evaluation unit of the grid covers (rule evaluate_pgd_cell): the
+    search's result reads it for an ε* (or ε = δ) outside the grid; inside, it reads the grid's cell."""
+    return f"{search_dir(root, model, delta)}/eps{eps}/test.parquet"
+
+
 def step_file(root: str, model: str, delta, eps) -> str:
     """The decision after visiting ε (a checkpoint output)."""
     return f"{search_dir(root, model, delta)}/eps{eps}/step.json"

@@ -1,19 +1,22 @@
-"""Quantized evaluations in units: one job per (model, attack, δ, q) evaluates every (ε, layer) cell of it.
+"""Evaluations in units: one job per (model, attack, δ, q) evaluates every (ε, layer) cell of it.
 
-``q`` is ``none`` (the unquantized model) or ``beta<β>`` (one β, every configured quantization point). A unit loads
-the test split once and each ε's model (and its cached transfer examples) once, instead of one process per cell: the
-paper grid's ~7,000 quantized evaluations become ~190 jobs. The unit keeps reruns narrow: adding a β adds units
-(``q = beta<new β>``) and nothing else, adding a δ adds that δ's units, and an attack's settings are params of that
-attack's units only. Adding an ε to a model adds a cell to each of the model's units, which then rerun, computing
-only the new cells.
+The attack is ``pgd`` (the overdesign grid's PGD against the plain model: Section 3 and the checklist's very large δ;
+``q`` is ``none``) or a quantized evaluation's (transfer, bpda, apgd-bpda, and the checklist's more-steps BPDA
+bpda<factor>x), whose ``q`` is ``none`` (the unquantized model) or ``beta<β>`` (one β, every configured quantization
+point). A unit loads the test split once and each ε's model (and its cached transfer examples) once, instead of one
+process per cell: the paper grid's ~7,300 evaluations become ~200 jobs. The unit keeps reruns narrow: adding a β
+adds units (``q = beta<new β>``) and nothing else, adding a δ adds that δ's units, and an attack's settings are
+params of that attack's units only. Adding an ε to a model adds a cell to each of the model's units, which then
+rerun, computing only the new cells.
 
 **The cells are the cache.** Each cell is still its own file (:func:`atspectrum.runtime.paths.eval_file`, which the
-tables, the checklist and the worst case read), written atomically as soon as it is computed, with its *key* in the
-parquet metadata: a hash of everything that determines its numbers (attack and settings, seed, δ, ε, layer, β, the
-contents of the model, the test split and the transfer examples, the package version). The cells are not Snakemake
-outputs, so a unit that fails half-way loses nothing: its rerun reuses every cell whose stored key matches. A unit's
-output is its manifest (JSON: every cell's file and key). ``ATSPECTRUM_RECOMPUTE=1`` in the environment recomputes every
-cell (with ``--forcerun evaluate_quantized``: a fresh evaluation of everything).
+tables, the checklist, the claims and the search read), written atomically as soon as it is computed, with its
+*key* in the parquet metadata: a hash of everything that determines its numbers (attack and settings, seed, δ, ε,
+layer, β, the contents of the model, the test split and the transfer examples, the package version). The cells are
+not Snakemake outputs, so a unit that fails half-way loses nothing: its rerun reuses every cell whose stored key
+matches. A unit's output is its manifest (JSON: every cell's file and key). ``ATSPECTRUM_RECOMPUTE=1`` in the
+environment recomputes every cell (with ``--forcerun evaluate_pgd evaluate_quantized``: a fresh evaluation of
+everything).
 
 Torch-free: planning (Snakefile, accounting) imports this module.
 """
@@ -34,9 +37,10 @@ from atspectrum.runtime import io, paths
 
 KEY = b"atspectrum.cell_key"
 RECOMPUTE_ENV = "ATSPECTRUM_RECOMPUTE"
-# transfer, bpda, apgd-bpda, and the checklist's more-steps BPDA (bpda<factor>x, checklist.more_steps_attack)
+PGD = "pgd"
+# pgd, transfer, bpda, apgd-bpda, and the checklist's more-steps BPDA (bpda<factor>x, checklist.more_steps_attack)
 _MORE_STEPS_BPDA = re.compile(r"bpda([0-9]+)x")
-_ATTACK = re.compile(r"transfer|bpda|apgd-bpda|" + _MORE_STEPS_BPDA.pattern)
+_ATTACK = re.compile(r"pgd|transfer|bpda|apgd-bpda|" + _MORE_STEPS_BPDA.pattern)
 _EVAL = re.compile(
     r"^(?P<root>.+)/eval/(?P<model>[^/]+)/eps(?P<eps>[0-9]+)/(?P<attack>[^/]+)/delta(?P<delta>[0-9]+)/"
     r"(?:none|(?P<layer>[^/]+)/beta(?P<beta>[0-9p]+))\.parquet$"
@@ -45,7 +49,8 @@ _EVAL = re.compile(
 
 @dataclass(frozen=True, order=True)
 class Unit:
-    """One evaluation job: ``attack`` is transfer, bpda, apgd-bpda or bpda<factor>x; ``q`` is none or beta<β>."""
+    """One evaluation job: ``attack`` is pgd, transfer, bpda, apgd-bpda or bpda<factor>x; ``q`` is none or beta<β>
+    (always none for pgd)."""
 
     model: str
     attack: str
@@ -68,7 +73,8 @@ def of_wildcards(w) -> Unit:
 
 
 def split(path: str) -> tuple[Unit, int, str] | None:
-    """(unit, ε, layer) of a quantized evaluation file; None for any other file (a PGD evaluation)."""
+    """(unit, ε, layer) of an evaluation file a unit can hold (PGD on the test split, a quantized evaluation); None
+    for any other file (PGD with more steps, the search's evaluations)."""
     m = _EVAL.match(path)
     if m is None or not _ATTACK.fullmatch(m["attack"]):
         return None
@@ -77,7 +83,7 @@ def split(path: str) -> tuple[Unit, int, str] | None:
 
 
 def group(files) -> dict[Unit, list[list]]:
-    """The quantized evaluation files among ``files`` by unit: each unit's cells as sorted [ε, layer] pairs."""
+    """The unit evaluation files among ``files`` by unit: each unit's cells as sorted [ε, layer] pairs."""
     units: dict[Unit, set] = {}
     for path in files:
         parts = split(path)
@@ -86,13 +92,18 @@ def group(files) -> dict[Unit, list[list]]:
     return {u: [list(c) for c in sorted(cells)] for u, cells in sorted(units.items())}
 
 
-def inputs(files, root: str) -> list[str]:
-    """``files`` with every quantized evaluation replaced by its unit's manifest (what a reader declares as input;
-    it reads the cell files themselves, which the manifest vouches for)."""
+def planned(units: dict[Unit, list[list]], path: str) -> bool:
+    """Whether ``path`` is a cell of one of ``units`` (a :func:`plan`)."""
+    parts = split(path)
+    return parts is not None and list(parts[1:]) in units.get(parts[0], ())
+
+
+def inputs(files, root: str, units: dict[Unit, list[list]]) -> list[str]:
+    """``files`` with every cell of ``units`` (a :func:`plan`) replaced by its unit's manifest (what a reader
+    declares as input; it reads the cell files themselves, which the manifest vouches for); other files stay."""
     out = set()
     for path in files:
-        parts = split(path)
-        out.add(path if parts is None else parts[0].file(root))
+        out.add(path if not planned(units, path) else split(path)[0].file(root))
     return sorted(out)
 
 
@@ -109,17 +120,33 @@ def table_files(config: dict, root: str, model: str) -> list[str]:
     return sorted(files)
 
 
+def pgd_files(config: dict, root: str, model: str) -> list[str]:
+    """Every PGD evaluation of one model's overdesign grid (each ε at the grid's δ, 0 and ε itself)."""
+    return [
+        paths.eval_file(root, model, eps, PGD, delta)
+        for eps in atconfig.eps_list(config, model)
+        for delta in atconfig.pgd_deltas(config, model, eps)
+    ]
+
+
 def plan(config: dict, root: str = "results") -> dict[Unit, list[list]]:
-    """Every unit of a (validated) config and its cells: the tables' evaluations and the checklist's."""
-    if not atconfig.quantization_enabled(config):
-        return {}
-    files = [f for model in sorted(config["models"]) for f in table_files(config, root, model)]
-    files += checklist.input_files(checklist.plan(config), atconfig.checklist_settings(config), root)["quantized"]
+    """Every unit of a (validated) config and its cells: the overdesign grid's PGD evaluations, the quantization
+    tables' evaluations and the checklist's (its very large δ joins the PGD units; its more-steps PGD is one job of
+    its own, rule evaluate_pgd_steps)."""
+    files = [f for model in sorted(config["models"]) for f in pgd_files(config, root, model)]
+    extra = checklist.input_files(checklist.plan(config), atconfig.checklist_settings(config), root)
+    files += extra["pgd"]  # group() leaves out the more-steps files (pgd<factor>x)
+    if atconfig.quantization_enabled(config):
+        files += [f for model in sorted(config["models"]) for f in table_files(config, root, model)]
+        files += extra["quantized"]
     return group(files)
 
 
 def attack_settings(config: dict, attack: str) -> dict:
-    """The settings of a unit's attack: the configured ones, with the steps multiplied for bpda<factor>x."""
+    """The settings of a unit's attack: the configured ones (pgd: ``overdesign.attack``), with the steps multiplied for
+    bpda<factor>x."""
+    if attack == PGD:
+        return dict(config["overdesign"]["attack"])
     more = _MORE_STEPS_BPDA.fullmatch(attack)
     if more:
         settings = atconfig.quant_attack(config, "bpda")

@@ -64,7 +64,9 @@ def rule_of(kind: str) -> str:
 
 
 def unit_rule(attack: str, by_attack: bool = False) -> str:
-    """The rule (``by_attack``: the benchmark directory) of a quantized evaluation unit's attack."""
+    """The rule (``by_attack``: the benchmark directory) of an evaluation unit's attack."""
+    if attack == eval_units.PGD:
+        return "evaluate_pgd"
     if attack not in atconfig.QUANT_EVAL_ATTACKS:  # bpda<factor>x: the checklist's more-steps BPDA
         return "evaluate_quantized_steps"
     return f"evaluate_{attack}" if by_attack else "evaluate_quantized"
@@ -78,20 +80,17 @@ def grid_jobs(config: dict, by_attack: bool = False, units: dict | None = None) 
     the config's :func:`~atspectrum.evaluation.units.plan`, when the caller has it already."""
     models = sorted(config["models"])
     eps = {m: atconfig.eps_list(config, m) for m in models}
-    counts = {
-        "train": sum(len(e) for e in eps.values()),
-        "evaluate_pgd": sum(len(atconfig.pgd_deltas(config, m, e)) for m in models for e in eps[m]),
-    }
+    counts = {"train": sum(len(e) for e in eps.values())}
     if atconfig.quantization_enabled(config):
         counts["transfer_examples"] = (
             sum(len([d for d in atconfig.quant_deltas(config, "transfer") if d > 0]) * len(eps[m]) for m in models)
             if "transfer" in atconfig.quant_eval_attacks(config)
             else 0
         )
-        # the tables' and the checklist's evaluations, in units
-        for unit in eval_units.plan(config) if units is None else units:
-            key = unit_rule(unit.attack, by_attack)
-            counts[key] = counts.get(key, 0) + 1
+    # the tables' and the checklist's evaluations, in units (PGD and quantized)
+    for unit in eval_units.plan(config) if units is None else units:
+        key = unit_rule(unit.attack, by_attack)
+        counts[key] = counts.get(key, 0) + 1
     if atconfig.corruptions_enabled(config):
         counts["evaluate_corruptions"] = counts["train"]
     if atconfig.search_enabled(config):  # data-dependent: only each search's first step is known before it runs
@@ -102,7 +101,7 @@ def grid_jobs(config: dict, by_attack: bool = False, units: dict | None = None) 
 
 
 def unit_cells(config: dict, units: dict | None = None) -> dict[str, int]:
-    """Cells per quantized evaluation rule (by attack, as :func:`grid_jobs` with ``by_attack``) of a config's units
+    """Cells per evaluation unit rule (by attack, as :func:`grid_jobs` with ``by_attack``) of a config's units
     (``units``: its :func:`~atspectrum.evaluation.units.plan`, when the caller has it already)."""
     counts: dict[str, int] = {}
     for unit, cells in (eval_units.plan(config) if units is None else units).items():

@@ -163,14 +163,8 @@ def masking_files(masking: dict, settings: dict, root: str, model: str) -> dict[
 
 
 def extra_jobs(config: dict) -> dict[str, int]:
-    """The PGD jobs the checklist adds to a (validated) config's grid, per rule (for compute projections): PGD at
-    the very large δ where the grid lacks it, and PGD with more steps. Its quantized evaluations (the very large β,
-    and on the gradient-masking cells BPDA at the very large δ and with more steps) join the grid's evaluation units
+    """The jobs the checklist adds to a (validated) config's grid outside the evaluation units, per rule (for compute
+    projections): PGD with more steps. Its other evaluations (PGD at the very large δ, the very large β, and on the
+    gradient-masking cells BPDA at the very large δ and with more steps) join the grid's evaluation units
     (:func:`atspectrum.evaluation.units.plan`)."""
-    s, the_plan = atconfig.checklist_settings(config), plan(config)
-    big_delta = s["large_delta"]["delta"]
-    counts = {"evaluate_pgd": 0, "evaluate_pgd_steps": 0}
-    for model, m in the_plan["models"].items():
-        counts["evaluate_pgd"] += sum(big_delta not in atconfig.pgd_deltas(config, model, e) for e in m["large_delta"])
-        counts["evaluate_pgd_steps"] += len(m["more_steps"])
-    return counts
+    return {"evaluate_pgd_steps": sum(len(m["more_steps"]) for m in plan(config)["models"].values())}
