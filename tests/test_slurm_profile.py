@@ -64,8 +64,7 @@ def test_gpu_rules_ask_for_one_gpu_and_cpu_rules_for_none(plan):
 
 def test_array_rules_are_rules_of_the_workflow():
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
-    rules = set(
-        re.findall(r"^rule (\w+):", "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk")), re.M)
-    )
+    text = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    rules = {a or b for a, b in re.findall(r"^(?:rule (\w+):|use rule \w+ as (\w+) with:)", text, re.M)}
     arrays = profile["slurm-array-jobs"].split(",")
     assert arrays and set(arrays) <= rules
