@@ -9,7 +9,7 @@ A projection from measured numbers, written to bench/results/grid-cost-<date>.js
   test split) plus ``--cuda-init`` seconds for the CUDA context (not measured: no GPU here);
 - on SLURM, the fixed cost of a job is what an allocation held around a job on the one-node test cluster,
   ``--slurm-job`` seconds (docs/slurm.md: 17-33 s per SLURM job in the batching measurement, whatever its size).
-For the grid as it was (one job per quantized cell: jobs = cells) and as it is (units, accounting.grid_jobs), it
+For the grid as it was (one job per evaluation cell: jobs = cells) and as it is (units, accounting.grid_jobs), it
 prints and writes (GPU time held) / (arithmetic) on one GPU and on SLURM.
 
 Usage: python bench/grid_cost.py [--cuda-init 2] [--slurm-job 27.5]
@@ -56,15 +56,14 @@ def passes(config: dict, rule: str) -> float:
 
 
 def cells_per_model(config: dict, plan: dict) -> dict[str, dict[str, int]]:
-    """Cells of every evaluation rule per model (``plan``: the config's evaluation units): a PGD-type job is one cell;
-    units hold several."""
+    """Cells of every evaluation rule per model (``plan``: the config's evaluation units, PGD and quantized): units hold
+    several; a transfer-examples job is one cell."""
     out: dict[str, dict[str, int]] = {m: {} for m in config["models"]}
     for unit, cells in plan.items():
         rule = accounting.unit_rule(unit.attack, by_attack=True)
         out[unit.model][rule] = out[unit.model].get(rule, 0) + len(cells)
     for m in config["models"]:
         eps = atconfig.eps_list(config, m)
-        out[m]["evaluate_pgd"] = sum(len(atconfig.pgd_deltas(config, m, e)) for e in eps)
         out[m]["transfer_examples"] = len(eps) * len([d for d in atconfig.quant_deltas(config, "transfer") if d > 0])
     return out
 
@@ -91,7 +90,7 @@ def main() -> None:
     rules = sorted(arithmetic)
     jobs_now = accounting.grid_jobs(config, by_attack=True, units=plan)
     units = {accounting.unit_rule(u.attack, by_attack=True) for u in plan}
-    # before: one job per quantized cell; the PGD-type rules were and are one job per cell (checklist's included)
+    # before: one job per cell; the transfer examples and the checklist's more-steps PGD were and are one job per cell
     jobs = {
         "per cell (before)": {
             r: sum(c.get(r, 0) for c in cells.values()) if r in units else jobs_now[r] for r in rules

@@ -34,7 +34,7 @@ rule transfer_examples:
 
 rule evaluate_quantized:
     """One unit (atspectrum.evaluation.units): every (eps, layer) cell of one (model, attack, delta, q), q = none or
-    beta<beta>. Transfer: the cached examples classified by the quantized model; BPDA: PGD through the
+    beta<beta> (rule evaluate_pgd is this rule on attack pgd: PGD against the plain model, every eps). Transfer: the cached examples classified by the quantized model; BPDA: PGD through the
     straight-through quantizer at the layer and beta, verdict by the real quantizer; APGD-BPDA: APGD with CE and DLR
     through the straight-through quantizer, verdict by the real one. Each cell is written at once, with its key, to
     its own file (the cache: a rerun reuses every cell whose key matches); the output is the unit's manifest."""

@@ -12,6 +12,9 @@ rule train:
         hp=get_train_hparams,
         state=get_train_state,
         device=config["device"],
+    # before any evaluation: the evaluation units wait for every model of their grid, so training first keeps the GPUs
+    # (or cores) busy to the end instead of leaving the last model's training and its units for last
+    priority: 10
     resources:
         gpu=1,
         mem_mb=16000,

@@ -43,7 +43,7 @@ def compute(eps, layer):
     real = None if layer == "none" else Quantizer(layer, beta, straight_through=False)
     if w.attack == "transfer":  # the cached examples (delta 0: the clean test set) classified by the quantized model
         frame = evaluate.classify_per_example(model, images if adv is None else adv, labels, real, batch_size, device)
-    else:  # BPDA / APGD-BPDA: differentiate through the straight-through quantizer at this layer and beta
+    else:  # PGD (layer none), BPDA / APGD-BPDA: differentiate through the straight-through quantizer at the layer
         run = evaluate.apgd_per_example if w.attack == "apgd-bpda" else evaluate.attack_per_example
         frame, _ = run(
             model,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 
-from atspectrum.config.schema import _Validator, load_schema
+from atspectrum.config.schema import load_schema, validator
 from atspectrum.specs import (
     DATASET_INFO,
     QUANT_POINTS,
@@ -223,7 +223,7 @@ def checklist_settings(config: dict) -> dict:
     with the schema's defaults where the config has no ``checklist`` section (validation fills them too)."""
     section = copy.deepcopy(config.get("checklist") or {})
     schema = load_schema()["properties"]["checklist"]
-    _Validator(schema).validate(section)  # fills the defaults in place
+    validator()(schema).validate(section)  # fills the defaults in place
     return section
 
 

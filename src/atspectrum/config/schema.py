@@ -7,10 +7,10 @@ The bottom of :mod:`atspectrum.config`: the other modules import it, it imports 
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
@@ -21,6 +21,8 @@ class ConfigError(ValueError):
 
 
 def _with_defaults(validator_class):
+    import jsonschema
+
     check_properties = validator_class.VALIDATORS["properties"]
 
     def properties(validator, props, instance, schema):
@@ -33,7 +35,14 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": properties})
 
 
-_Validator = _with_defaults(jsonschema.Draft202012Validator)  # what snakemake.utils.validate uses
+@functools.cache
+def validator():
+    """The JSON-schema validator class that also fills in defaults (Draft 2020-12, what snakemake.utils.validate
+    uses). Built on first use: jsonschema's import (0.15 s) is not paid by the jobs, which import the config's
+    helpers but validate nothing."""
+    import jsonschema
+
+    return _with_defaults(jsonschema.Draft202012Validator)
 
 
 def key_path(parts) -> str:

@@ -19,7 +19,7 @@ from atspectrum.config.grid import (
     train_config,
 )
 from atspectrum.config.inputs import check_dataset
-from atspectrum.config.schema import SCHEMA_PATH, ConfigError, _Validator, key_path, load_schema
+from atspectrum.config.schema import SCHEMA_PATH, ConfigError, key_path, load_schema, validator
 from atspectrum.specs import (
     SELECTABLE_QUANT_POINTS,
     WORST,
@@ -48,7 +48,7 @@ def validate(config: dict, schema_path: str | os.PathLike = SCHEMA_PATH, check_d
     """Validate ``config`` in place against the schema (filling defaults), make it :func:`canonical` (in place: the
     same dict, so Snakemake's ``config`` is the canonical one), then check what a schema cannot say."""
     schema = load_schema(schema_path)
-    errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: (len(e.path), list(map(str, e.path))))
+    errors = sorted(validator()(schema).iter_errors(config), key=lambda e: (len(e.path), list(map(str, e.path))))
     if errors:
         err = errors[0]
         where = key_path(err.absolute_path)
