@@ -16,7 +16,12 @@ CAPTIONS = sorted(REPORT.glob("*.rst"))
 
 def workflow_values(config: dict) -> dict:
     """What the scripts give captions.render: the wildcards (model) and the config keys the captions name."""
-    return {"model": sorted(config["models"])[0], "run": config["run"], "stats": config["stats"]}
+    return {
+        "model": sorted(config["models"])[0],
+        "run": config["run"],
+        "stats": config["stats"],
+        "overdesign": {"attack": {"steps": config["overdesign"]["attack"]["steps"]}},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +51,9 @@ def test_placeholders_are_filled():
     assert quantization.startswith("Section 4 (quantization) for rn:")
     assert "alpha = 0.01" in quantization and "correction over the table's quantized cells: none" in quantization
     assert "tested on run `tiny`" in captions.render(REPORT / "claims.rst", run="tiny")
+    # the attack's steps as configured (the demo's PGD-10, the paper's PGD-20), never a number written in the caption
+    overdesign = captions.render(REPORT / "overdesign.rst", model="rn", overdesign={"attack": {"steps": 7}})
+    assert "clean and PGD_ε-7 accuracy" in overdesign and "PGD_δ-7 accuracy for every" in overdesign
     assert "`0 all claims`_" not in captions.render(REPORT / "workflow.rst", run="tiny")
     assert "Start with 0 all claims:" in captions.render(REPORT / "workflow.rst", run="tiny")
 
@@ -85,7 +93,8 @@ def test_rst_inline_markup_becomes_markdown(tmp_path):
 
 
 def test_heading_puts_the_tables_own_title_first():
-    text = captions.heading("Table 3/4 (rn): clean accuracy.", REPORT / "overdesign.rst", model="rn", run="tiny")
+    values = {"model": "rn", "run": "tiny", "overdesign": {"attack": {"steps": 20}}}
+    text = captions.heading("Table 3/4 (rn): clean accuracy.", REPORT / "overdesign.rst", **values)
     assert text.startswith("Table 3/4 (rn): clean accuracy. Section 3 (overdesign) for rn:")
     assert captions.heading("", REPORT / "config.rst", run="tiny") == captions.render(REPORT / "config.rst", run="tiny")
 

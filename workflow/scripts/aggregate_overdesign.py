@@ -20,7 +20,8 @@ out, n = f"{root}/tables", int(grid["n"].iloc[0])
 
 def caption(title):
     """``title`` (which of the three tables), then the section's caption (workflow/report/overdesign.rst)."""
-    return captions.heading(title, snakemake.input.caption, model=model, root=root)
+    attack = {"attack": {"steps": p.steps}}
+    return captions.heading(title, snakemake.input.caption, model=model, root=root, overdesign=attack)
 
 
 tables.write(
