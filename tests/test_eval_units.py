@@ -1,4 +1,5 @@
-"""Evaluation units (PGD and quantized): which cells a unit holds, and the per-cell cache that keeps reruns and failures cheap."""
+"""Evaluation units (PGD and quantized): which cells a unit holds, and the per-cell cache that keeps reruns and
+failures cheap."""
 
 import copy
 
