@@ -356,7 +356,7 @@ def with_search(**edits):
     return cfg
 
 
-def test_cell(out, eps):
+def search_test_file(out, eps):
     """The test evaluation (PGD_8) the search reads for ``eps``: the grid's cell, or beyond the grid its own."""
     grid = eps in TINY["models"]["rn"]["eps"]
     return out / (f"eval/rn/eps{eps}/pgd/delta8/none.parquet" if grid else f"search/rn/delta8/eps{eps}/test.parquet")
@@ -419,13 +419,14 @@ def test_the_checkpoints_drive_the_search_to_its_end(searched):
     expected = decide(Settings(delta=8, step=8, patience=1, max_eps=16), errors)
     assert (steps[1]["reason"], steps[1]["eps_star"]) == (expected.reason, expected.eps_star)
     assert (out / "models/rn/eps16/model.pt").exists()  # trained for the search, at the grid's path
-    # the test evaluations: eps 8 is the grid's cell (its PGD unit), eps 16 beyond the grid the search's own
-    assert (out / "search/rn/delta8/eps16/test.parquet").exists() and not (out / "eval/rn/eps16").exists()
-    assert not (out / "search/rn/delta8/eps8/test.parquet").exists()
+    # the test evaluations of eps* and eps = delta: eps 8 is the grid's cell (its PGD unit), eps 16 (when eps*)
+    # beyond the grid the search's own
+    assert (out / "search/rn/delta8/eps16/test.parquet").exists() == (expected.eps_star == 16)
+    assert not (out / "eval/rn/eps16").exists() and not (out / "search/rn/delta8/eps8/test.parquet").exists()
     table = pd.read_csv(out / "tables/overdesign_search_rn.csv")
     row = table.iloc[0]
     assert (row["delta"], row["eps_visited"], row["eps_star"]) == (8, "8, 16", expected.eps_star)
-    test = pd.read_parquet(test_cell(out, expected.eps_star))
+    test = pd.read_parquet(search_test_file(out, expected.eps_star))
     assert row["test_error_at_eps_star"] == pytest.approx(search.error_percent(test), abs=1e-3)
     assert len(test) == 32 and row["n_val"] == 16  # the search part: half of the 32 validation examples
     assert "| delta | eps_visited |" in (out / "tables/overdesign_search_rn.md").read_text()
@@ -464,7 +465,7 @@ def test_constructed_validation_errors_stop_the_workflow_where_they_first_rise_f
     row = pd.read_csv(out / "tables/overdesign_search_rn.csv").iloc[0]
     assert (row["eps_visited"], row["val_errors"]) == ("8, 16, 24, 32", "40.62, 31.25, 34.38, 37.50")
     assert (row["eps_star"], row["eps_star_minus_delta"], row["stop_reason"]) == (16, 8, PATIENCE)
-    test16 = pd.read_parquet(test_cell(out, 16))
+    test16 = pd.read_parquet(search_test_file(out, 16))
     assert row["test_error_at_eps_star"] == pytest.approx(search.error_percent(test16), abs=1e-3)
     again = snakemake(workdir, cfg, "-n")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

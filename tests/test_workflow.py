@@ -526,7 +526,8 @@ def test_every_accuracy_table_has_wilson_intervals_and_paired_tests(tiny_run):
         # the heading is the table's title, then its report caption (one caption per output: workflow/report/*.rst)
         section = stem.split("_")[0] if stem.startswith(("quantization", "corruptions")) else "overdesign"
         stats = {"alpha": 0.05, "correction": "holm"}  # the defaults (TINY sets none)
-        caption = captions.render(ROOT / f"workflow/report/{section}.rst", model="rn", run="tiny", stats=stats)
+        values = {"model": "rn", "run": "tiny", "stats": stats, "overdesign": TINY["overdesign"]}
+        caption = captions.render(ROOT / f"workflow/report/{section}.rst", **values)
         assert caption in (tables / f"{stem}.md").read_text().split("\n\n")[0], stem
     robust = pd.read_csv(tables / "robust_accuracy_rn_ci.csv")
     assert set(robust["n"]) == {64} and len(robust) == 2 * 2
