@@ -344,20 +344,23 @@ def search_test_cell(model, eps, delta):
     return cell if atunits.planned(EVAL_UNITS, cell) else atsearch.test_eval_file(R, model, delta, eps)
 
 
-def get_search_test_cells(w):
-    """The TEST evaluations search_result reads, of eps* and of eps = delta."""
-    last = search_walk(w)[1]
+def search_test_cells(w, last):
+    """The TEST evaluations the search with last decision ``last`` reads, of eps* and of eps = delta."""
     return {
         "star": search_test_cell(w.model, last["eps_star"], w.delta),
         "base": search_test_cell(w.model, w.delta, w.delta),
     }
 
 
+def get_search_test_cells(w):
+    return search_test_cells(w, search_walk(w)[1])
+
+
 def get_search_result_inputs(w):
     """Every decision of the search, then the TEST evaluations of eps* and eps = delta (their units' manifests where
     the grid evaluates them)."""
-    steps = search_walk(w)[0]
-    return {"steps": steps, "tests": unit_inputs(get_search_test_cells(w).values())}
+    steps, last = search_walk(w)
+    return {"steps": steps, "tests": unit_inputs(search_test_cells(w, last).values())}
 
 
 def analysis_outputs(model):

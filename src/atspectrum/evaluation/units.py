@@ -92,10 +92,15 @@ def group(files) -> dict[Unit, list[list]]:
     return {u: [list(c) for c in sorted(cells)] for u, cells in sorted(units.items())}
 
 
+def _planned_unit(units: dict[Unit, list[list]], path: str) -> Unit | None:
+    """The unit of ``units`` (a :func:`plan`) that holds ``path`` as a cell; None when none does."""
+    parts = split(path)
+    return parts[0] if parts is not None and list(parts[1:]) in units.get(parts[0], ()) else None
+
+
 def planned(units: dict[Unit, list[list]], path: str) -> bool:
     """Whether ``path`` is a cell of one of ``units`` (a :func:`plan`)."""
-    parts = split(path)
-    return parts is not None and list(parts[1:]) in units.get(parts[0], ())
+    return _planned_unit(units, path) is not None
 
 
 def inputs(files, root: str, units: dict[Unit, list[list]]) -> list[str]:
@@ -103,7 +108,8 @@ def inputs(files, root: str, units: dict[Unit, list[list]]) -> list[str]:
     declares as input; it reads the cell files themselves, which the manifest vouches for); other files stay."""
     out = set()
     for path in files:
-        out.add(path if not planned(units, path) else split(path)[0].file(root))
+        unit = _planned_unit(units, path)
+        out.add(path if unit is None else unit.file(root))
     return sorted(out)
 
 
