@@ -48,8 +48,8 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/quantize.smk"
-include: "workflow/rules/attack.smk"  # after quantize.smk: evaluate_pgd is its unit rule on attack pgd
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/search.smk"
@@ -62,8 +62,8 @@ rule all:
     default_target: True
     input:
         all_targets(),
-        f"{R}/config_used.yaml",
-        P.table_files(R, "compute"),
+        f"{RUN_DIR}/config_used.yaml",
+        paths.table_files(RUN_DIR, "compute"),
 
 
 onstart:

@@ -3,8 +3,9 @@
 (a) ``import atspectrum.config`` in a fresh interpreter (every Snakemake start imports it: each dry run, and on
     SLURM each job's own Snakemake start on the node), and whether that import loaded torch;
 (b) a dry run of the demo config (``snakemake -n --configfile config/demo.yaml``) in an empty working directory;
-(c) a dry run of the paper grid (config/config.yaml) and of a dense spectrum (the paper's ResNet-18 alone at
-    ε 0–24, PGD δ 1–24, 12 β and quantization δ 1–12): wall seconds, jobs planned, the peak memory of the dry run;
+(c) a dry run of the paper grid (config/config.yaml), of the paper grid with five training seeds (an overlay
+    ``seeds: [0, 1, 2, 3, 4]``) and of a dense spectrum (the paper's ResNet-18 alone at ε 0–24, PGD δ 1–24, 12 β and
+    quantization δ 1–12): wall seconds, jobs planned, the peak memory of the dry run;
 (d) the fixed cost of one evaluation job before its first batch: a fresh interpreter importing what the evaluation
     scripts import, loading the demo-sized model and the test split (no CUDA here: a GPU adds its context start).
 
@@ -57,8 +58,9 @@ def dense_config() -> dict:
     return cfg
 
 
-def planned(snakefile: str, configfile: str, env: dict) -> dict:
-    """A dry run of ``configfile``: wall seconds, jobs, and the peak resident memory of the Snakemake process."""
+def planned(snakefile: str, configfile: str, env: dict, *overlays: str) -> dict:
+    """A dry run of ``configfile`` (merged with ``overlays``): wall seconds, jobs, and the peak resident memory of the
+    Snakemake process."""
     import re
     import resource
 
@@ -74,6 +76,7 @@ def planned(snakefile: str, configfile: str, env: dict) -> dict:
                 snakefile,
                 "--configfile",
                 configfile,
+                *overlays,
                 "--directory",
                 work,
                 "--cores",
@@ -151,6 +154,15 @@ def main() -> None:
     }
     snakefile = os.path.join(src, "Snakefile")
     result["paper_dry_run"] = planned(snakefile, os.path.join(src, "config", "config.yaml"), env)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as fh:
+        fh.write("seeds: [0, 1, 2, 3, 4]\n")
+        fh.flush()
+        try:  # a checkout from before training seeds (issue 22) refuses the key
+            result["paper_5_seeds_dry_run"] = planned(
+                snakefile, os.path.join(src, "config", "config.yaml"), env, fh.name
+            )
+        except SystemExit as exc:
+            result["paper_5_seeds_dry_run"] = {"error": str(exc)[:300]}
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as fh:
         import yaml
 

@@ -2,7 +2,13 @@ import pandas as pd
 import pytest
 
 from atspectrum import config as atconfig
+from atspectrum.planning import Plan, jobs
 from atspectrum.reporting import accounting
+
+
+def grid_jobs(config, by_attack=False):
+    return jobs.grid_jobs(Plan(config), by_attack)
+
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -53,13 +59,15 @@ def test_unreadable_benchmark_names_the_file(tmp_path):
 
 def test_grid_jobs_of_the_paper_config():
     """The same counts the paper grid's dry run lists (tests/test_workflow.py checks them against Snakemake)."""
-    counts = accounting.grid_jobs(atconfig.load("config/config.yaml", check_data=False))
+    counts = grid_jobs(atconfig.load("config/config.yaml", check_data=False))
     # PGD in units per (model, delta): delta 0-12 and the checklist's 64 (each model's eps are among 0-12)
     assert counts["train"] == 20 and counts["evaluate_pgd"] == 2 * 14
-    assert counts["transfer_examples"] == 20 * 6 and counts["evaluate_corruptions"] == 20
-    # units (attack, delta, none or one beta) over every eps and layer: transfer at 7 deltas, BPDA at 6, APGD-BPDA
-    # at 6 at one beta; the checklist's very large beta (transfer, delta 0) and BPDA at delta 64, per architecture
-    assert counts["evaluate_quantized"] == 2 * (7 * (1 + 5) + 6 * (1 + 5) + 6 * (1 + 1)) + 2 + 2
+    # the transfer examples are the PGD units' (the paper's transfer PGD has the grid's PGD settings)
+    assert "transfer_examples" not in counts and counts["evaluate_corruptions"] == 20
+    # units (attack, delta, one beta) over every eps and layer: transfer at 7 deltas, BPDA at 6, APGD-BPDA at 6 at one
+    # beta and unquantized; the checklist's very large beta (transfer, delta 0) and BPDA at delta 64, per architecture
+    # (the unquantized transfer and BPDA cells are the PGD units')
+    assert counts["evaluate_quantized"] == 2 * (7 * 5 + 6 * 5 + 6 * (1 + 1)) + 2 + 2
     assert counts["evaluate_quantized_steps"] == 2
     assert counts["evaluate_pgd_steps"] == 2 and counts["evaluate_pgd_val"] == 7
 
@@ -70,8 +78,8 @@ def test_grid_jobs_follow_the_config():
     cfg["quantization"]["attacks"] = ["transfer", "bpda"]
     del cfg["corruptions"]
     del cfg["overdesign"]["search"]
-    counts = accounting.grid_jobs(atconfig.validate(cfg, check_data=False))
-    assert counts["evaluate_quantized"] == 2 * (7 + 6) * (1 + 2) + 2 + 2
+    counts = grid_jobs(atconfig.validate(cfg, check_data=False))
+    assert counts["evaluate_quantized"] == 2 * (7 + 6) * 2 + 2 + 2
     assert "evaluate_corruptions" not in counts and "evaluate_pgd_val" not in counts
 
 
@@ -79,13 +87,13 @@ def test_quantized_evaluations_are_accounted_per_attack(tmp_path):
     bench(tmp_path / "benchmarks/evaluate_bpda/rn_eps0_delta8_none.tsv", 10.0)
     bench(tmp_path / "benchmarks/evaluate_apgd-bpda/rn_eps0_delta8_none.tsv", 100.0)
     cfg = atconfig.load("config/config.yaml", check_data=False)
-    by_attack = accounting.grid_jobs(cfg, by_attack=True)
+    by_attack = grid_jobs(cfg, by_attack=True)
     assert "evaluate_quantized" not in by_attack
     assert (
         by_attack["evaluate_transfer"] + by_attack["evaluate_bpda"] + by_attack["evaluate_apgd-bpda"]
-        == accounting.grid_jobs(cfg)["evaluate_quantized"]
+        == grid_jobs(cfg)["evaluate_quantized"]
     )
-    assert by_attack["evaluate_bpda"] == 2 * 6 * (1 + 5) + 2  # + the checklist's BPDA at delta 64
+    assert by_attack["evaluate_bpda"] == 2 * 6 * 5 + 2  # + the checklist's BPDA at delta 64
     assert by_attack["evaluate_quantized_steps"] == 2  # BPDA-100 on the checklist's masking cells
     rows = accounting.summary(accounting.read_benchmarks(str(tmp_path)), ["evaluate_quantized"], by_attack)
     rows = rows.set_index("rule")
@@ -102,15 +110,15 @@ def test_evaluation_units_are_projected_per_cell(tmp_path):
     bench(tmp_path / "benchmarks/evaluate_bpda/rn_delta8_none.tsv", 10.0)
     bench(tmp_path / "benchmarks/evaluate_pgd/rn_delta8_none.tsv", 6.0)
     cfg = atconfig.load("config/config.yaml", check_data=False)
-    grid_cells = accounting.unit_cells(cfg)
-    assert grid_cells["evaluate_bpda"] == 13 * 6 * (1 + 5 * 5) + 7 * 6 * (1 + 4 * 5) + 2 * 2
+    grid_cells = jobs.unit_cells(Plan(cfg))
+    assert grid_cells["evaluate_bpda"] == 13 * 6 * 5 * 5 + 7 * 6 * 4 * 5 + 2 * 2
     # PGD: every eps at delta 0-12 and itself (13 deltas), and the checklist's delta 64 at each largest eps
     assert grid_cells["evaluate_pgd"] == 20 * 13 + 2
-    assert sum(grid_cells.values()) == 3395 + 2910 + 678 + 9 + 4 + 4 + 262
+    assert sum(grid_cells.values()) == (3395 - 140) + (2910 - 120) + 678 + 9 + 4 + 4 + 262
     rows = accounting.summary(
         accounting.read_benchmarks(str(tmp_path)),
         ["evaluate_quantized", "evaluate_pgd"],
-        accounting.grid_jobs(cfg, by_attack=True),
+        grid_jobs(cfg, by_attack=True),
         {"evaluate_bpda": (8, grid_cells["evaluate_bpda"]), "evaluate_pgd": (2, grid_cells["evaluate_pgd"])},
     ).set_index("rule")
     # 40 s for 8 cells: 5 s per cell; PGD 6 s for 2 cells: 3 s per cell

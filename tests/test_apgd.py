@@ -3,6 +3,7 @@ reproducibility; the per-example worst case over attacks; the configuration of b
 
 import copy
 import math
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -19,8 +20,7 @@ from atspectrum.attacks import apgd
 from atspectrum.attacks.quantize import Quantizer
 from atspectrum.attacks.quantize import apply as quantize_features
 from atspectrum.evaluation import evaluate
-from atspectrum.evaluation import units as eval_units
-from atspectrum.runtime import paths
+from atspectrum.planning import Cell, CellIndex, Plan, jobs
 from atspectrum.specs import APGDSpec, PGDSpec
 
 # --------------------------------------------------------------------------------------------------------------
@@ -499,15 +499,18 @@ def test_worst_case_refuses_frames_of_other_examples():
 def test_read_cell_combines_the_evaluation_files(tmp_path):
     root = str(tmp_path)
     frames = {"transfer": frame([1, 0, 1, 1]), "bpda": frame([1, 1, 0, 1]), "apgd-bpda": frame([0, 1, 1, 1])}
+    files = []
     for attack, f in frames.items():
-        path = tmp_path / paths.eval_file(root, "rn", 8, attack, 4, "conv0", 8.0).removeprefix(root + "/")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = Cell("rn", 0, 8, attack, 4, "conv0", 8.0).path(root)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         f.to_parquet(path)
-    got = evaluate.read_cell(root, "rn", 8, "worst", 4, "conv0", 8.0, worst_of=list(frames))
-    assert got.equals(evaluate.worst_case(frames))
-    assert evaluate.read_cell(root, "rn", 8, "bpda", 4, "conv0", 8.0).equals(frames["bpda"])
+        files.append(path)
+    index = CellIndex.of(files)
+    worst = Cell("rn", 0, 8, "worst", 4, "conv0", 8.0)
+    assert evaluate.read_cell(index, worst, worst_of=list(frames)).equals(evaluate.worst_case(frames))
+    assert evaluate.read_cell(index, worst.replace(attack="bpda")).equals(frames["bpda"])
     with pytest.raises(ValueError, match="worst_of"):
-        evaluate.read_cell(root, "rn", 8, "worst", 4, "conv0", 8.0)
+        evaluate.read_cell(index, worst)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -526,9 +529,8 @@ def test_config_defaults_labels_and_worst_needs_two_attacks():
     assert cfg["quantization"]["apgd-bpda"] == {"steps": 100, "restarts": 1, "losses": ["ce", "dlr"], "beta": None}
     assert atconfig.quant_attack_betas(cfg, "apgd-bpda") == [8.0]
     # APGD-100 with two losses: 202 passes per cell, ten times BPDA-20's 21
-    assert eval_units.runtime_minutes(cfg, "apgd-bpda", 10) - 30 > 9 * (
-        eval_units.runtime_minutes(cfg, "bpda", 10) - 30
-    )
+    plan = Plan(cfg)
+    assert jobs.runtime_minutes(plan, "apgd-bpda", 10) - 30 > 9 * (jobs.runtime_minutes(plan, "bpda", 10) - 30)
     full = copy.deepcopy(BASE)
     full["quantization"] |= {
         "attacks": ["transfer", "bpda", "apgd-bpda", "worst"],
@@ -580,14 +582,14 @@ def test_demo_plans_apgd_bpda_at_its_beta_and_worst_as_an_aggregate(tmp_path):
     apgd_runs = {o.split("/apgd-bpda/")[1] for o in outputs if "/eval/" in o and "/apgd-bpda/" in o}
     assert apgd_runs == {"delta16/none.json", "delta16/beta8.json"}
     units = {
-        (u.attack, u.delta, u.q): cells
-        for u, cells in eval_units.plan(atconfig.load(ROOT / "config" / "demo.yaml", check_data=False)).items()
+        (u.attack, u.delta, u.q): [(c.eps, c.layer) for c in cells]
+        for u, cells in Plan(atconfig.load(ROOT / "config" / "demo.yaml", check_data=False)).units.items()
         if u.attack == "apgd-bpda"
     }
     eps = (0, 8, 16, 32)
     assert units == {
-        ("apgd-bpda", 16, "none"): [[e, "none"] for e in eps],
-        ("apgd-bpda", 16, "beta8"): [[e, layer] for e in eps for layer in ("conv0", "layer2")],
+        ("apgd-bpda", 16, "none"): [(e, "none") for e in eps],
+        ("apgd-bpda", 16, "beta8"): [(e, layer) for e in eps for layer in ("conv0", "layer2")],
     }
     assert not any("/worst/" in o for o in outputs)
     tables = {o.rsplit("/", 1)[1] for o in outputs if "/tables/quantization_" in o}

@@ -11,8 +11,10 @@ from atspectrum import config as atconfig
 from atspectrum.attacks import transfer
 from atspectrum.attacks.quantize import Quantizer, apply
 from atspectrum.evaluation import evaluate
-from atspectrum.evaluation import units as eval_units
+from atspectrum.planning import CellIndex, Plan
+from atspectrum.planning import checklist as CP
 from atspectrum.reporting import checklist as C
+from atspectrum.runtime import paths
 from atspectrum.specs import APGDSpec, PGDSpec
 
 
@@ -340,17 +342,17 @@ def demo_config(**checklist):
 
 def test_plan_adds_the_extra_evaluations_at_the_largest_eps():
     cfg = demo_config()
-    plan = C.plan(cfg)
+    plan = CP.plan(cfg)
     m = plan["models"]["resnet18"]
     assert m["large_delta"] == [32] and m["more_steps"] == [[32, 32]] and m["large_beta"] == [32]
     assert 64 in m["pgd"][32] and all(64 not in m["pgd"][e] for e in (0, 8, 16))
     assert m["whitebox"]["bpda"] == {"deltas": [16], "betas": [4.0, 8.0]} and m["adv"] == [16]
-    files = C.input_files(plan, atconfig.checklist_settings(cfg), "R")
-    assert "R/eval/resnet18/eps32/pgd5x/delta32/none.parquet" in files["pgd"]
-    assert "R/eval/resnet18/eps32/pgd/delta64/none.parquet" in files["pgd"]
-    assert "R/eval/resnet18/eps32/transfer/delta0/layer2/beta1000000.parquet" in files["quantized"]
-    assert "R/eval/resnet18/eps0/bpda/delta16/conv0/beta8.parquet" in files["quantized"]
-    assert files["adv"] == [f"R/adv/resnet18/eps{e}/delta16.npz" for e in (0, 16, 32, 8)]
+    files = input_files(plan, atconfig.checklist_settings(cfg), "R")
+    assert "R/eval/resnet18/seed0/eps32/pgd5x/delta32/none.parquet" in files["pgd"]
+    assert "R/eval/resnet18/seed0/eps32/pgd/delta64/none.parquet" in files["pgd"]
+    assert "R/eval/resnet18/seed0/eps32/transfer/delta0/layer2/beta1000000.parquet" in files["quantized"]
+    assert "R/eval/resnet18/seed0/eps0/bpda/delta16/conv0/beta8.parquet" in files["quantized"]
+    assert files["adv"] == [f"R/adv/resnet18/seed0/eps{e}/pgd/delta16.npz" for e in (0, 8, 16, 32)]
     # gradient masking: the demo's two quantization points at beta 8, BPDA at delta 64 and BPDA-100 at the BPDA
     # delta nearest eps 32 (16) at eps 32, APGD-BPDA against BPDA at every eps
     masking = m["masking"]
@@ -362,9 +364,9 @@ def test_plan_adds_the_extra_evaluations_at_the_largest_eps():
     )
     assert masking["apgd_deltas"] == [16] and masking["eps"] == [0, 8, 16, 32]
     for layer in ("conv0", "layer2"):
-        assert f"R/eval/resnet18/eps32/bpda/delta64/{layer}/beta8.parquet" in files["quantized"]
-        assert f"R/eval/resnet18/eps32/bpda5x/delta16/{layer}/beta8.parquet" in files["quantized"]
-        assert f"R/eval/resnet18/eps0/apgd-bpda/delta16/{layer}/beta8.parquet" in files["quantized"]
+        assert f"R/eval/resnet18/seed0/eps32/bpda/delta64/{layer}/beta8.parquet" in files["quantized"]
+        assert f"R/eval/resnet18/seed0/eps32/bpda5x/delta16/{layer}/beta8.parquet" in files["quantized"]
+        assert f"R/eval/resnet18/seed0/eps0/apgd-bpda/delta16/{layer}/beta8.parquet" in files["quantized"]
     assert not any("bpda5x" in f and "beta4" in f for f in files["quantized"])  # the headline beta only
 
 
@@ -373,18 +375,18 @@ def test_masking_cells_follow_the_config():
     cfg["quantization"]["beta"] = [4, 6]  # no 8: the largest configured beta is the headline
     cfg["quantization"]["apgd-bpda"]["beta"] = [4]
     cfg = atconfig.validate(cfg, check_data=False)
-    masking = C.plan(cfg)["models"]["resnet18"]["masking"]
+    masking = CP.plan(cfg)["models"]["resnet18"]["masking"]
     assert (masking["beta"], masking["layers"]) == (6.0, ["conv0"])
     assert "apgd_deltas" not in masking and "does not run at beta 6" in masking["apgd_reason"]
     cfg["quantization"]["attacks"] = ["transfer", "bpda"]
-    masking = C.plan(cfg)["models"]["resnet18"]["masking"]
+    masking = CP.plan(cfg)["models"]["resnet18"]["masking"]
     assert masking["apgd_reason"] == "apgd-bpda is not in quantization.attacks"
     cfg["quantization"]["attacks"] = ["transfer"]
-    assert C.plan(cfg)["models"]["resnet18"]["masking"] == {"reason": "bpda is not in quantization.attacks"}
+    assert CP.plan(cfg)["models"]["resnet18"]["masking"] == {"reason": "bpda is not in quantization.attacks"}
     # BPDA with more steps runs at the BPDA delta nearest eps (ties: the larger)
     cfg = demo_config(more_steps={"eps": "all"})
     cfg["quantization"]["delta"] = [4, 12, 20]
-    masking = C.plan(atconfig.validate(cfg, check_data=False))["models"]["resnet18"]["masking"]
+    masking = CP.plan(atconfig.validate(cfg, check_data=False))["models"]["resnet18"]["masking"]
     assert masking["more_steps"] == [[0, 4], [8, 12], [16, 20], [32, 20]]
     bad = demo_config()
     bad["checklist"]["masking"]["beta"] = 5
@@ -394,11 +396,11 @@ def test_masking_cells_follow_the_config():
 
 def test_plan_every_eps_and_a_standard_model():
     cfg = demo_config(large_delta={"eps": "all", "delta": 40}, more_steps={"eps": "all", "factor": 3})
-    m = C.plan(cfg)["models"]["resnet18"]
+    m = CP.plan(cfg)["models"]["resnet18"]
     assert m["large_delta"] == [0, 8, 16, 32] and all(40 in m["pgd"][e] for e in m["eps"])
     assert m["more_steps"] == [[0, 4], [8, 8], [16, 16], [32, 32]]  # eps 0: the grid's smallest delta
-    files = C.input_files(C.plan(cfg), atconfig.checklist_settings(cfg), "R")["pgd"]
-    assert "R/eval/resnet18/eps0/pgd3x/delta4/none.parquet" in files
+    files = input_files(CP.plan(cfg), atconfig.checklist_settings(cfg), "R")["pgd"]
+    assert "R/eval/resnet18/seed0/eps0/pgd3x/delta4/none.parquet" in files
 
 
 def test_checklist_settings_defaults_and_invalid_values_name_the_key():
@@ -411,10 +413,26 @@ def test_checklist_settings_defaults_and_invalid_values_name_the_key():
         atconfig.validate(cfg, check_data=False)
 
 
+def input_files(plan, settings, root, seed=0):
+    """Every file the checklist reads for one seed, by kind (the cells' own files: no units in these tests)."""
+    cells = CP.cells(plan, settings, seed)
+    return {
+        "pgd": sorted(c.path(root) for c in cells["pgd"] + cells["more_steps"]),
+        "quantized": [c.path(root) for c in cells["quantized"]],
+        "adv": [paths.adv_file(root, m, s, e, d) for m, s, e, d in CP.adv_needed(plan, seed)],
+    }
+
+
+def collect(plan, settings, root, images, labels, seed=0):
+    """The checklist's rows from every file of :func:`input_files` (its declared inputs)."""
+    index = CellIndex.of([f for files in input_files(plan, settings, root, seed).values() for f in files])
+    return C.collect(plan, settings, index, images, labels, seed)
+
+
 def write_grid(root, plan, settings, images, labels, acc, excess=0):
     """Evaluation files for every path the plan reads; ``acc(path)`` gives the number correct of 100; the cached
     examples lie ``excess`` (1/255) outside their budget."""
-    files = C.input_files(plan, settings, root)
+    files = input_files(plan, settings, root)
     for path in files["pgd"] + files["quantized"]:
         f = frame(acc(path), n=len(labels))
         f["label"] = labels
@@ -448,12 +466,12 @@ def sound_accuracy(path):
 def test_collect_on_a_grid_of_files_passes_and_names_what_breaks(tmp_path):
     cfg = demo_config()
     cfg["models"]["resnet18"]["eps"] = [0, 8]
-    plan, settings = C.plan(cfg), atconfig.checklist_settings(cfg)
+    plan, settings = CP.plan(cfg), atconfig.checklist_settings(cfg)
     images = np.random.default_rng(0).integers(0, 256, (100, 1, 28, 28)).astype(np.uint8)
     labels = np.random.default_rng(1).integers(0, 3, 100)
     root = str(tmp_path)
     write_grid(root, plan, settings, images, labels, sound_accuracy)
-    rows = C.collect(plan, settings, root, images, labels)
+    rows = collect(plan, settings, root, images, labels)
     table, marks = C.table(rows)
     assert list(table.columns) == C.COLUMNS
     assert set(table["check"]) == set(C.CHECKS)
@@ -466,7 +484,7 @@ def test_collect_on_a_grid_of_files_passes_and_names_what_breaks(tmp_path):
         return 80 if "/pgd/delta64/" in p else (5 if "eps8/transfer/delta16/conv0/beta4" in p else sound_accuracy(p))
 
     write_grid(root, plan, settings, images, labels, bad)
-    rows = C.collect(plan, settings, root, images, labels)
+    rows = collect(plan, settings, root, images, labels)
     table, marks = C.table(rows)
     failed = C.failures(rows)
     assert sorted(failed) == [
@@ -498,11 +516,11 @@ def broken_accuracy(path):
 def test_a_grid_that_breaks_every_check_fails_every_check(tmp_path):
     cfg = demo_config()
     cfg["models"]["resnet18"]["eps"] = [0, 8]
-    plan, settings = C.plan(cfg), atconfig.checklist_settings(cfg)
+    plan, settings = CP.plan(cfg), atconfig.checklist_settings(cfg)
     images = np.full((100, 1, 28, 28), 100, np.uint8)
     labels = np.random.default_rng(1).integers(0, 3, 100)
     write_grid(str(tmp_path), plan, settings, images, labels, broken_accuracy, excess=5)
-    rows = C.collect(plan, settings, str(tmp_path), images, labels)
+    rows = collect(plan, settings, str(tmp_path), images, labels)
     table, marks = C.table(rows)
     assert (table["status"] == "fail").all(), table[table["status"] != "fail"].to_string()
     assert set(table["check"]) == set(C.CHECKS) and (marks["status"] == "+").all()
@@ -514,13 +532,13 @@ def test_a_grid_that_breaks_every_check_fails_every_check(tmp_path):
 def test_quantization_off_gives_not_applicable_rows(tmp_path):
     cfg = demo_config()
     del cfg["quantization"]
-    plan, settings = C.plan(cfg), atconfig.checklist_settings(cfg)
-    files = C.input_files(plan, settings, str(tmp_path))
+    plan, settings = CP.plan(cfg), atconfig.checklist_settings(cfg)
+    files = input_files(plan, settings, str(tmp_path))
     assert files["quantized"] == [] and files["adv"] == []
     images = np.zeros((100, 1, 28, 28), np.uint8)
     labels = np.random.default_rng(1).integers(0, 3, 100)
     write_grid(str(tmp_path), plan, settings, images, labels, sound_accuracy)
-    table, _ = C.table(C.collect(plan, settings, str(tmp_path), images, labels))
+    table, _ = C.table(collect(plan, settings, str(tmp_path), images, labels))
     na = table[table["status"] == "n/a"]
     assert set(na["check"]) == {
         "transfer_vs_bpda",
@@ -539,10 +557,13 @@ def test_extra_jobs_of_the_paper_grid():
     PGD_64-20 at eps 12, beta = 1e6 after each of ResNet-18's 5 and WRN-28-10's 4 quantization points, and on the
     first two points of each at beta 8 BPDA_64-20 and BPDA_12-100, as cells of the evaluation units."""
     cfg = atconfig.load("config/config.yaml", check_data=False)
-    assert C.extra_jobs(cfg) == {"evaluate_pgd_steps": 2}
+    assert CP.extra_jobs(cfg) == {"evaluate_pgd_steps": 2}
 
     def cells(attack, delta, q):
-        return {u.model: c for u, c in eval_units.plan(cfg).items() if (u.attack, u.delta, u.q) == (attack, delta, q)}
+        units = Plan(cfg).units.items()
+        return {
+            u.model: [[c.eps, c.layer] for c in cs] for u, cs in units if (u.attack, u.delta, u.q) == (attack, delta, q)
+        }
 
     assert cells("transfer", 0, "beta1000000") == {
         "resnet18": [[12, lay] for lay in ["conv0", "layer1", "layer2", "layer3", "layer4"]],

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from atspectrum import config as atconfig
+from atspectrum.planning import CellIndex, Plan
 from atspectrum.reporting import claims, tables
 from atspectrum.reporting.claims import FAILS, HOLDS, INCONCLUSIVE
 
@@ -251,10 +252,11 @@ CONFIG = {
 }
 
 
-def write_tree(root: Path, plan: dict) -> None:
-    """Every file :func:`claims.input_files` names, with answers known: C1 and C2 hold, C3 fails (a later layer is
-    larger); C4 is not configured."""
-    for f in claims.input_files(plan, str(root)):
+def write_tree(root: Path, plan: dict, config: dict) -> list:
+    """Every file the claims read (the planned PGD cells, :func:`claims.table_inputs`), with answers known: C1 and C2
+    hold, C3 fails (a later layer is larger); C4 is not configured. Returns the cells."""
+    cells = Plan(config, str(root)).claims_cells()
+    for f in [c.path(str(root)) for c in cells] + claims.table_inputs(plan, str(root)):
         path = root / f.removeprefix(f"{root}/")
         path.parent.mkdir(parents=True, exist_ok=True)
         m = re.search(r"eps(\d+)/pgd/delta(\d+)", f)
@@ -267,6 +269,7 @@ def write_tree(root: Path, plan: dict) -> None:
             norms(lambda e, i: 0.5 if i <= 2 else 1.0, lambda e, i: 1.0 + e, eps=(0, 4, 8, 12, 16)).to_csv(
                 path, index=False
             )
+    return cells
 
 
 def test_the_claims_table_from_a_results_tree(tmp_path):
@@ -274,8 +277,8 @@ def test_the_claims_table_from_a_results_tree(tmp_path):
     plan = claims.plan(config)
     assert plan["models"]["rn"]["betas"] == {"transfer": 8.0, "bpda": 8.0}  # the headline beta, not the largest
     root = tmp_path / "results" / "claims"
-    write_tree(root, plan)
-    table = claims.evaluate(plan, str(root))
+    cells = write_tree(root, plan, config)
+    table = claims.evaluate(plan, str(root), CellIndex.of([c.path(str(root)) for c in cells]), cells)
     overall = table[table["part"] == "claim"].set_index("claim")["verdict"].to_dict()
     assert overall == {
         "C1 overdesign": HOLDS,

@@ -151,7 +151,13 @@ def test_before_preparation_the_test_rows_are_those_prepare_will_write(tmp_path,
     cfg = configured(**{"data.root": cifar_checksums["root"], "data.test_size": 2})
     index, labels = C.prepared_test_rows(cfg)
     data.prepare(
-        "cifar10", cifar_checksums["root"], False, str(tmp_path / "prepared"), val_size=2, seed=cfg["seed"], test_size=2
+        "cifar10",
+        cifar_checksums["root"],
+        False,
+        str(tmp_path / "prepared"),
+        val_size=2,
+        seed=cfg["data"]["seed"],
+        test_size=2,
     )
     with np.load(tmp_path / "prepared" / "test.npz") as npz:
         assert index.tolist() == npz["index"].tolist() and labels.tolist() == npz["labels"].tolist()

@@ -60,7 +60,7 @@ REPORTING_SCRIPTS = [
     "run_config",
     "search_step",
     "search_result",
-    "search_aggregate",
+    "aggregate_search",
 ]
 
 

@@ -8,13 +8,12 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from workflow_run import ROOT, job_counts, snakemake
+from workflow_run import ROOT, job_counts, one_seed, snakemake
 
 from atspectrum import config as C
-from atspectrum import data
+from atspectrum import data, stats
 from atspectrum.evaluation import search
 from atspectrum.evaluation.search import MAX_EPS, PATIENCE, Settings, decide
-from atspectrum.reporting import stats
 
 
 def run_search(settings: Settings, curve: dict[int, float]):
@@ -359,7 +358,9 @@ def with_search(**edits):
 def search_test_file(out, eps):
     """The test evaluation (PGD_8) the search reads for ``eps``: the grid's cell, or beyond the grid its own."""
     grid = eps in TINY["models"]["rn"]["eps"]
-    return out / (f"eval/rn/eps{eps}/pgd/delta8/none.parquet" if grid else f"search/rn/delta8/eps{eps}/test.parquet")
+    return out / (
+        f"eval/rn/seed0/eps{eps}/pgd/delta8/none.parquet" if grid else f"search/rn/seed0/delta8/eps{eps}/test.parquet"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -380,7 +381,7 @@ def test_dry_run_before_the_search_plans_only_its_first_step(searched):
     assert counts["evaluate_pgd_val"] == 1 and counts["search_step"] == 1 and counts["search_result"] == 1
     assert counts["aggregate_search"] == 1 and counts["split_validation"] == 1
     assert counts["train"] == 3  # the grid's eps 8, 24, 32: the search's start (eps 8) is the grid's model
-    assert "search/rn/delta8/eps8/step.json" in dry and "eps16" not in dry
+    assert "search/rn/seed0/delta8/eps8/step.json" in dry and "eps16" not in dry
     # what each job is given: training validates on the selection part, the search measures on the other
     inputs = {rule: re.findall(rf"rule {rule}:\n\s+input: ([^\n]+)", dry) for rule in ("train", "evaluate_pgd_val")}
     assert len(inputs["train"]) == 3 and len(inputs["evaluate_pgd_val"]) == 1
@@ -402,7 +403,7 @@ def test_selection_and_search_parts_partition_the_validation_split(searched):
     assert set(split["val_select"]).isdisjoint(split["val_search"])
     assert sorted(split["val_select"] + split["val_search"]) == sorted(split["val"])
     # the search's evaluations are of the search part, example by example
-    frame = pd.read_parquet(workdir / "results/tiny/search/rn/delta8/eps8/val.parquet")
+    frame = pd.read_parquet(workdir / "results/tiny/search/rn/seed0/delta8/eps8/val.parquet")
     with np.load(workdir / "results/tiny/data/fashion_mnist/val_search.npz") as z:
         assert frame["label"].tolist() == z["labels"].tolist() and len(frame) == 16
 
@@ -412,18 +413,22 @@ def test_selection_and_search_parts_partition_the_validation_split(searched):
 def test_the_checkpoints_drive_the_search_to_its_end(searched):
     workdir, _ = searched
     out = workdir / "results" / "tiny"
-    steps = [json.loads((out / f"search/rn/delta8/eps{e}/step.json").read_text()) for e in (8, 16)]
-    assert not (out / "search/rn/delta8/eps24").exists()
+    steps = [json.loads((out / f"search/rn/seed0/delta8/eps{e}/step.json").read_text()) for e in (8, 16)]
+    assert not (out / "search/rn/seed0/delta8/eps24").exists()
     assert steps[0]["stop"] is False and steps[0]["next_eps"] == 16 and steps[1]["stop"] is True
-    errors = {e: search.error_percent(pd.read_parquet(out / f"search/rn/delta8/eps{e}/val.parquet")) for e in (8, 16)}
+    errors = {
+        e: search.error_percent(pd.read_parquet(out / f"search/rn/seed0/delta8/eps{e}/val.parquet")) for e in (8, 16)
+    }
     expected = decide(Settings(delta=8, step=8, patience=1, max_eps=16), errors)
     assert (steps[1]["reason"], steps[1]["eps_star"]) == (expected.reason, expected.eps_star)
-    assert (out / "models/rn/eps16/model.pt").exists()  # trained for the search, at the grid's path
+    assert (out / "models/rn/seed0/eps16/model.pt").exists()  # trained for the search, at the grid's path
     # the test evaluations of eps* and eps = delta: eps 8 is the grid's cell (its PGD unit), eps 16 (when eps*)
     # beyond the grid the search's own
-    assert (out / "search/rn/delta8/eps16/test.parquet").exists() == (expected.eps_star == 16)
-    assert not (out / "eval/rn/eps16").exists() and not (out / "search/rn/delta8/eps8/test.parquet").exists()
-    table = pd.read_csv(out / "tables/overdesign_search_rn.csv")
+    assert (out / "search/rn/seed0/delta8/eps16/test.parquet").exists() == (expected.eps_star == 16)
+    assert (
+        not (out / "eval/rn/seed0/eps16").exists() and not (out / "search/rn/seed0/delta8/eps8/test.parquet").exists()
+    )
+    table = one_seed(out / "tables/overdesign_search_rn.csv")
     row = table.iloc[0]
     assert (row["delta"], row["eps_visited"], row["eps_star"]) == (8, "8, 16", expected.eps_star)
     test = pd.read_parquet(search_test_file(out, expected.eps_star))
@@ -449,7 +454,7 @@ def test_constructed_validation_errors_stop_the_workflow_where_they_first_rise_f
     cfg = with_search(patience=2, max_eps=32)
     wrong = {8: 13, 16: 10, 24: 11, 32: 12}  # of 32 validation examples
     for eps, k in wrong.items():
-        path = out / f"search/rn/delta8/eps{eps}/val.parquet"
+        path = out / f"search/rn/seed0/delta8/eps{eps}/val.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         frame([False] * k + [True] * (32 - k)).to_parquet(path, index=False)
     dry = snakemake(workdir, cfg, "-n")
@@ -459,10 +464,10 @@ def test_constructed_validation_errors_stop_the_workflow_where_they_first_rise_f
     assert "train" not in planned and "evaluate_pgd_val" not in planned and planned["search_step"] == 1
     res = snakemake(workdir, cfg, "--cores", "2")
     assert res.returncode == 0, res.stderr[-4000:]
-    last = json.loads((out / "search/rn/delta8/eps32/step.json").read_text())
+    last = json.loads((out / "search/rn/seed0/delta8/eps32/step.json").read_text())
     assert [v["eps"] for v in last["visited"]] == [8, 16, 24, 32]
     assert (last["reason"], last["eps_star"], last["rises"]) == (PATIENCE, 16, 2)
-    row = pd.read_csv(out / "tables/overdesign_search_rn.csv").iloc[0]
+    row = one_seed(out / "tables/overdesign_search_rn.csv").iloc[0]
     assert (row["eps_visited"], row["val_errors"]) == ("8, 16, 24, 32", "40.62, 31.25, 34.38, 37.50")
     assert (row["eps_star"], row["eps_star_minus_delta"], row["stop_reason"]) == (16, 8, PATIENCE)
     test16 = pd.read_parquet(search_test_file(out, 16))

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sst
 
-from atspectrum.reporting import stats, tables
+from atspectrum import stats
+from atspectrum.reporting import tables
 
 
 @pytest.mark.parametrize("k,n", [(0, 10), (3, 10), (50, 100), (9990, 10000), (10000, 10000), (1, 1)])

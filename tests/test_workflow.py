@@ -12,12 +12,13 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from workflow_run import ROOT, SNAKEMAKE, job_counts, reordered, snakemake, snakemake_on
+from workflow_run import ROOT, SNAKEMAKE, job_counts, one_seed, reordered, snakemake, snakemake_on
 
 from atspectrum import analysis, data, models
 from atspectrum import config as atconfig
 from atspectrum.attacks.quantize import Quantizer
-from atspectrum.reporting import accounting, captions
+from atspectrum.planning import Plan, jobs
+from atspectrum.reporting import captions
 
 pytestmark = [
     pytest.mark.slow,
@@ -79,23 +80,23 @@ def test_every_table_and_figure_is_written(tiny_run):
         assert (out / "figures" / f"robust_error_rn.{ext}").stat().st_size > 1000
     for attack in ("transfer", "bpda"):
         assert (out / "figures" / f"quantization_gain_rn_{attack}.png").stat().st_size > 1000
-    frame = pd.read_parquet(out / "eval/rn/eps16/pgd/delta8/none.parquet")
+    frame = pd.read_parquet(out / "eval/rn/seed0/eps16/pgd/delta8/none.parquet")
     assert list(frame.columns) == ["index", "label", "pred", "correct"] and len(frame) == 64
     assert (frame["correct"] == (frame["pred"] == frame["label"])).all()
 
 
 def test_tables_hold_sane_values(tiny_run):
     tables = tiny_run / "results" / "tiny" / "tables"
-    models = pd.read_csv(tables / "models_rn.csv")
+    models = one_seed(tables / "models_rn.csv")
     assert list(models["eps"]) == [0, 16]
     assert models[["clean_acc", "pgd_eps_acc"]].apply(lambda c: c.between(0, 100)).all().all()
     tolerance = 100 * 3 / 64  # a random start may flip a few examples back to correct
     assert (models["pgd_eps_acc"] <= models["clean_acc"] + tolerance).all()
-    robust = pd.read_csv(tables / "robust_accuracy_rn.csv").set_index("eps")
+    robust = one_seed(tables / "robust_accuracy_rn.csv").set_index("eps")
     assert list(robust.columns) == ["delta8", "delta16"]
     assert (robust["delta16"] <= robust["delta8"] + tolerance).all()
     assert (robust.le(models.set_index("eps")["clean_acc"] + tolerance, axis=0)).all().all()
-    over = pd.read_csv(tables / "overdesign_rn.csv")
+    over = one_seed(tables / "overdesign_rn.csv")
     assert list(over["delta"]) == [8, 16]
     for row in over.to_dict("records"):
         errors = 100 - robust[f"delta{row['delta']}"]
@@ -105,7 +106,7 @@ def test_tables_hold_sane_values(tiny_run):
     md = (tables / "overdesign_rn.md").read_text()
     assert "| delta | eps_star |" in md
     assert r"\begin{tabular}" in (tables / "overdesign_rn.tex").read_text()
-    log = pd.read_csv(tiny_run / "results/tiny/models/rn/eps16/train_log.csv")
+    log = pd.read_csv(tiny_run / "results/tiny/models/rn/seed0/eps16/train_log.csv")
     assert list(log["epoch"]) == [1, 2] and (log["data_seconds"] < log["train_seconds"]).all()
 
 
@@ -163,16 +164,27 @@ def test_adding_a_delta_schedules_only_its_evaluations_and_the_aggregate(tiny_ru
     assert "units/pgd/delta4/none.json" in res.stdout  # the new delta's unit, over every eps
 
 
-def test_changing_the_pgd_attack_reruns_the_pgd_jobs_only(tiny_run):
-    res = snakemake(tiny_run, changed(overdesign__attack={"steps": 6}), "-n")
-    assert res.returncode == 0, res.stderr[-3000:]
-    counts = job_counts(res.stdout + res.stderr)
-    # PGD at delta 0, 8, 16 and the checklist's 128 (units), and its more-steps PGD; nothing quantized
+def test_changing_the_pgd_attack_reruns_the_pgd_jobs_and_parts_the_shared_computations(tiny_run):
+    counts, units = planned(tiny_run, changed(overdesign__attack={"steps": 6}))
+    # PGD at delta 0, 8, 16 and the checklist's 64 (units), and its more-steps PGD. TINY's transfer and BPDA had the
+    # grid's PGD settings, so their unquantized cells and the transfer examples were the PGD units'; now that PGD
+    # differs they are their own again: transfer's and BPDA's unquantized units, the transfer examples of each eps at
+    # delta 8 (rule transfer_examples), and the transfer unit that reads them. No quantized cell is recomputed.
     assert counts == {
         "evaluate_pgd": 4,
         "evaluate_pgd_steps": 1,
         "aggregate_overdesign": 1,
+        "transfer_examples": 2,
+        "evaluate_quantized": 4,
+        "aggregate_quantization": 2,
+        "aggregate_quantization_clean": 1,
         **FOLLOWERS,
+    }
+    assert units == {("pgd", d, "none") for d in ("0", "8", "16", "64")} | {
+        ("transfer", "8", "none"),
+        ("transfer", "0", "none"),
+        ("bpda", "8", "none"),
+        ("transfer", "8", "beta4"),
     }
 
 
@@ -218,10 +230,10 @@ def test_paper_grid_dry_run_lists_every_job(tmp_path):
         "evaluate_pgd": 2 * (13 + 1),
         "aggregate_overdesign": 2,
         "evaluate_pgd_steps": 2,
-        "transfer_examples": 20 * 6,
         # units of (attack, delta, q) per model, q = unquantized or one beta, each over every eps and layer:
-        # transfer at 7 deltas (0 included) and BPDA at 6, each x (none + 5 beta); APGD-BPDA at 6 x (none + beta 8)
-        "evaluate_quantized": 2 * (7 * 6 + 6 * 6 + 6 * 2)
+        # transfer at 7 deltas (0 included) and BPDA at 6, each x 5 beta (their unquantized cells and the transfer
+        # examples are the PGD units': the same attack); APGD-BPDA at 6 x (none + beta 8)
+        "evaluate_quantized": 2 * (7 * 5 + 6 * 5 + 6 * 2)
         + 2  # the checklist's beta = 1e6 (transfer, delta 0) at each model's largest eps and every layer
         + 2,  # the checklist's BPDA at delta 64 on the first two quantization points of each model (beta 8)
         "evaluate_quantized_steps": 2,  # and its BPDA with 5x the steps there
@@ -245,40 +257,46 @@ def test_paper_grid_dry_run_lists_every_job(tmp_path):
     }
     # the compute table's projection counts the same GPU jobs as Snakemake plans
     counts = job_counts(res.stdout + res.stderr)
-    projected = accounting.grid_jobs(atconfig.load(ROOT / "config" / "config.yaml", check_data=False))
+    projected = jobs.grid_jobs(Plan(atconfig.load(ROOT / "config" / "config.yaml", check_data=False)))
     assert projected == {rule: counts[rule] for rule in projected}
 
 
 def test_quantization_tables_follow_the_evaluations(tiny_run):
     out = tiny_run / "results" / "tiny"
     for attack in ("transfer", "bpda"):
-        table = pd.read_csv(out / f"tables/quantization_rn_{attack}_beta4.csv")
+        table = one_seed(out / f"tables/quantization_rn_{attack}_beta4.csv")
         assert list(table.columns) == ["delta", "layer", "eps0", "eps16"]
         assert list(zip(table["delta"], table["layer"])) == [(8, "none"), (8, "conv0")]
         for eps in (0, 16):
-            for layer, rel in (("none", "none.parquet"), ("conv0", "conv0/beta4.parquet")):
-                frame = pd.read_parquet(out / f"eval/rn/eps{eps}/{attack}/delta8/{rel}")
+            # the unquantized row is the PGD cell: the same attack (TINY's transfer and BPDA have PGD's settings)
+            for layer, rel in (("none", "pgd/delta8/none.parquet"), ("conv0", f"{attack}/delta8/conv0/beta4.parquet")):
+                frame = pd.read_parquet(out / f"eval/rn/seed0/eps{eps}/{rel}")
                 cell = table.loc[table["layer"] == layer, f"eps{eps}"].item()
                 assert cell == pytest.approx(100 * frame["correct"].mean(), abs=1e-3)
     # transfer cells classify the cached examples (PGD against the unquantized model), unquantized and quantized
-    model = models.load(out / "models/rn/eps16/model.pt")
-    with np.load(out / "adv/rn/eps16/delta8.npz") as z:
+    model = models.load(out / "models/rn/seed0/eps16/model.pt")
+    with np.load(out / "adv/rn/seed0/eps16/pgd/delta8.npz") as z:
         adv, adv_labels = torch.from_numpy(z["adv"]), torch.from_numpy(z["labels"])
-    for rel, quantize in (("none.parquet", None), ("conv0/beta4.parquet", Quantizer("conv0", 4.0))):
-        frame = pd.read_parquet(out / "eval/rn/eps16/transfer/delta8" / rel)
+    assert not (out / "eval/rn/seed0/eps16/transfer/delta8/none.parquet").exists()  # computed once, as PGD
+    assert not (out / "eval/rn/seed0/eps16/bpda/delta8/none.parquet").exists()
+    for rel, quantize in (
+        ("pgd/delta8/none.parquet", None),
+        ("transfer/delta8/conv0/beta4.parquet", Quantizer("conv0", 4.0)),
+    ):
+        frame = pd.read_parquet(out / "eval/rn/seed0/eps16" / rel)
         with torch.no_grad():
             pred = model(adv, quantize=quantize).argmax(1)
         assert frame["pred"].tolist() == pred.tolist() and frame["label"].tolist() == adv_labels.tolist(), rel
-    clean = pd.read_csv(out / "tables/quantization_clean_rn.csv")
+    clean = one_seed(out / "tables/quantization_clean_rn.csv")
     assert list(zip(clean["beta"].astype(str), clean["layer"])) == [("–", "none"), ("4", "conv0")]
-    pgd_clean = pd.read_parquet(out / "eval/rn/eps16/pgd/delta0/none.parquet")
+    pgd_clean = pd.read_parquet(out / "eval/rn/seed0/eps16/pgd/delta0/none.parquet")
     assert clean.loc[0, "eps16"] == pytest.approx(100 * pgd_clean["correct"].mean(), abs=1e-3)
 
 
 def unit_outputs(dry_run: str) -> set[tuple[str, str, str]]:
-    """(attack, delta, q) of every evaluation unit a dry run schedules."""
+    """(attack, delta, q) of every evaluation unit of seed 0 a dry run schedules."""
     outputs = "\n".join(line for line in dry_run.splitlines() if line.strip().startswith("output:"))
-    return set(re.findall(r"eval/rn/units/([\w-]+)/delta(\d+)/(\w+)\.json", outputs))
+    return set(re.findall(r"eval/rn/seed0/units/([\w-]+)/delta(\d+)/(\w+)\.json", outputs))
 
 
 def planned(workdir, config) -> tuple[dict[str, int], set[tuple[str, str, str]]]:
@@ -311,14 +329,15 @@ def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
 
 def test_adding_a_quantization_delta_schedules_only_its_units(tiny_run):
     counts, units = planned(tiny_run, changed(quantization__delta=[4, 8]))
+    # the PGD unit at delta 4 computes the attack once: the unquantized cells and the transfer examples
     assert counts == {
-        "transfer_examples": 2,
-        "evaluate_quantized": 4,
+        "evaluate_pgd": 1,
+        "evaluate_quantized": 2,
         "aggregate_quantization": 2,
         "aggregate_quantization_clean": 1,
         **FOLLOWERS,
     }
-    assert units == {(a, "4", q) for a in ("transfer", "bpda") for q in ("none", "beta4")}
+    assert units == {("pgd", "4", "none"), ("transfer", "4", "beta4"), ("bpda", "4", "beta4")}
 
 
 def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
@@ -344,10 +363,10 @@ def test_a_unit_rerun_reuses_every_finished_cell(tiny_run, tmp_path):
     work = tmp_path / "wf"
     shutil.copytree(tiny_run, work, symlinks=True)
     out = work / "results/tiny"
-    unit = "results/tiny/eval/rn/units/bpda/delta8/beta4.json"
-    cells = {e: out / f"eval/rn/eps{e}/bpda/delta8/conv0/beta4.parquet" for e in (0, 16)}
+    unit = "results/tiny/eval/rn/seed0/units/bpda/delta8/beta4.json"
+    cells = {e: out / f"eval/rn/seed0/eps{e}/bpda/delta8/conv0/beta4.parquet" for e in (0, 16)}
     before = {e: (f.read_bytes(), f.stat().st_mtime_ns) for e, f in cells.items()}
-    log = out / "logs/evaluate_bpda/rn_delta8_beta4.log"
+    log = out / "logs/evaluate_bpda/rn_seed0_delta8_beta4.log"
     res = snakemake(work, TINY, "--cores", "1", "--forcerun", unit, "--until", unit)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "0 cell(s) computed, 2 reused" in log.read_text()
@@ -362,10 +381,10 @@ def test_a_unit_rerun_reuses_every_finished_cell(tiny_run, tmp_path):
 
 def test_filter_norm_and_corruption_outputs(tiny_run):
     out = tiny_run / "results" / "tiny"
-    norms = pd.read_csv(out / "tables/filter_norms_rn.csv")
+    norms = one_seed(out / "tables/filter_norms_rn.csv")
     assert set(norms["eps"]) == {0, 16}
     for eps in (0, 16):  # the table holds each checkpoint's own filter norms
-        want = analysis.filter_norms(models.load(out / f"models/rn/eps{eps}/model.pt"))
+        want = analysis.filter_norms(models.load(out / f"models/rn/seed0/eps{eps}/model.pt"))
         got = norms[norms["eps"] == eps].reset_index(drop=True)
         assert list(got["layer"]) == list(want["layer"])
         cols = ["mean", "max", "op_norm", "op_norm_bn"]
@@ -373,23 +392,23 @@ def test_filter_norm_and_corruption_outputs(tiny_run):
     assert (norms.loc[norms["kind"] == "3x3", "index"].max()) == 17
     for stat in ("mean", "max", "op_norm", "op_norm_bn"):
         assert (out / f"figures/filter_norms_rn_{stat}.png").stat().st_size > 1000
-    table = pd.read_csv(out / "tables/corruptions_rn.csv")
+    table = one_seed(out / "tables/corruptions_rn.csv")
     assert list(table["corruption"]) == ["gaussian_noise", "contrast", "average"]
     assert list(table.columns) == ["corruption", "eps0", "eps16"]
-    frame = pd.read_parquet(out / "analysis/rn/eps16/corruptions.parquet")
+    frame = pd.read_parquet(out / "analysis/rn/seed0/eps16/corruptions.parquet")
     assert set(frame["corruption"]) == {"clean", "gaussian_noise", "contrast"}
     assert set(frame.loc[frame["corruption"] != "clean", "severity"]) == {1, 5}
     gauss = 100 * frame.loc[frame["corruption"] == "gaussian_noise", "correct"].mean()
     assert table.loc[0, "eps16"] == pytest.approx(gauss, abs=1e-3)
-    severity = pd.read_csv(out / "tables/corruptions_severity_rn.csv")
+    severity = one_seed(out / "tables/corruptions_severity_rn.csv")
     assert list(severity["severity"]) == [0, 1, 5]
-    average = pd.read_csv(out / "tables/corruptions_average.csv")
+    average = one_seed(out / "tables/corruptions_average.csv")
     assert list(average["model"]) == ["rn"] and average.loc[0, "eps16"] == pytest.approx(table.loc[2, "eps16"])
     assert (out / "figures/preact_mean_rn.png").stat().st_size > 1000
-    preact = __import__("json").loads((out / "analysis/rn/eps0/preact.json").read_text())
+    preact = __import__("json").loads((out / "analysis/rn/seed0/eps0/preact.json").read_text())
     assert preact["corrupted"]["units"] == 2 * preact["per_corruption"]["contrast"]["units"]
     # Figure 3's table: the code's statistic (severity 5, averaged over corruptions) and the text's (all pooled)
-    fig3 = pd.read_csv(out / "tables/preact_rn.csv").set_index("eps")
+    fig3 = one_seed(out / "tables/preact_rn.csv").set_index("eps")
     per5 = [preact["per_severity"][n]["5"] for n in ("gaussian_noise", "contrast")]
     assert fig3.loc[0, "code_severity"] == 5
     assert fig3.loc[0, "code_mean"] == pytest.approx(sum(c["mean"] for c in per5) / 2, abs=1e-4)
@@ -415,7 +434,6 @@ def test_malformed_cifar10c_root_fails_before_any_job_naming_the_file(tmp_path):
 GPU_RULES = {
     "train",
     "evaluate_pgd",
-    "transfer_examples",
     "evaluate_quantized",
     "evaluate_corruptions",
     "evaluate_pgd_steps",
@@ -438,6 +456,9 @@ def test_gpu_rules_ask_for_one_gpu_and_cpu_rules_for_none(tmp_path):
             rule = None
     assert {r for r, flags in seen.items() if flags == {True}} == GPU_RULES
     assert all(flags == {False} for r, flags in seen.items() if r not in GPU_RULES)
+    # transfer_examples runs only where transfer's settings differ from the grid's PGD (not in the paper grid)
+    rule = (ROOT / "workflow/rules/evaluate.smk").read_text().split("rule transfer_examples:")[1].split("\nrule ")[0]
+    assert "gpu=1," in rule
 
 
 def test_workstation_profile_plans_the_workflow(tiny_run):
@@ -518,7 +539,7 @@ def test_every_accuracy_table_has_wilson_intervals_and_paired_tests(tiny_run):
         "corruptions_severity_rn",
         "corruptions_average",
     ):
-        ci = pd.read_csv(tables / f"{stem}_ci.csv")
+        ci = one_seed(tables / f"{stem}_ci.csv")
         assert (
             len(ci) > 0 and (ci["ci_low"] <= ci["value"] + 1e-9).all() and (ci["value"] <= ci["ci_high"] + 1e-9).all()
         )
@@ -529,10 +550,10 @@ def test_every_accuracy_table_has_wilson_intervals_and_paired_tests(tiny_run):
         values = {"model": "rn", "run": "tiny", "stats": stats, "overdesign": TINY["overdesign"]}
         caption = captions.render(ROOT / f"workflow/report/{section}.rst", **values)
         assert caption in (tables / f"{stem}.md").read_text().split("\n\n")[0], stem
-    robust = pd.read_csv(tables / "robust_accuracy_rn_ci.csv")
+    robust = one_seed(tables / "robust_accuracy_rn_ci.csv")
     assert set(robust["n"]) == {64} and len(robust) == 2 * 2
     # every quantized cell is tested against the unquantized model on the same 64 examples
-    ci = pd.read_csv(tables / "quantization_rn_bpda_beta4_ci.csv")
+    ci = one_seed(tables / "quantization_rn_bpda_beta4_ci.csv")
     tested = ci[ci["layer"] == "conv0"]
     assert (
         len(tested) == 2 and tested["p_value"].notna().all() and ci.loc[ci["layer"] == "none", "p_value"].isna().all()
@@ -540,8 +561,8 @@ def test_every_accuracy_table_has_wilson_intervals_and_paired_tests(tiny_run):
     p_values = []
     for row in tested.to_dict("records"):
         eps = row["column"].removeprefix("eps")
-        q = pd.read_parquet(tiny_run / f"results/tiny/eval/rn/eps{eps}/bpda/delta8/conv0/beta4.parquet")
-        u = pd.read_parquet(tiny_run / f"results/tiny/eval/rn/eps{eps}/bpda/delta8/none.parquet")
+        q = pd.read_parquet(tiny_run / f"results/tiny/eval/rn/seed0/eps{eps}/bpda/delta8/conv0/beta4.parquet")
+        u = pd.read_parquet(tiny_run / f"results/tiny/eval/rn/seed0/eps{eps}/pgd/delta8/none.parquet")  # BPDA's twin
         gained, lost = int((q["correct"] & ~u["correct"]).sum()), int((~q["correct"] & u["correct"]).sum())
         assert (row["gained"], row["lost"]) == (gained, lost)
         p_values.append(1.0 if gained + lost == 0 else sst.binomtest(gained, gained + lost).pvalue)
@@ -563,6 +584,16 @@ def test_compute_table_and_the_config_used(tiny_run):
     assert compute.loc["aggregate_overdesign", "kind"] == "cpu"
     assert compute.loc["train", "grid_jobs"] == 20 and compute.loc["train", "grid_gpu_hours"] > 0
     assert compute.loc["total", "wall_s"] >= compute.loc["train", "wall_s"] > 0
+    # every evaluation rule's benchmarks are filed under a GPU rule the projection knows (none under "evaluate_bpda5x")
+    for rule in (
+        "evaluate_pgd",
+        "evaluate_transfer",
+        "evaluate_bpda",
+        "evaluate_quantized_steps",
+        "evaluate_pgd_steps",
+    ):
+        assert compute.loc[rule, "kind"] == "gpu" and compute.loc[rule, "jobs"] >= 1, rule
+    assert compute.loc[["evaluate_quantized_steps", "evaluate_bpda"], "grid_gpu_hours"].gt(0).all()
     used = yaml.safe_load((out / "config_used.yaml").read_text())
     assert used["models"]["rn"]["width"] == 2 and used["stats"] == {"alpha": 0.05, "correction": "holm"}
 
@@ -596,7 +627,7 @@ def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path
     rows = table.set_index("check")
 
     def acc(rel):
-        return 100 * pd.read_parquet(out / "eval/rn/eps16" / rel)["correct"].mean()
+        return 100 * pd.read_parquet(out / "eval/rn/seed0/eps16" / rel)["correct"].mean()
 
     assert rows.loc["large_delta", "eps"] == 16 and rows.loc["large_delta", "limit"] == 1.0
     assert rows.loc["large_delta", "value"] == pytest.approx(acc("pgd/delta64/none.parquet"), abs=1e-3)
@@ -643,9 +674,84 @@ def test_retraining_a_model_gives_the_same_weights(tiny_run, tmp_path):
     writes the same model (torch seeds its global generator differently in every process)."""
     work = tmp_path / "wf"
     shutil.copytree(tiny_run, work, symlinks=True)
-    target = "results/tiny/models/rn/eps16/model.pt"
+    target = "results/tiny/models/rn/seed0/eps16/model.pt"
     before = models.load(work / target).state_dict()
     res = snakemake(work, TINY, "--cores", "1", "--forcerun", target, "--until", target)
     assert res.returncode == 0, res.stderr[-3000:]
     after = models.load(work / target).state_dict()
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+# ---------------------------------------------------------------------------------------- training seeds
+
+SHARED_DATA = ("prepare_data", "prepare_corruptions")  # the data and its corruptions are every seed's (data.seed)
+PER_SEED = ("train", "filter_norms", "evaluate_corruptions", "evaluate_pgd", "evaluate_pgd_steps")
+PER_SEED += ("evaluate_quantized", "evaluate_quantized_steps")
+
+
+def scheduled_outputs(workdir, config, rules) -> dict[str, list[str]]:
+    """The output files of every job of ``rules`` a dry run of ``config`` schedules, by rule."""
+    res = snakemake(workdir, config, "-n")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out, current = {}, None
+    for line in (res.stdout + res.stderr).splitlines():
+        m = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", line.strip())
+        if m:
+            current = m.group(1)
+        elif line.strip().startswith("output:") and current in rules:
+            out.setdefault(current, []).extend(line.strip().removeprefix("output:").strip().split(", "))
+    return out
+
+
+def test_adding_a_seed_schedules_what_a_new_run_would_less_the_shared_data(tiny_run, tmp_path):
+    fresh, _ = planned(tmp_path, TINY)  # every job of a new one-seed run
+    counts, _ = planned(tiny_run, changed(seeds=[0, 1]))
+    assert counts == {rule: n for rule, n in fresh.items() if rule not in SHARED_DATA}
+    outputs = scheduled_outputs(tiny_run, changed(seeds=[0, 1]), PER_SEED)
+    assert set(outputs) == set(PER_SEED)
+    assert all("/seed1/" in f for files in outputs.values() for f in files), outputs
+
+
+@pytest.fixture(scope="module")
+def two_seed_run(tiny_run, tmp_path_factory):
+    """The tiny run with a second training seed added (only seed 1's jobs and the aggregates run)."""
+    workdir = tmp_path_factory.mktemp("seeds") / "wf"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    res = snakemake(workdir, changed(seeds=[0, 1]), "--cores", "2")
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert job_counts(res.stdout + res.stderr)["train"] == 2  # seed 1's two models; seed 0's were not retrained
+    return workdir
+
+
+def test_two_seeds_tables_hold_a_row_per_seed_and_show_mean_and_spread(two_seed_run):
+    out = two_seed_run / "results/tiny"
+    models_table = pd.read_csv(out / "tables/models_rn.csv")
+    assert list(models_table["seed"]) == [0, 0, 1, 1] and list(models_table["eps"]) == [0, 16, 0, 16]
+    seed0 = pd.read_parquet(out / "eval/rn/seed0/eps16/pgd/delta0/none.parquet")
+    seed1 = pd.read_parquet(out / "eval/rn/seed1/eps16/pgd/delta0/none.parquet")
+    clean = models_table.set_index(["seed", "eps"])["clean_acc"]
+    assert clean[(0, 16)] == pytest.approx(100 * seed0["correct"].mean(), abs=1e-3)
+    assert clean[(1, 16)] == pytest.approx(100 * seed1["correct"].mean(), abs=1e-3)
+    assert seed0["index"].equals(seed1["index"])  # the same test images for every seed
+    md = (out / "tables/models_rn.md").read_text()
+    mean, sd = clean.xs(16, level="eps").mean(), clean.xs(16, level="eps").std()
+    assert f"{mean:.2f} ± {sd:.2f}" in md and "over 2 training seeds" in md
+    quant = pd.read_csv(out / "tables/quantization_rn_bpda_beta4.csv")
+    assert list(quant["seed"]) == [0, 0, 1, 1] and list(quant["layer"]) == ["none", "conv0"] * 2
+    assert set(pd.read_csv(out / "tables/claims.csv")["seed"]) == {0, 1}
+    assert set(pd.read_csv(out / "tables/checklist.csv")["seed"]) == {0, 1}
+    assert set(pd.read_csv(out / "tables/filter_norms_rn.csv")["seed"]) == {0, 1}
+
+
+def test_adding_a_third_seed_schedules_exactly_its_jobs(two_seed_run, tmp_path):
+    fresh, _ = planned(tmp_path, TINY)
+    counts, _ = planned(two_seed_run, changed(seeds=[0, 1, 2]))
+    assert counts == {rule: n for rule, n in fresh.items() if rule not in SHARED_DATA}
+    outputs = scheduled_outputs(two_seed_run, changed(seeds=[0, 1, 2]), PER_SEED)
+    assert outputs and all("/seed2/" in f for files in outputs.values() for f in files), outputs
+
+
+def test_removing_a_seed_reruns_only_aggregates(two_seed_run):
+    counts, units = planned(two_seed_run, changed(seeds=[0]))
+    assert not units and not set(counts) & set(PER_SEED + SHARED_DATA), counts
+    assert counts["aggregate_overdesign"] == 1 and counts["claims"] == 1

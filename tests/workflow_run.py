@@ -41,3 +41,12 @@ def reordered(value):
     if isinstance(value, dict):
         return {k: reordered(v) for k, v in reversed(list(value.items()))}
     return [reordered(v) for v in value] if isinstance(value, list) else value
+
+
+def one_seed(path, **read_options):
+    """A table of a one-seed run as it reads without its ``seed`` column (which must say seed 0 on every row)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, **read_options)
+    assert list(frame.columns)[0] == "seed" and (frame["seed"] == 0).all(), path
+    return frame.drop(columns="seed")

@@ -135,15 +135,23 @@ def train(
         return _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, log, stop)
 
 
-def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, log, stop: list[int]):
-    """:func:`train` itself; ``stop`` lists the stop signals received so far."""
-    device = torch.device(device)
-    if cfg.select == "best_val" and len(val_data[1]) == 0:
-        raise ValueError("select: best_val needs a validation split (val_size > 0); use select: last otherwise")
-    model.to(device)
-    eps = attacks.pixels(cfg.eps)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.lr_milestones), gamma=cfg.lr_gamma)
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What every epoch of one training run shares."""
+
+    model: nn.Module
+    net: nn.Module  # ``model``, compiled when ``cfg.compile``
+    opt: torch.optim.Optimizer
+    cfg: TrainConfig
+    device: torch.device
+    memory_format: torch.memory_format
+    forward: Callable  # ``forward(m, x)``: ``m(x)`` under the configured autocast
+    eps: float  # the training ε in [0, 1] pixel units
+
+
+def _resume(model, opt, sched, cfg: TrainConfig, state_path: str | None, log) -> tuple[int, list[dict], dict]:
+    """Loads the state at ``state_path`` into ``model``, ``opt`` and ``sched`` when there is one written with these
+    hyperparameters (another one is set aside); returns ``(first epoch to run, log rows so far, best epoch so far)``."""
     rows: list[dict] = []
     start_epoch, best = 0, {"score": -math.inf, "epoch": -1, "state": None}
     if state_path:
@@ -169,10 +177,117 @@ def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, l
         best = {"score": state["best_score"], "epoch": state["best_epoch"], "state": state["best_model"]}
         if log:
             log(f"resuming from {state_path} after epoch {start_epoch}")
+    return start_epoch, rows, best
 
+
+def _train_epoch(run: _Run, xs, ys, epoch: int, stop: list[int], state_path: str | None, log):
+    """One epoch's optimisation steps; returns ``(loss sum, correct count)`` as device tensors, the number of examples
+    seen and the seconds spent preparing batches. Raises :class:`Interrupted` before a batch once ``stop`` is set."""
+    cfg, device = run.cfg, run.device
+    n = len(ys)
+    data_seconds = 0.0
+    gen = devices.generator(device, _epoch_seed(cfg.seed, epoch, 0))
+    order = torch.randperm(n, generator=gen, device=device)
+    # running sums stay on the device: no host synchronisation inside the epoch
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen = 0
+    for start in range(0, n, cfg.batch_size):
+        if stop:  # epochs 1..epoch are complete (and in state_path when it is set): stop here
+            interrupted = Interrupted(stop[0], epoch, cfg.epochs, state_path)
+            if log:
+                log(str(interrupted))
+            raise interrupted
+        td = time.perf_counter()
+        idx = order[start : start + cfg.batch_size]
+        x = random_crop_flip(xs[idx].float().div_(255), cfg.crop_padding, cfg.flip, gen)
+        x = x.contiguous(memory_format=run.memory_format)
+        y = ys[idx]
+        data_seconds += time.perf_counter() - td
+        if cfg.eps > 0:
+            x = attacks.pgd(
+                run.net,
+                x,
+                y,
+                run.eps,
+                cfg.attack_steps,
+                cfg.attack_step_factor * run.eps,
+                random_start=cfg.attack_random_start,
+                generator=gen,
+                eval_mode=cfg.attack_bn_eval,
+                forward=run.forward,
+                allow_reduced_precision=cfg.precision != "fp32",
+            )
+        run.model.train()
+        logits = run.forward(run.net, x)
+        loss = F.cross_entropy(logits.float(), y)
+        run.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        run.opt.step()
+        loss_sum += loss.detach() * len(y)
+        correct += (logits.argmax(1) == y).sum()
+        seen += len(y)
+    return loss_sum, correct, seen, data_seconds
+
+
+def _select(best: dict, model: nn.Module, score: float, epoch: int) -> dict:
+    """The best epoch so far once ``epoch`` (0-based) scored ``score``: on ties the earlier one."""
+    if score > best["score"]:
+        return {
+            "score": score,
+            "epoch": epoch + 1,
+            "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        }
+    return best
+
+
+def _save_state(state_path: str, model, opt, sched, cfg: TrainConfig, epoch: int, rows: list[dict], best: dict):
+    """Writes the whole training state after ``epoch`` (0-based) atomically to ``state_path``."""
+    with atomic_path(state_path) as tmp:
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "epoch": epoch + 1,
+                "log": rows,
+                "best_score": best["score"],
+                "best_epoch": best["epoch"],
+                "best_model": best["state"],
+                "config": _config_record(cfg),
+            },
+            tmp,
+        )
+
+
+def _finish(model: nn.Module, rows: list[dict], best: dict, cfg: TrainConfig) -> tuple[nn.Module, list[dict], dict]:
+    """Loads the selected weights into ``model`` (eval mode); returns :func:`train`'s result."""
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+    model.to(memory_format=torch.contiguous_format).eval()
+    summary = {
+        "selected_epoch": best["epoch"],
+        "select": cfg.select,
+        "epochs": cfg.epochs,
+        "val_robust_acc": rows[best["epoch"] - 1]["val_robust_acc"] if rows else float("nan"),
+        "val_clean_acc": rows[best["epoch"] - 1]["val_clean_acc"] if rows else float("nan"),
+        "train_seconds": sum(r["seconds"] for r in rows),
+    }
+    return model, rows, summary
+
+
+def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, log, stop: list[int]):
+    """:func:`train` itself; ``stop`` lists the stop signals received so far."""
+    device = torch.device(device)
+    if cfg.select == "best_val" and len(val_data[1]) == 0:
+        raise ValueError("select: best_val needs a validation split (val_size > 0); use select: last otherwise")
+    model.to(device)
+    eps = attacks.pixels(cfg.eps)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.lr_milestones), gamma=cfg.lr_gamma)
+    start_epoch, rows, best = _resume(model, opt, sched, cfg, state_path, log)
     xs, ys = train_data[0].to(device), train_data[1].to(device)
     xv, yv = val_data
-    n = len(ys)
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model.to(memory_format=memory_format)
     net = torch.compile(model) if cfg.compile else model
@@ -184,50 +299,10 @@ def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, l
         with autocast():
             return m(inp)
 
+    run = _Run(model, net, opt, cfg, device, memory_format, forward, eps)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
-        data_seconds = 0.0
-        gen = devices.generator(device, _epoch_seed(cfg.seed, epoch, 0))
-        order = torch.randperm(n, generator=gen, device=device)
-        # running sums stay on the device: no host synchronisation inside the epoch
-        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        seen = 0
-        for start in range(0, n, cfg.batch_size):
-            if stop:  # epochs 1..epoch are complete (and in state_path when it is set): stop here
-                interrupted = Interrupted(stop[0], epoch, cfg.epochs, state_path)
-                if log:
-                    log(str(interrupted))
-                raise interrupted
-            td = time.perf_counter()
-            idx = order[start : start + cfg.batch_size]
-            x = random_crop_flip(xs[idx].float().div_(255), cfg.crop_padding, cfg.flip, gen)
-            x = x.contiguous(memory_format=memory_format)
-            y = ys[idx]
-            data_seconds += time.perf_counter() - td
-            if cfg.eps > 0:
-                x = attacks.pgd(
-                    net,
-                    x,
-                    y,
-                    eps,
-                    cfg.attack_steps,
-                    cfg.attack_step_factor * eps,
-                    random_start=cfg.attack_random_start,
-                    generator=gen,
-                    eval_mode=cfg.attack_bn_eval,
-                    forward=forward,
-                    allow_reduced_precision=cfg.precision != "fp32",
-                )
-            model.train()
-            logits = forward(net, x)
-            loss = F.cross_entropy(logits.float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == y).sum()
-            seen += len(y)
+        loss_sum, correct, seen, data_seconds = _train_epoch(run, xs, ys, epoch, stop, state_path, log)
         lr = opt.param_groups[0]["lr"]
         sched.step()
         loss_sum, correct = loss_sum.item(), correct.item()  # the epoch's one synchronisation
@@ -247,40 +322,9 @@ def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, l
         rows.append(row)
         if log:
             log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-        score = val_robust if cfg.select == "best_val" else epoch
-        if score > best["score"]:
-            best = {
-                "score": score,
-                "epoch": epoch + 1,
-                "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-            }
+        best = _select(best, model, val_robust if cfg.select == "best_val" else epoch, epoch)
         if state_path:
-            with atomic_path(state_path) as tmp:
-                torch.save(
-                    {
-                        "model": model.state_dict(),
-                        "optimizer": opt.state_dict(),
-                        "scheduler": sched.state_dict(),
-                        "epoch": epoch + 1,
-                        "log": rows,
-                        "best_score": best["score"],
-                        "best_epoch": best["epoch"],
-                        "best_model": best["state"],
-                        "config": _config_record(cfg),
-                    },
-                    tmp,
-                )
+            _save_state(state_path, model, opt, sched, cfg, epoch, rows, best)
         if on_epoch_end:
             on_epoch_end(row)
-    if best["state"] is not None:
-        model.load_state_dict(best["state"])
-    model.to(memory_format=torch.contiguous_format).eval()
-    summary = {
-        "selected_epoch": best["epoch"],
-        "select": cfg.select,
-        "epochs": cfg.epochs,
-        "val_robust_acc": rows[best["epoch"] - 1]["val_robust_acc"] if rows else float("nan"),
-        "val_clean_acc": rows[best["epoch"] - 1]["val_clean_acc"] if rows else float("nan"),
-        "train_seconds": sum(r["seconds"] for r in rows),
-    }
-    return model, rows, summary
+    return _finish(model, rows, best, cfg)

@@ -115,7 +115,7 @@ def main(workdir: str, snakemake_log: str, jobcomp_log: str, preempted: str) -> 
         rule_log = (work / "results/slurm/logs/train/rn_eps16.log").read_text()
         if "resuming from" not in rule_log:
             errors.append("the retried eps-16 training did not resume from its checkpoint")
-        epochs = list(pd.read_csv(work / "results/slurm/models/rn/eps16/train_log.csv")["epoch"])
+        epochs = list(pd.read_csv(work / "results/slurm/models/rn/seed0/eps16/train_log.csv")["epoch"])
         if epochs != list(range(1, EPOCHS + 1)):
             errors.append(f"eps-16 train_log.csv holds epochs {epochs}")
 

@@ -61,7 +61,7 @@ cluster_start "$DIR/cluster"
 # Once the eps-16 training job has checkpointed an epoch, send SIGTERM to its job step (the processes srun started:
 # Snakemake and the training script), as slurmctld does for the profile's `--signal=TERM@120` before a time limit.
 preempt_training() {
-    local state=$WORK/results/slurm/models/rn/eps16/state/last.pt id
+    local state=$WORK/results/slurm/models/rn/seed0/eps16/state/last.pt id
     while :; do
         if [ -e "$state" ]; then
             id=$(_sl squeue -h -t R -o '%i %k' | awk '$2 == "rule_train_wildcards_rn_16" {print $1}')

@@ -1,20 +1,19 @@
 rule aggregate_overdesign:
     """Section 3: Table 3/4 (clean and PGD_eps accuracy), the eps x delta robust-accuracy table, the overdesign table
-    (best eps per delta) and Figure 1 (robust error against eps, one curve per delta)."""
+    (best eps per delta) and Figure 1 (robust error against eps, one curve per delta), per seed and over seeds."""
     input:
         unpack(get_overdesign_inputs),
         caption=caption_file("overdesign"),
     output:
-        reported(overdesign_outputs("{model}"), "overdesign", "3 overdesign", model="{model}"),
+        reported(outputs.overdesign_outputs(RUN_DIR, "{model}"), "overdesign", "3 overdesign", model="{model}"),
     params:
-        eps=get_model_eps,
+        cells=get_overdesign_cells,
         deltas=atconfig.overdesign_deltas(config),
-        pgd=get_overdesign_pgd_deltas,
         steps=config["overdesign"]["attack"]["steps"],
     log:
-        f"{R}/logs/aggregate_overdesign/{{model}}.log",
+        f"{RUN_DIR}/logs/aggregate_overdesign/{{model}}.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_overdesign/{{model}}.tsv"
+        f"{RUN_DIR}/benchmarks/aggregate_overdesign/{{model}}.tsv"
     conda:
         ENV
     script:

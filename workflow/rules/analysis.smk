@@ -5,13 +5,13 @@ rule filter_norms:
     """Per conv layer: mean and max over kernel slices w[o, i, :, :] of max|w| (the paper's L-infinity measure), the
     L-infinity operator norm max_o sum|w[o]| and its BatchNorm-rescaled version (ours)."""
     input:
-        P.model_file(R, "{model}", "{eps}"),
+        model_file("{model}", "{seed}", "{eps}"),
     output:
-        P.analysis_file(R, "{model}", "{eps}", "filter_norms.csv"),
+        paths.analysis_file(RUN_DIR, "{model}", "{seed}", "{eps}", "filter_norms.csv"),
     log:
-        f"{R}/logs/filter_norms/{{model}}_eps{{eps}}.log",
+        f"{RUN_DIR}/logs/filter_norms/{{model}}_seed{{seed}}_eps{{eps}}.log",
     benchmark:
-        f"{R}/benchmarks/filter_norms/{{model}}_eps{{eps}}.tsv"
+        f"{RUN_DIR}/benchmarks/filter_norms/{{model}}_seed{{seed}}_eps{{eps}}.tsv"
     conda:
         ENV
     script:
@@ -19,20 +19,21 @@ rule filter_norms:
 
 
 rule prepare_corruptions:
-    """The CIFAR-10-C layout (<corruption>.npy with 5 x N rows by severity, labels.npy) from the test split."""
+    """The CIFAR-10-C layout (<corruption>.npy with 5 x N rows by severity, labels.npy) from the test split: the same
+    corrupted images for every training seed (data.seed)."""
     input:
         test=data_input("test"),
     output:
-        [f"{R}/corruptions/{{dataset}}/{name}.npy" for name in CORRUPTION_NAMES]
-        + [f"{R}/corruptions/{{dataset}}/labels.npy"],
+        [f"{RUN_DIR}/corruptions/{{dataset}}/{name}.npy" for name in CORRUPTION_NAMES]
+        + [f"{RUN_DIR}/corruptions/{{dataset}}/labels.npy"],
     params:
         names=CORRUPTION_NAMES,
-        seed=config["seed"],
+        seed=config["data"]["seed"],
     threads: 4  # capped at --cores; corruption generation uses numpy/scipy threads
     log:
-        f"{R}/logs/prepare_corruptions/{{dataset}}.log",
+        f"{RUN_DIR}/logs/prepare_corruptions/{{dataset}}.log",
     benchmark:
-        f"{R}/benchmarks/prepare_corruptions/{{dataset}}.tsv"
+        f"{RUN_DIR}/benchmarks/prepare_corruptions/{{dataset}}.tsv"
     conda:
         ENV
     script:
@@ -43,12 +44,12 @@ rule evaluate_corruptions:
     """Accuracy per corruption x severity (per example) and final pre-activation statistics (mean, sign counts per
     corruption x severity, pooled per corruption and overall), one forward pass."""
     input:
-        model=P.model_file(R, "{model}", "{eps}"),
+        model=model_file("{model}", "{seed}", "{eps}"),
         test=data_input("test"),
         corrupted=corruption_files(),
     output:
-        frame=P.analysis_file(R, "{model}", "{eps}", "corruptions.parquet"),
-        preact=P.analysis_file(R, "{model}", "{eps}", "preact.json"),
+        frame=paths.analysis_file(RUN_DIR, "{model}", "{seed}", "{eps}", "corruptions.parquet"),
+        preact=paths.analysis_file(RUN_DIR, "{model}", "{seed}", "{eps}", "preact.json"),
     params:
         root=get_corruption_dir,
         names=CORRUPTION_NAMES,
@@ -61,9 +62,9 @@ rule evaluate_corruptions:
         runtime=60,
         eval_batch=EVAL_BATCH,
     log:
-        f"{R}/logs/evaluate_corruptions/{{model}}_eps{{eps}}.log",
+        f"{RUN_DIR}/logs/evaluate_corruptions/{{model}}_seed{{seed}}_eps{{eps}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate_corruptions/{{model}}_eps{{eps}}.tsv"
+        f"{RUN_DIR}/benchmarks/evaluate_corruptions/{{model}}_seed{{seed}}_eps{{eps}}.tsv"
     conda:
         ENV
     script:
@@ -71,17 +72,18 @@ rule evaluate_corruptions:
 
 
 rule aggregate_filter_norms:
-    """Figure 2 / 5 (the paper's mean and max filter norm) and our operator-norm figures, per layer against eps."""
+    """Figure 2 / 5 (the paper's mean and max filter norm) and our operator-norm figures, per layer against eps (the
+    mean over seeds, with their spread)."""
     input:
         get_filter_norm_inputs,
     output:
-        reported(filter_norm_outputs("{model}"), "filters", "5 filters", model="{model}"),
+        reported(outputs.filter_norm_outputs(RUN_DIR, "{model}"), "filters", "5 filters", model="{model}"),
     params:
-        eps=get_model_eps,
+        runs=get_model_runs,
     log:
-        f"{R}/logs/aggregate_filter_norms/{{model}}.log",
+        f"{RUN_DIR}/logs/aggregate_filter_norms/{{model}}.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_filter_norms/{{model}}.tsv"
+        f"{RUN_DIR}/benchmarks/aggregate_filter_norms/{{model}}.tsv"
     conda:
         ENV
     script:
@@ -95,15 +97,15 @@ rule aggregate_corruptions:
         unpack(get_corruption_inputs),
         caption=caption_file("corruptions"),
     output:
-        reported(corruption_outputs("{model}"), "corruptions", "6 corruptions", model="{model}"),
+        reported(outputs.corruption_outputs(RUN_DIR, "{model}"), "corruptions", "6 corruptions", model="{model}"),
     params:
-        eps=get_model_eps,
+        runs=get_model_runs,
         names=CORRUPTION_NAMES,
         arch=get_model_arch,
     log:
-        f"{R}/logs/aggregate_corruptions/{{model}}.log",
+        f"{RUN_DIR}/logs/aggregate_corruptions/{{model}}.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_corruptions/{{model}}.tsv"
+        f"{RUN_DIR}/benchmarks/aggregate_corruptions/{{model}}.tsv"
     conda:
         ENV
     script:
@@ -113,16 +115,18 @@ rule aggregate_corruptions:
 rule aggregate_corruption_average:
     """Table 2: average accuracy over every corruption, one row per model, columns eps."""
     input:
-        ci=[P.ci_file(R, f"corruptions_{m}") for m in MODELS],
+        ci=[paths.ci_file(RUN_DIR, f"corruptions_{m}") for m in MODELS],
         caption=caption_file("corruptions"),
     output:
-        reported(P.table_files(R, "corruptions_average", ci=True), "corruptions", "6 corruptions", model="all"),
+        reported(
+            paths.table_files(RUN_DIR, "corruptions_average", ci=True), "corruptions", "6 corruptions", model="all"
+        ),
     params:
         models=MODELS,
     log:
-        f"{R}/logs/aggregate_corruption_average.log",
+        f"{RUN_DIR}/logs/aggregate_corruption_average.log",
     benchmark:
-        f"{R}/benchmarks/aggregate_corruption_average.tsv"
+        f"{RUN_DIR}/benchmarks/aggregate_corruption_average.tsv"
     conda:
         ENV
     script:

@@ -1,18 +1,20 @@
-# The paper's four claims tested on this run (atspectrum.reporting.claims): tables/claims with a verdict per claim, model and
-# part, and the report's first category, where each claim sits beside copies of the figures it rests on (a file
-# shows in one report category only, so the section figures are copied rather than flagged twice).
+# The paper's four claims tested on this run (atspectrum.reporting.claims): tables/claims with a verdict per claim,
+# model, part and training seed, and the report's first category, where each claim sits beside copies of the figures
+# it rests on (a file shows in one report category only, so the section figures are copied rather than flagged twice).
 
 # Snakemake's HTML report lists categories sorted by name (localeCompare): "0 all claims" sorts before "0 checklist"
 # and "0 run" (tests/test_claims.py checks it against every category the rules declare).
 CLAIMS_CATEGORY = "0 all claims"
+CLAIMS_PLAN = claims_lib.plan(config)
 
 
 rule claims:
     """C1 overdesign, C2 quantization, C3 filter norms, C4 corruptions: holds / does not hold / inconclusive, each
     with its statistic (exact McNemar, sign test, Kendall tau, least-squares slope) and its numbers in words."""
     input:
-        data=unit_inputs(atclaims.input_files(CLAIMS_PLAN, R)),
-        figures=[src for _, src, _, _ in claims_figures()],
+        evals=PLAN.inputs(PLAN.claims_cells()),
+        tables=claims_lib.table_inputs(CLAIMS_PLAN, RUN_DIR),
+        figures=[src for _, src, _, _ in outputs.claims_figures(PLAN)],
         caption=caption_file("claims"),
     output:
         [
@@ -27,25 +29,26 @@ rule claims:
                 if f.endswith(".csv")
                 else f
             )
-            for f in P.table_files(R, "claims")
+            for f in paths.table_files(RUN_DIR, "claims")
         ]
         + [
             report_flag(
                 copy,
                 caption=caption_file("claims_figure"),
                 category=CLAIMS_CATEGORY,
-                subcategory=f"{claim} {atclaims.CLAIMS[claim]}",
+                subcategory=f"{claim} {claims_lib.CLAIMS[claim]}",
                 labels={"model": model, "file": os.path.basename(src)},
             )
-            for claim, src, copy, model in claims_figures()
+            for claim, src, copy, model in outputs.claims_figures(PLAN)
         ],
     params:
         plan=CLAIMS_PLAN,
-        figures=[(src, copy) for _, src, copy, _ in claims_figures()],
+        cells=[c.as_dict() for c in PLAN.claims_cells()],
+        figures=[(src, copy) for _, src, copy, _ in outputs.claims_figures(PLAN)],
     log:
-        f"{R}/logs/claims.log",
+        f"{RUN_DIR}/logs/claims.log",
     benchmark:
-        f"{R}/benchmarks/claims.tsv"
+        f"{RUN_DIR}/benchmarks/claims.tsv"
     conda:
         ENV
     script:

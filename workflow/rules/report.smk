@@ -5,7 +5,7 @@ rule run_config:
     """The configuration of this run, after validation filled in every default, as YAML."""
     output:
         report_flag(
-            f"{R}/config_used.yaml",
+            f"{RUN_DIR}/config_used.yaml",
             caption=caption_file("config"),
             category="0 run",
             labels={"file": "config_used.yaml"},
@@ -13,7 +13,7 @@ rule run_config:
     params:
         config=config,
     log:
-        f"{R}/logs/run_config.log",
+        f"{RUN_DIR}/logs/run_config.log",
     conda:
         ENV
     script:
@@ -27,14 +27,14 @@ rule compute_accounting:
         get_compute_inputs,
         caption=caption_file("compute"),
     output:
-        reported(P.table_files(R, "compute"), "compute", "0 run", model="all"),
+        reported(paths.table_files(RUN_DIR, "compute"), "compute", "0 run", model="all"),
     params:
         gpu_rules=get_gpu_rules,
         grid_jobs=get_paper_grid_jobs,
         grid_cells=get_paper_grid_cells,
         run_cells=get_run_cells,
     log:
-        f"{R}/logs/compute_accounting.log",
+        f"{RUN_DIR}/logs/compute_accounting.log",
     conda:
         ENV
     script:

@@ -6,9 +6,13 @@ from atspectrum.runtime import io, logs
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model
 frame = pd.concat(
-    [pd.read_csv(path, dtype={"index": "Int64"}).assign(eps=e) for e, path in zip(p.eps, snakemake.input)],
+    [
+        pd.read_csv(path, dtype={"index": "Int64"}).assign(seed=seed, eps=eps)
+        for (seed, eps), path in zip(p.runs, snakemake.input)
+    ],
     ignore_index=True,
 )
+frame = frame[["seed", *[c for c in frame.columns if c != "seed"]]]
 with io.atomic_path(snakemake.output[0]) as tmp:
     frame.to_csv(tmp, index=False)
 titles = {

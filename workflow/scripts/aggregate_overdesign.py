@@ -2,20 +2,24 @@ import json
 
 import pandas as pd
 
+from atspectrum.planning import Cell, CellIndex
 from atspectrum.reporting import captions, figures, tables
 from atspectrum.runtime import logs, paths
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model
 root = paths.run_root(snakemake.output[0])  # results/<run>
-frames = {(e, d): pd.read_parquet(paths.eval_file(root, model, e, "pgd", d)) for e in p.eps for d in p.pgd[e]}
-grid = tables.accuracy_grid(frames)
-metrics = {}
+index = CellIndex.of(snakemake.input.evals)
+frames = {}  # seed -> {(eps, delta): per-example frame}
+for cell in map(lambda c: Cell(**c), p.cells):
+    frames.setdefault(cell.seed, {})[(cell.eps, cell.delta)] = index.frame(cell)
+grids = {seed: tables.accuracy_grid(f) for seed, f in frames.items()}
+metrics = {}  # seed -> {eps: training metrics}
 for path in snakemake.input.metrics:
     with open(path) as fh:
         m = json.load(fh)
-    metrics[int(m["eps"])] = m
-out, n = f"{root}/tables", int(grid["n"].iloc[0])
+    metrics.setdefault(int(m["hparams"]["seed"]), {})[int(m["eps"])] = m
+n = {seed: int(grid["n"].iloc[0]) for seed, grid in grids.items()}
 
 
 def caption(title):
@@ -24,28 +28,37 @@ def caption(title):
     return captions.heading(title, snakemake.input.caption, model=model, root=root, overdesign=attack)
 
 
-tables.write(
-    tables.models_table(grid, metrics),
-    f"{out}/models_{model}",
-    caption(f"Table 3/4 ({model}): clean and PGD_eps-{p.steps} accuracy, one row per training strength eps."),
-    n=n,
+def write(make, stem, title, keys, **options):
+    """One table per seed (``make(seed)``), written with every seed's rows."""
+    per_seed = {s: tables.Replicate(make(s), n=n[s], **options) for s in sorted(grids)}
+    tables.write_seeds(per_seed, paths.declared_stem(snakemake.output, stem), caption(title), keys=keys)
+    return per_seed
+
+
+write(
+    lambda s: tables.models_table(grids[s], metrics.get(s, {})),
+    f"models_{model}",
+    f"Table 3/4 ({model}): clean and PGD_eps-{p.steps} accuracy, one row per training strength eps.",
+    ["eps"],
     value_columns=["clean_acc", "pgd_eps_acc"],
 )
-tables.write(
-    tables.robust_accuracy_table(grid, p.deltas),
-    f"{out}/robust_accuracy_{model}",
-    caption(f"{model}: PGD_delta-{p.steps} accuracy, rows eps, columns delta."),
-    n=n,
+write(
+    lambda s: tables.robust_accuracy_table(grids[s], p.deltas),
+    f"robust_accuracy_{model}",
+    f"{model}: PGD_delta-{p.steps} accuracy, rows eps, columns delta.",
+    ["eps"],
 )
-over = tables.overdesign_table(grid, p.deltas)
-tables.write(
-    over,
-    f"{out}/overdesign_{model}",
-    caption(f"{model}: per delta, eps* (the lowest PGD_delta-{p.steps} error) and the largest eps's error."),
-    n=n,
+over = write(
+    lambda s: tables.overdesign_table(grids[s], p.deltas),
+    f"overdesign_{model}",
+    f"{model}: per delta, eps* (the lowest PGD_delta-{p.steps} error) and the largest eps's error.",
+    ["delta", "max_eps"],
     value_columns=["error_at_eps_star", "error_at_max_eps"],
 )
 figures.robust_error(
-    grid, p.deltas, f"{model}: robust error against training ε", paths.figure_files(root, f"robust_error_{model}")
+    pd.concat([g.assign(seed=s) for s, g in grids.items()], ignore_index=True),
+    p.deltas,
+    f"{model}: robust error against training ε",
+    [paths.declared(snakemake.output, f"robust_error_{model}.{ext}") for ext in ("png", "pdf")],
 )
-log(over.to_string())
+log("\n".join(f"seed {s}:\n{r.df.to_string()}" for s, r in over.items()))

@@ -13,5 +13,5 @@ caption = captions.heading(
     snakemake.input.caption,
     root=root,
 )
-tables.write(table, f"{root}/tables/compute", caption)
+tables.write(table, paths.declared_stem(snakemake.output, "compute"), caption)
 log(table.to_string())

@@ -10,7 +10,7 @@ frame = pd.read_parquet(snakemake.input.val)
 previous_file = getattr(snakemake.input, "previous", None)
 previous = search.read_step(previous_file) if previous_file else None
 record = search.step_record(settings, previous, int(w.eps), search.error_percent(frame), len(frame))
-io.write_json(snakemake.output[0], {"model": w.model, **record})
+io.write_json(snakemake.output[0], {"model": w.model, "seed": int(w.seed), **record})
 what = f"stop ({record['reason']})" if record["stop"] else f"next eps {record['next_eps']}"
 log(
     f"{w.model} delta={w.delta} eps={w.eps}: validation error {record['visited'][-1]['val_error']:.2f}%, "

@@ -9,20 +9,20 @@ p, w = snakemake.params, snakemake.wildcards
 device = jobs.setup(snakemake.threads, p.device)
 model = models.load(snakemake.input.model, device)
 images, labels = data.load_prepared(snakemake.input.test)
-delta, a = int(w.delta), p.attack
+delta, spec = int(w.delta), PGDSpec.of(p.attack)
 frame, adv = evaluate.attack_per_example(
     model,
     images,
     labels,
     delta,
-    PGDSpec.of(a),
+    spec,
     batch_size=snakemake.resources.eval_batch,
-    seed=p.seed,
+    seed=int(w.seed),
     device=device,
     keep_adv=True,
 )
 transfer.save(snakemake.output[0], adv, labels, delta)
 log(
-    f"{w.model} eps={w.eps}: PGD delta={delta}-{a['steps']} transfer examples, white-box accuracy "
+    f"{w.model} seed={w.seed} eps={w.eps}: PGD delta={delta}-{spec.steps} transfer examples, white-box accuracy "
     f"{evaluate.accuracy(frame):.2f}% on {len(frame)}"
 )

@@ -29,6 +29,7 @@ running it with the real one (see :func:`atspectrum.evaluation.evaluate.apgd_per
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Sequence
 
 import numpy as np
@@ -90,6 +91,87 @@ def _per_example(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return t.view(-1, *([1] * (like.dim() - 1)))
 
 
+def _project(z: torch.Tensor, lo: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
+    return torch.max(torch.min(z, up), lo)
+
+
+def _loss_and_grad(model: nn.Module, forward: Callable, loss_fn: Callable, z: torch.Tensor, target: torch.Tensor):
+    """Per-example losses at ``z``, their gradients and whether the model misclassifies ``z`` (all detached)."""
+    z = z.clone().requires_grad_(True)
+    logits = forward(model, z)
+    values = loss_fn(logits, target)
+    (grad,) = torch.autograd.grad(values.sum(), z)  # a sum: each example's gradient is its own
+    return values.detach(), grad.detach(), logits.detach().argmax(1) != target
+
+
+def _start_state(x, y, lower, upper, cur, f, grad, eps: float) -> dict:
+    """The state of the examples still in the run (all of them, at ``cur``), filtered together whenever some are
+    broken."""
+    return {
+        "idx": torch.arange(len(x), device=x.device),
+        "y": y,
+        "lo": lower,
+        "up": upper,
+        "cur": cur,
+        "prev": cur,
+        "grad": grad,
+        "f": f,
+        "best_x": cur,
+        "best_f": f,
+        "best_grad": grad,
+        "eta": torch.full((len(x),), 2.0 * eps, dtype=x.dtype, device=x.device),
+        "rises": torch.zeros(len(x), dtype=torch.long, device=x.device),
+        "halved_last": torch.zeros(len(x), dtype=torch.bool, device=x.device),
+        "best_f_last": f,
+    }
+
+
+def _drop(s: dict, out: torch.Tensor, broken: torch.Tensor) -> dict:
+    """Writes the ``broken`` examples' current iterates into ``out``; returns the state of the others."""
+    out[s["idx"][broken]] = s["cur"][broken]
+    return {k: v[~broken] for k, v in s.items()}
+
+
+def _step(s: dict, first: bool, alpha: float, loss_and_grad: Callable) -> torch.Tensor:
+    """One iteration: moves ``s`` (in place) to the next iterate and tracks each example's best point; returns
+    which examples the new iterate fools."""
+    cur, prev, lo, up = s["cur"], s["prev"], s["lo"], s["up"]
+    z = _project(cur + _per_example(s["eta"], cur) * s["grad"].sign(), lo, up)
+    new = z if first else _project(cur + alpha * (z - cur) + (1 - alpha) * (cur - prev), lo, up)
+    f, grad, fooled = loss_and_grad(new, s["y"])
+    s["rises"] += f > s["f"]
+    better = f > s["best_f"]
+    s |= {
+        "prev": cur,
+        "cur": new,
+        "f": f,
+        "grad": grad,
+        "best_x": torch.where(_per_example(better, new), new, s["best_x"]),
+        "best_grad": torch.where(_per_example(better, new), grad, s["best_grad"]),
+        "best_f": torch.where(better, f, s["best_f"]),
+    }
+    return fooled
+
+
+def _checkpoint(s: dict, since: int, rho: float) -> torch.Tensor:
+    """At a checkpoint ``since`` steps after the last one: halves the step of the stalled or stuck examples and
+    restarts them from their best point (in place in ``s``); returns which examples were halved."""
+    stalled = s["rises"] < rho * since
+    stuck = ~s["halved_last"] & (s["best_f"] == s["best_f_last"])
+    halve = stalled | stuck
+    h = _per_example(halve, s["cur"])
+    s |= {
+        "eta": torch.where(halve, s["eta"] / 2, s["eta"]),
+        "cur": torch.where(h, s["best_x"], s["cur"]),  # "prev" kept: the momentum goes on
+        "grad": torch.where(h, s["best_grad"], s["grad"]),
+        "f": torch.where(halve, s["best_f"], s["f"]),
+        "rises": torch.zeros_like(s["rises"]),
+        "halved_last": halve,
+        "best_f_last": s["best_f"],
+    }
+    return halve
+
+
 def apgd(
     model: nn.Module,
     x: torch.Tensor,
@@ -126,81 +208,20 @@ def apgd(
     if eps == 0:
         return x.clone()
     lower, upper = (x - eps).clamp_(min=0), (x + eps).clamp_(max=1)
-
-    def project(z, lo, up):
-        return torch.max(torch.min(z, up), lo)
-
-    def loss_and_grad(z, target):
-        z = z.clone().requires_grad_(True)
-        logits = forward(model, z)
-        values = loss_fn(logits, target)
-        (grad,) = torch.autograd.grad(values.sum(), z)  # a sum: each example's gradient is its own
-        return values.detach(), grad.detach(), logits.detach().argmax(1) != target
-
-    cur = x.clone() if init is None else project(init.detach().to(x.dtype), lower, upper)
+    loss_and_grad = functools.partial(_loss_and_grad, model, forward, loss_fn)
+    cur = x.clone() if init is None else _project(init.detach().to(x.dtype), lower, upper)
     out = cur.clone()
     marks = set(checkpoints(steps))
     with attacks.frozen(model, eval_mode), torch.enable_grad():
         f, grad, fooled = loss_and_grad(cur, y)
-        # the state of the examples still in the run, filtered together whenever some are broken
-        s = {
-            "idx": torch.arange(len(x), device=x.device),
-            "y": y,
-            "lo": lower,
-            "up": upper,
-            "cur": cur,
-            "prev": cur,
-            "grad": grad,
-            "f": f,
-            "best_x": cur,
-            "best_f": f,
-            "best_grad": grad,
-            "eta": torch.full((len(x),), 2.0 * eps, dtype=x.dtype, device=x.device),
-            "rises": torch.zeros(len(x), dtype=torch.long, device=x.device),
-            "halved_last": torch.zeros(len(x), dtype=torch.bool, device=x.device),
-            "best_f_last": f,
-        }
-
-        def drop(broken):
-            nonlocal s
-            out[s["idx"][broken]] = s["cur"][broken]
-            s = {k: v[~broken] for k, v in s.items()}
-
-        drop(fooled)
+        s = _drop(_start_state(x, y, lower, upper, cur, f, grad, eps), out, fooled)
         last = 0
         for k in range(steps):
             if not len(s["idx"]):
                 break
-            cur, prev, lo, up = s["cur"], s["prev"], s["lo"], s["up"]
-            z = project(cur + _per_example(s["eta"], cur) * s["grad"].sign(), lo, up)
-            new = z if k == 0 else project(cur + alpha * (z - cur) + (1 - alpha) * (cur - prev), lo, up)
-            f, grad, fooled = loss_and_grad(new, s["y"])
-            s["rises"] += f > s["f"]
-            better = f > s["best_f"]
-            s |= {
-                "prev": cur,
-                "cur": new,
-                "f": f,
-                "grad": grad,
-                "best_x": torch.where(_per_example(better, new), new, s["best_x"]),
-                "best_grad": torch.where(_per_example(better, new), grad, s["best_grad"]),
-                "best_f": torch.where(better, f, s["best_f"]),
-            }
-            drop(fooled)
+            s = _drop(s, out, _step(s, k == 0, alpha, loss_and_grad))
             if k + 1 in marks:
-                stalled = s["rises"] < rho * (k + 1 - last)
-                stuck = ~s["halved_last"] & (s["best_f"] == s["best_f_last"])
-                halve = stalled | stuck
-                h = _per_example(halve, s["cur"])
-                s |= {
-                    "eta": torch.where(halve, s["eta"] / 2, s["eta"]),
-                    "cur": torch.where(h, s["best_x"], s["cur"]),  # "prev" kept: the momentum goes on
-                    "grad": torch.where(h, s["best_grad"], s["grad"]),
-                    "f": torch.where(halve, s["best_f"], s["f"]),
-                    "rises": torch.zeros_like(s["rises"]),
-                    "halved_last": halve,
-                    "best_f_last": s["best_f"],
-                }
+                halve = _checkpoint(s, k + 1 - last, rho)
                 last = k + 1
                 if trace is not None:
                     trace.append(
@@ -217,6 +238,21 @@ def run_seed(seed: int, loss: str, restart: int) -> int:
 
 def _as_float(batch: torch.Tensor) -> torch.Tensor:
     return batch.float().div_(255) if batch.dtype == torch.uint8 else batch.float()
+
+
+def _check_runs(losses: Sequence[str], restarts: int) -> None:
+    if restarts < 1 or not losses:
+        raise ValueError(f"APGD needs restarts >= 1 and at least one loss; got {restarts}, {list(losses)}")
+    unknown = [name for name in losses if name not in LOSS_FNS]
+    if unknown:
+        raise ValueError(f"unknown APGD loss(es) {unknown}; choose from {sorted(LOSS_FNS)}")
+
+
+def _judge(model: nn.Module, predict: Callable, batch: torch.Tensor, target: torch.Tensor):
+    """``predict``'s labels for ``batch`` and its margins on ``target`` (on the CPU)."""
+    with attacks.frozen(model), torch.no_grad():
+        logits = predict(model, batch)
+    return logits.argmax(1).cpu(), margin(logits, target).cpu()
 
 
 def attack(
@@ -246,11 +282,7 @@ def attack(
     :func:`run_seed` (``random_start=False``: from the clean input, so restarts repeat themselves).
     Returns the adversarial examples (float32, CPU) and ``predict``'s labels for them.
     """
-    if restarts < 1 or not losses:
-        raise ValueError(f"APGD needs restarts >= 1 and at least one loss; got {restarts}, {list(losses)}")
-    unknown = [name for name in losses if name not in LOSS_FNS]
-    if unknown:
-        raise ValueError(f"unknown APGD loss(es) {unknown}; choose from {sorted(LOSS_FNS)}")
+    _check_runs(losses, restarts)
     device = torch.device(device)
     predict = predict or forward or (lambda m, inp: m(inp))
     x_all = _as_float(images.detach().cpu())
@@ -258,13 +290,8 @@ def attack(
     best = x_all.clone()
     pred = torch.empty(len(labels), dtype=torch.long)
     marg = torch.empty(len(labels), dtype=x_all.dtype)
-
-    def judge(batch, target):
-        with attacks.frozen(model), torch.no_grad():
-            logits = predict(model, batch)
-        return logits.argmax(1).cpu(), margin(logits, target).cpu()
-
     model = model.to(device)
+    judge = functools.partial(_judge, model, predict)
     for start in range(0, len(labels), batch_size):
         chunk = slice(start, start + batch_size)
         pred[chunk], marg[chunk] = judge(x_all[chunk].to(device), labels[chunk].to(device))

@@ -18,11 +18,26 @@ class TransferError(RuntimeError):
     """Cached transfer examples that are unreadable or do not fit their test set or budget."""
 
 
-def save(path: str | os.PathLike, adv: torch.Tensor, labels: torch.Tensor, delta: int) -> None:
+def save(path: str | os.PathLike, adv: torch.Tensor, labels: torch.Tensor, delta: int, key: str = "") -> None:
+    """Store the examples atomically; ``key`` is the key of the computation that made them (a PGD unit's cell key),
+    so a rerun can tell whether they are still current (:func:`stored_key`)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(
-            fh, adv=adv.detach().cpu().to(torch.float32).numpy(), labels=labels.cpu().numpy(), delta=np.int64(delta)
+            fh,
+            adv=adv.detach().cpu().to(torch.float32).numpy(),
+            labels=labels.cpu().numpy(),
+            delta=np.int64(delta),
+            key=np.str_(key),
         )
+
+
+def stored_key(path: str | os.PathLike) -> str | None:
+    """The key stored with transfer examples; None for a missing or unreadable file, or one without a key."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return str(z["key"]) if "key" in z.files else None
+    except Exception:
+        return None
 
 
 def load(

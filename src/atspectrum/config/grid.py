@@ -38,7 +38,8 @@ def train_settings(config: dict, model: str, eps: int) -> dict:
     return merged
 
 
-def train_config(config: dict, model: str, eps: int) -> TrainConfig:
+def train_config(config: dict, model: str, eps: int, seed: int = 0) -> TrainConfig:
+    """The training recipe of (model, ε) at one training seed."""
     t = train_settings(config, model, eps)
     return TrainConfig(
         eps=int(eps),
@@ -59,18 +60,18 @@ def train_config(config: dict, model: str, eps: int) -> TrainConfig:
         val_attack_steps=t["val_attack"]["steps"],
         val_attack_step_factor=t["val_attack"]["step_factor"],
         eval_batch_size=config["eval"]["batch_size"],
-        seed=config["seed"],
+        seed=int(seed),
         precision=t["precision"],
         channels_last=t["channels_last"],
         compile=t["compile"],
     )
 
 
-def train_hparams(config: dict, model: str, eps: int) -> dict:
+def train_hparams(config: dict, model: str, eps: int, seed: int = 0) -> dict:
     """:func:`train_config` as plain scalars and lists (a rule's params: changing one retrains that model only)."""
     import dataclasses
 
-    hp = dataclasses.asdict(train_config(config, model, eps))
+    hp = dataclasses.asdict(train_config(config, model, eps, seed))
     hp["lr_milestones"] = list(hp["lr_milestones"])
     del hp["eval_batch_size"]  # speed only; the job reads eval.batch_size from the config
     return hp

@@ -84,7 +84,7 @@ def prepared_test_rows(config: dict, prepared_test: str | None = None):
             torch.arange(len(labels), dtype=torch.int64),
             data["test_size"],
             "test_size",
-            config["seed"],
+            config["data"]["seed"],
             "test examples",
         )
     except datamod.DataError as exc:

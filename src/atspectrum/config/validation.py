@@ -48,6 +48,11 @@ def validate(config: dict, schema_path: str | os.PathLike = SCHEMA_PATH, check_d
     """Validate ``config`` in place against the schema (filling defaults), make it :func:`canonical` (in place: the
     same dict, so Snakemake's ``config`` is the canonical one), then check what a schema cannot say."""
     schema = load_schema(schema_path)
+    if "seed" in config:
+        raise ConfigError(
+            "config key 'seed' is now two keys: 'data.seed' (the data split, the subsets and the generated "
+            "corruptions) and 'seeds' (the training seeds, a list: a dimension of the grid); see config/README.md"
+        )
     errors = sorted(validator()(schema).iter_errors(config), key=lambda e: (len(e.path), list(map(str, e.path))))
     if errors:
         err = errors[0]

@@ -1,13 +1,12 @@
 """Per-example frames combined and read back, without torch (the aggregate jobs import this, not
 :mod:`atspectrum.evaluation.evaluate`): the per-example worst case over several attacks and one quantization cell's
-frame read from its evaluation file."""
+frame read from a job's declared inputs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from atspectrum.runtime import paths
 from atspectrum.specs import WORST
 
 
@@ -53,13 +52,12 @@ def worst_case(frames) -> pd.DataFrame:
     )
 
 
-def read_cell(
-    root: str, model: str, eps, attack: str, delta, layer: str = "none", beta=None, worst_of=()
-) -> pd.DataFrame:
-    """The per-example frame of one quantization cell from its evaluation file; ``attack == "worst"`` combines the
-    files of every attack in ``worst_of`` with :func:`worst_case` (an aggregate: nothing is evaluated)."""
-    if attack != WORST:
-        return pd.read_parquet(paths.eval_file(root, model, eps, attack, delta, layer, beta))
+def read_cell(index, cell, worst_of=()) -> pd.DataFrame:
+    """The per-example frame of one cell from a job's declared inputs (``index``, an
+    :class:`atspectrum.planning.CellIndex`); a cell of attack ``worst`` combines the cells of every attack in
+    ``worst_of`` with :func:`worst_case` (an aggregate: nothing is evaluated)."""
+    if cell.attack != WORST:
+        return index.frame(cell)
     if not worst_of:
         raise ValueError("the worst case needs the attacks it combines (worst_of)")
-    return worst_case({a: read_cell(root, model, eps, a, delta, layer, beta) for a in worst_of})
+    return worst_case({a: index.frame(cell.replace(attack=a)) for a in worst_of})

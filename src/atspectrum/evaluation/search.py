@@ -205,7 +205,7 @@ def result_record(last: Mapping, star: pd.DataFrame, base: pd.DataFrame) -> dict
     """The outcome of one search: its stopping decision ``last`` with the TEST robust error (PGD_δ) of the ε*-model
     (``star``) and of the ε = δ model (``base``), a 95% Wilson interval on the former, the gain of overdesigning
     (error at δ − error at ε*) and the exact McNemar p-value of that difference (paired by test example)."""
-    from atspectrum.reporting import stats
+    from atspectrum import stats
 
     if not last["stop"]:
         raise ValueError("the search has not stopped yet")
@@ -250,7 +250,7 @@ TABLE_COLUMNS = [
 
 def val_interval(visit: Mapping) -> tuple[float, float]:
     """The 95% Wilson interval (%) of one visit's validation error (``val_error`` % of ``n`` examples)."""
-    from atspectrum.reporting import stats
+    from atspectrum import stats
 
     n = int(visit["n"])
     lo, hi = stats.wilson(int(round(float(visit["val_error"]) * n / 100.0)), n)
@@ -287,28 +287,29 @@ def table(results: list[Mapping]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-# Artifact paths under results/<run>/search/ (the models and the test evaluations are the grid's own paths).
+# Artifact paths under results/<run>/search/<model>/seed<s>/ (the models and the grid's test evaluations are the
+# grid's own).
 
 
-def search_dir(root: str, model: str, delta) -> str:
-    return f"{root}/search/{model}/delta{delta}"
+def search_dir(root: str, model: str, seed, delta) -> str:
+    return f"{root}/search/{model}/seed{seed}/delta{delta}"
 
 
-def val_eval_file(root: str, model: str, delta, eps) -> str:
-    """PGD_δ per validation example of the ε-model (columns as the test evaluations: index, label, pred, correct)."""
-    return f"{search_dir(root, model, delta)}/eps{eps}/val.parquet"
+def val_eval_file(root: str, model: str, seed, delta, eps) -> str:
+    """PGD_δ per validation example of the (seed, ε)-model (columns as the test evaluations)."""
+    return f"{search_dir(root, model, seed, delta)}/eps{eps}/val.parquet"
 
 
-def test_eval_file(root: str, model: str, delta, eps) -> str:
+def test_eval_file(root: str, model: str, seed, delta, eps) -> str:
     """PGD_δ per TEST example of an ε-model that no evaluation unit of the grid covers (rule evaluate_pgd_cell): the
     search's result reads it for an ε* (or ε = δ) outside the grid; inside, it reads the grid's cell."""
-    return f"{search_dir(root, model, delta)}/eps{eps}/test.parquet"
+    return f"{search_dir(root, model, seed, delta)}/eps{eps}/test.parquet"
 
 
-def step_file(root: str, model: str, delta, eps) -> str:
+def step_file(root: str, model: str, seed, delta, eps) -> str:
     """The decision after visiting ε (a checkpoint output)."""
-    return f"{search_dir(root, model, delta)}/eps{eps}/step.json"
+    return f"{search_dir(root, model, seed, delta)}/eps{eps}/step.json"
 
 
-def result_file(root: str, model: str, delta) -> str:
-    return f"{search_dir(root, model, delta)}/result.json"
+def result_file(root: str, model: str, seed, delta) -> str:
+    return f"{search_dir(root, model, seed, delta)}/result.json"

@@ -3,7 +3,7 @@ would cost at those per-job times.
 
 Every rule writes ``results/<run>/benchmarks/<rule>/<job>.tsv`` (or ``<rule>.tsv`` for a single job): wall seconds
 ``s``, peak memory ``max_rss`` (MB) and ``cpu_time``. The projection multiplies each GPU rule's mean wall time per job
-by the number of jobs of that rule in a grid (:func:`grid_jobs`, counted from a config the way the rules expand it);
+by the number of jobs of that rule in a grid (:func:`atspectrum.planning.jobs.grid_jobs`, counted from the plan);
 quantized evaluation units, whose size grows with the grid, by their time per cell and the grid's cells.
 It is only as good as the jobs measured: a demo run's per-job times are those of its small models and data.
 """
@@ -15,9 +15,7 @@ import os
 
 import pandas as pd
 
-from atspectrum import config as atconfig
-from atspectrum.evaluation import units as eval_units
-from atspectrum.reporting import checklist
+from atspectrum.planning.jobs import rule_of
 
 COLUMNS = ["rule", "job", "seconds", "max_rss_mb", "cpu_seconds"]
 
@@ -57,57 +55,43 @@ def read_benchmarks(root: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def rule_of(kind: str) -> str:
-    """The rule behind a benchmark directory: ``evaluate_quantized`` files its benchmarks per attack
-    (``evaluate_transfer``, ``evaluate_bpda``, ``evaluate_apgd-bpda``), whose costs differ by orders of magnitude."""
-    return "evaluate_quantized" if kind.removeprefix("evaluate_") in atconfig.QUANT_EVAL_ATTACKS else kind
+SUMMARY_COLUMNS = [
+    "rule",
+    "kind",
+    "jobs",
+    "wall_s",
+    "mean_s",
+    "max_s",
+    "max_rss_mb",
+    "grid_jobs",
+    "grid_cells",
+    "grid_gpu_hours",
+]
 
 
-def unit_rule(attack: str, by_attack: bool = False) -> str:
-    """The rule (``by_attack``: the benchmark directory) of an evaluation unit's attack."""
-    if attack == eval_units.PGD:
-        return "evaluate_pgd"
-    if attack not in atconfig.QUANT_EVAL_ATTACKS:  # bpda<factor>x: the checklist's more-steps BPDA
-        return "evaluate_quantized_steps"
-    return f"evaluate_{attack}" if by_attack else "evaluate_quantized"
-
-
-def grid_jobs(config: dict, by_attack: bool = False, units: dict | None = None) -> dict[str, int]:
-    """Jobs per GPU rule in the grid a (validated) config describes, counted as the rules expand it (the sanity
-    checklist's evaluations included; of an overdesign search, only the first validation evaluation per
-    (model, δ), since the rest depends on the results). With ``by_attack`` the quantized evaluations are counted
-    per attack, under their benchmark directories' names (``evaluate_<attack>``, see :func:`rule_of`). ``units``:
-    the config's :func:`~atspectrum.evaluation.units.plan`, when the caller has it already."""
-    models = sorted(config["models"])
-    eps = {m: atconfig.eps_list(config, m) for m in models}
-    counts = {"train": sum(len(e) for e in eps.values())}
-    if atconfig.quantization_enabled(config):
-        counts["transfer_examples"] = (
-            sum(len([d for d in atconfig.quant_deltas(config, "transfer") if d > 0]) * len(eps[m]) for m in models)
-            if "transfer" in atconfig.quant_eval_attacks(config)
-            else 0
-        )
-    # the tables' and the checklist's evaluations, in units (PGD and quantized)
-    for unit in eval_units.plan(config) if units is None else units:
-        key = unit_rule(unit.attack, by_attack)
-        counts[key] = counts.get(key, 0) + 1
-    if atconfig.corruptions_enabled(config):
-        counts["evaluate_corruptions"] = counts["train"]
-    if atconfig.search_enabled(config):  # data-dependent: only each search's first step is known before it runs
-        counts["evaluate_pgd_val"] = len(atconfig.search_models(config)) * len(atconfig.search_deltas(config))
-    for rule, n in checklist.extra_jobs(config).items():
-        counts[rule] = counts.get(rule, 0) + n
-    return counts
-
-
-def unit_cells(config: dict, units: dict | None = None) -> dict[str, int]:
-    """Cells per evaluation unit rule (by attack, as :func:`grid_jobs` with ``by_attack``) of a config's units
-    (``units``: its :func:`~atspectrum.evaluation.units.plan`, when the caller has it already)."""
-    counts: dict[str, int] = {}
-    for unit, cells in (eval_units.plan(config) if units is None else units).items():
-        rule = unit_rule(unit.attack, by_attack=True)
-        counts[rule] = counts.get(rule, 0) + len(cells)
-    return counts
+def _rule_row(rule: str, g: pd.DataFrame, gpu: bool, paper: int | None, cells: tuple) -> dict:
+    """One rule's row: its jobs' wall times and, for a GPU rule of the grid, the projected GPU-hours (per cell when
+    ``cells`` = (cells this run evaluated, cells of the grid) says it is a unit's rule, else per job)."""
+    mean, wall = float(g["seconds"].mean()), float(g["seconds"].sum())
+    run_cells, grid_cells = cells if gpu else (None, None)
+    if paper is None:
+        hours = None
+    elif run_cells:
+        hours = grid_cells * wall / run_cells / 3600.0
+    else:
+        hours = paper * mean / 3600.0
+    return {
+        "rule": rule,
+        "kind": "gpu" if gpu else "cpu",
+        "jobs": len(g),
+        "wall_s": wall,
+        "mean_s": mean,
+        "max_s": float(g["seconds"].max()),
+        "max_rss_mb": float(g["max_rss_mb"].max()),
+        "grid_jobs": paper,
+        "grid_cells": grid_cells,
+        "grid_gpu_hours": hours,
+    }
 
 
 def summary(
@@ -125,52 +109,12 @@ def summary(
     for rule, g in bench.groupby("rule", sort=True):
         gpu = rule_of(rule) in gpu_rules
         paper = projected_jobs.get(rule) if gpu else None
-        mean, wall = float(g["seconds"].mean()), float(g["seconds"].sum())
-        run_cells, grid_cells = cells.get(rule, (None, None)) if gpu else (None, None)
-        if paper is None:
-            hours = None
-        elif run_cells:
-            hours = grid_cells * wall / run_cells / 3600.0
-        else:
-            hours = paper * mean / 3600.0
-        rows.append(
-            {
-                "rule": rule,
-                "kind": "gpu" if gpu else "cpu",
-                "jobs": len(g),
-                "wall_s": wall,
-                "mean_s": mean,
-                "max_s": float(g["seconds"].max()),
-                "max_rss_mb": float(g["max_rss_mb"].max()),
-                "grid_jobs": paper,
-                "grid_cells": grid_cells,
-                "grid_gpu_hours": hours,
-            }
-        )
-    table = pd.DataFrame(
-        rows,
-        columns=[
-            "rule",
-            "kind",
-            "jobs",
-            "wall_s",
-            "mean_s",
-            "max_s",
-            "max_rss_mb",
-            "grid_jobs",
-            "grid_cells",
-            "grid_gpu_hours",
-        ],
-    )
+        rows.append(_rule_row(rule, g, gpu, paper, cells.get(rule, (None, None))))
+    table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     missing = sorted(set(projected_jobs) - set(table["rule"]))
     if missing:  # a GPU rule of the grid this run never ran: no time to project from
-        table = pd.concat(
-            [
-                table,
-                pd.DataFrame([{"rule": r, "kind": "gpu", "jobs": 0, "grid_jobs": projected_jobs[r]} for r in missing]),
-            ],
-            ignore_index=True,
-        )
+        never = pd.DataFrame([{"rule": r, "kind": "gpu", "jobs": 0, "grid_jobs": projected_jobs[r]} for r in missing])
+        table = pd.concat([table, never], ignore_index=True)
     total = {
         "rule": "total",
         "kind": "",

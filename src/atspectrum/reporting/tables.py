@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from atspectrum.reporting import stats
+from atspectrum import stats
 from atspectrum.runtime import io
 
 
@@ -358,6 +358,37 @@ def to_latex(
     return "\n".join(lines) + "\n"
 
 
+def statistics(
+    df: pd.DataFrame, n, value_columns: list[str] | None = None, tests: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The long statistics of ``df``'s percentage cells (:func:`cell_intervals` of ``value_columns``, default
+    :func:`percentage_columns`, joined with ``tests`` where given) and their half-widths shaped like ``df``."""
+    value_columns = percentage_columns(df) if value_columns is None else value_columns
+    ci = cell_intervals(df, value_columns, n)
+    spread = _spread(df, ci, value_columns)
+    if tests is not None and not tests.empty:
+        keys = [c for c in tests.columns if c in ci.columns]
+        ci = ci.merge(tests, on=keys, how="left", validate="one_to_one")
+    return ci, spread
+
+
+def write_csv(df: pd.DataFrame, path: str, float_format: str = "%.4f") -> None:
+    """``df`` as CSV at ``path``, atomically, without the index."""
+    with io.atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format=float_format)
+
+
+def render(
+    df: pd.DataFrame, stem: str, caption: str, marks: pd.DataFrame | None, spread: pd.DataFrame | None
+) -> list[str]:
+    """Write ``stem``.md and .tex (see :func:`to_markdown`, :func:`to_latex`); returns their paths."""
+    io.write_text(f"{stem}.md", to_markdown(df, caption, marks, spread))
+    io.write_text(
+        f"{stem}.tex", to_latex(df, caption, label=f"tab:{os.path.basename(stem)}", marks=marks, spread=spread)
+    )
+    return [f"{stem}.md", f"{stem}.tex"]
+
+
 def write(
     df: pd.DataFrame,
     stem: str,
@@ -373,23 +404,23 @@ def write(
     With ``n`` (examples behind each percentage cell: one number, or one per row) the table's percentage cells
     (``value_columns``; default :func:`percentage_columns`) get a 95% Wilson interval: ``± half-width`` in Markdown
     and LaTeX, and ``<stem>_ci.csv`` holds every interval in long format, joined with ``tests`` (from
-    :func:`paired_tests`, keyed by the same row keys and ``column``) where given."""
+    :func:`paired_tests`, keyed by the same row keys and ``column``) where given. One table per training seed:
+    :func:`atspectrum.reporting.replicates.write_seeds`."""
     os.makedirs(os.path.dirname(stem) or ".", exist_ok=True)
-    spread, paths = None, [f"{stem}.{ext}" for ext in ("csv", "md", "tex")]
+    spread, extra = None, []
     if n is not None:
-        value_columns = percentage_columns(df) if value_columns is None else value_columns
-        ci = cell_intervals(df, value_columns, n)
-        spread = _spread(df, ci, value_columns)
-        if tests is not None and not tests.empty:
-            keys = [c for c in tests.columns if c in ci.columns]
-            ci = ci.merge(tests, on=keys, how="left", validate="one_to_one")
-        with io.atomic_path(f"{stem}_ci.csv") as tmp:
-            ci.to_csv(tmp, index=False, float_format="%.10g")
-        paths.append(f"{stem}_ci.csv")
-    with io.atomic_path(f"{stem}.csv") as tmp:
-        df.to_csv(tmp, index=False, float_format="%.4f")
-    io.write_text(f"{stem}.md", to_markdown(df, caption, marks, spread))
-    io.write_text(
-        f"{stem}.tex", to_latex(df, caption, label=f"tab:{os.path.basename(stem)}", marks=marks, spread=spread)
-    )
-    return paths
+        ci, spread = statistics(df, n, value_columns, tests)
+        write_csv(ci, f"{stem}_ci.csv", "%.10g")
+        extra = [f"{stem}_ci.csv"]
+    write_csv(df, f"{stem}.csv")
+    return [f"{stem}.csv", *render(df, stem, caption, marks, spread), *extra]
+
+
+def __getattr__(name: str):
+    """``Replicate`` and ``write_seeds`` live in :mod:`atspectrum.reporting.replicates` (which builds on this module)
+    and are re-exported here, imported on first use."""
+    if name in ("Replicate", "write_seeds"):
+        from atspectrum.reporting import replicates
+
+        return getattr(replicates, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

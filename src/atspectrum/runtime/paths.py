@@ -36,28 +36,19 @@ def data_file(root: str, dataset: str, split: str) -> str:
     return f"{root}/data/{dataset}/{split}.npz"
 
 
-def model_dir(root: str, model: str, eps) -> str:
-    return f"{root}/models/{model}/eps{eps}"
+def model_dir(root: str, model: str, seed, eps) -> str:
+    """The (model, training seed, ε) training job's directory."""
+    return f"{root}/models/{model}/seed{seed}/eps{eps}"
 
 
-def model_file(root: str, model: str, eps, name: str = "model.pt") -> str:
-    """A file of the (model, ε) training job: ``model.pt``, ``train_log.csv``, ``metrics.json``."""
-    return f"{model_dir(root, model, eps)}/{name}"
+def model_file(root: str, model: str, seed, eps, name: str = "model.pt") -> str:
+    """A file of the (model, seed, ε) training job: ``model.pt``, ``train_log.csv``, ``metrics.json``."""
+    return f"{model_dir(root, model, seed, eps)}/{name}"
 
 
-def train_state_file(root: str, model: str, eps) -> str:
+def train_state_file(root: str, model: str, seed, eps) -> str:
     """The resume checkpoint: deliberately not a rule output, so a failed job never deletes it."""
-    return f"{model_dir(root, model, eps)}/state/last.pt"
-
-
-def eval_file(root: str, model: str, eps, attack: str, delta, layer: str = "none", beta=None) -> str:
-    return f"{root}/eval/{model}/eps{eps}/{attack}/delta{delta}/{qpoint(layer, beta)}.parquet"
-
-
-def unit_file(root: str, model: str, attack: str, delta, q: str) -> str:
-    """The manifest of a quantized evaluation unit (see :mod:`atspectrum.evaluation.units`): ``q`` is none or
-    beta<β>."""
-    return f"{root}/eval/{model}/units/{attack}/delta{delta}/{q}.json"
+    return f"{model_dir(root, model, seed, eps)}/state/last.pt"
 
 
 def table_files(root: str, stem: str, ci: bool = False) -> list[str]:
@@ -87,9 +78,10 @@ def beta_value(token: str) -> float:
     return float(str(token).replace("p", "."))
 
 
-def adv_file(root: str, model: str, eps, delta) -> str:
-    """Transfer examples: PGD_δ against the unquantized (model, ε), full precision."""
-    return f"{root}/adv/{model}/eps{eps}/delta{delta}.npz"
+def adv_file(root: str, model: str, seed, eps, delta, attack: str = "pgd") -> str:
+    """Transfer examples: PGD_δ against the unquantized (model, seed, ε), full precision, made by ``attack``: ``pgd``
+    (the grid's PGD unit, when transfer shares its settings) or ``transfer`` (rule transfer_examples, its own)."""
+    return f"{root}/adv/{model}/seed{seed}/eps{eps}/{attack}/delta{delta}.npz"
 
 
 def qpoint(layer: str, beta=None) -> str:
@@ -97,13 +89,19 @@ def qpoint(layer: str, beta=None) -> str:
     return "none" if layer == "none" else f"{layer}/beta{beta_token(beta)}"
 
 
-def parse_qpoint(token: str) -> tuple[str, float | None]:
-    """``none`` → ("none", None); ``conv0/beta8`` → ("conv0", 8.0)."""
-    if token == "none":
-        return "none", None
-    layer, beta = token.split("/beta")
-    return layer, beta_value(beta)
+def analysis_file(root: str, model: str, seed, eps, name: str) -> str:
+    return f"{root}/analysis/{model}/seed{seed}/eps{eps}/{name}"
 
 
-def analysis_file(root: str, model: str, eps, name: str) -> str:
-    return f"{root}/analysis/{model}/eps{eps}/{name}"
+def declared(outputs, filename: str) -> str:
+    """The declared output (of a job's ``snakemake.output``) named ``filename``: a script writes only where its rule
+    said it would. KeyError naming the file otherwise."""
+    for f in outputs:
+        if PurePosixPath(str(f)).name == filename:
+            return str(f)
+    raise KeyError(f"{filename} is not among this job's declared outputs")
+
+
+def declared_stem(outputs, table: str) -> str:
+    """The stem of table ``table`` (``<dir>/<table>`` of its declared ``<table>.csv``; see :func:`declared`)."""
+    return declared(outputs, f"{table}.csv").removesuffix(".csv")

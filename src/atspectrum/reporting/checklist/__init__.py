@@ -23,16 +23,14 @@ not what it claims to be):
 
 The package holds three modules: :mod:`.verdicts`, the pure check functions (they take per-example frames
 (``index``, ``label``, ``pred``, ``correct``) or arrays and return a verdict: ``status`` pass / fail / n/a,
-``value``, ``limit``, ``measured``, ``criterion``); :mod:`.planning`, where :func:`plan` derives from a config what
-to check (and so which evaluations the workflow must run) and :func:`input_files` names the files; :mod:`.rows`,
-where :func:`collect` reads those files and runs every check and :func:`table` lays the rows out. Every name is
-re-exported here (``atspectrum.reporting.checklist.plan`` is the function). Accuracies and tolerances are
+``value``, ``limit``, ``measured``, ``criterion``); :mod:`.rows`, where :func:`collect` reads the cells and runs
+every check and :func:`table` lays the rows out. What to check (and so which evaluations the workflow must run) is
+planned in :mod:`atspectrum.planning.checklist`. Every name is re-exported here. Accuracies and tolerances are
 percentage points; strengths are in 1/255 units.
 """
 
 from atspectrum.specs import accuracy
 
-from .planning import extra_jobs, input_files, masking_files, more_steps_attack, plan
 from .rows import ChecklistFailed, collect, enforce, failures, masking_rows, read_adv, row, summary, table
 from .verdicts import (
     CHECKS,
@@ -73,14 +71,9 @@ __all__ = [
     "collect",
     "combine",
     "enforce",
-    "extra_jobs",
     "failures",
-    "input_files",
-    "masking_files",
     "masking_rows",
-    "more_steps_attack",
     "not_applicable",
-    "plan",
     "read_adv",
     "row",
     "summary",

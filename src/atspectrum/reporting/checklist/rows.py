@@ -1,8 +1,9 @@
-"""Running the checklist: reading the evaluations :func:`~.planning.plan` names, one row per check × model × ε, and
-the table, its failures and their enforcement.
+"""Running the checklist: reading the evaluations :func:`atspectrum.planning.checklist.plan` names, one row per
+check × model × ε (× training seed), and the table, its failures and their enforcement.
 
-:func:`collect` reads every file under the run's root and runs every check of :mod:`.verdicts` (the
-gradient-masking checks by :func:`masking_rows`); :func:`table` lays the rows out with a failed status marked;
+:func:`collect` reads every cell through the job's declared inputs (an :class:`atspectrum.planning.CellIndex`) and
+runs every check of :mod:`.verdicts` (the gradient-masking checks by :func:`masking_rows`); :func:`table` lays the
+rows out with a failed status marked;
 :func:`failures`, :func:`summary` and :func:`enforce` (raising :class:`ChecklistFailed` under
 ``checklist.strict``) say what failed.
 """
@@ -14,10 +15,10 @@ import os
 import numpy as np
 import pandas as pd
 
-from atspectrum.runtime import paths
+from atspectrum.planning import Cell, beta_token, more_steps_attack
+from atspectrum.planning.checklist import masking_cells
 from atspectrum.specs import accuracy
 
-from .planning import masking_files, more_steps_attack
 from .verdicts import (
     CHECKS,
     COLUMNS,
@@ -51,110 +52,91 @@ def row(check: str, model: str, eps, verdict: dict) -> dict:
 def collect(
     the_plan: dict,
     settings: dict,
-    root: str,
+    index,
     images: np.ndarray,
     labels: np.ndarray,
-    read_frame=pd.read_parquet,
+    seed: int = 0,
     read_cached=read_adv,
 ) -> list[dict]:
-    """Read the evaluations named by :func:`plan` under ``root`` and run every check; one row per check × model ×
-    ε (the checks that concern no ε in particular, or do not apply, get one row per model without ε)."""
-    s = settings
-    steps, factor = the_plan["steps"], s["more_steps"]["factor"]
-    big_delta, big_beta = s["large_delta"]["delta"], s["large_beta"]["beta"]
+    """Read the cells named by :func:`atspectrum.planning.checklist.plan` for one training ``seed`` from ``index``
+    and run every check; one row per check × model × ε (the checks that concern no ε in particular, or do not apply,
+    get one row per model without ε)."""
+
+    def frame(model, eps, attack, delta, layer="none", beta=None):
+        return index.frame(Cell(model, seed, eps, attack, delta, layer, beta))  # each file read once
+
     rows = []
     for model, m in the_plan["models"].items():
-        pgd = {e: {d: read_frame(paths.eval_file(root, model, e, "pgd", d)) for d in m["pgd"][e]} for e in m["eps"]}
-        for e in m["eps"]:
-            rows.append(row("monotone_delta", model, e, check_monotone(pgd[e], s["monotone"]["tolerance"])))
-        for e in m["large_delta"]:
-            rows.append(
-                row(
-                    "large_delta",
-                    model,
-                    e,
-                    check_large_delta(pgd[e][big_delta], big_delta, steps, s["large_delta"]["max_accuracy"]),
-                )
-            )
-        for e, d in m["more_steps"]:
-            more = read_frame(paths.eval_file(root, model, e, more_steps_attack(factor), d))
-            rows.append(
-                row(
-                    "more_steps",
-                    model,
-                    e,
-                    check_more_steps(pgd[e][d], more, d, steps, steps * factor, s["more_steps"]["tolerance"]),
-                )
-            )
+        pgd = {e: {d: frame(model, e, "pgd", d) for d in m["pgd"][e]} for e in m["eps"]}
+        rows += _pgd_rows(model, m, pgd, frame, the_plan["steps"], settings)
         if not the_plan["quantization"]:
-            for check in ("transfer_vs_bpda", *MASKING_CHECKS, "adv_budget", "large_beta"):
-                rows.append(row(check, model, None, not_applicable("quantization is off")))
+            checks = ("transfer_vs_bpda", *MASKING_CHECKS, "adv_budget", "large_beta")
+            rows += [row(check, model, None, not_applicable("quantization is off")) for check in checks]
             continue
-        for e in m["eps"]:
-            transfers = {}  # each transfer frame read once, whatever the number of white-box attacks
-
-            def transferred(d, layer, b, e=e):
-                if (d, layer, b) not in transfers:
-                    transfers[(d, layer, b)] = read_frame(paths.eval_file(root, model, e, "transfer", d, layer, b))
-                return transfers[(d, layer, b)]
-
-            cells = [
-                {
-                    "delta": d,
-                    "layer": layer,
-                    "beta": b,
-                    "attack": attack,
-                    "transfer": transferred(d, layer, b),
-                    "whitebox": read_frame(paths.eval_file(root, model, e, attack, d, layer, b)),
-                }
-                for attack, w in m["whitebox"].items()
-                for d in w["deltas"]
-                for layer in m["layers"]
-                for b in w["betas"]
-            ]
-            rows.append(
-                row("transfer_vs_bpda", model, e, check_transfer_vs_whitebox(cells, s["transfer_vs_bpda"]["tolerance"]))
-            )
-        rows += masking_rows(model, m["masking"], s, root, read_frame)
+        rows += _quantized_rows(model, m, pgd, frame, settings)
+        rows += masking_rows(model, m["masking"], settings, index, seed)
         for e in m["eps"]:
             stats = []
             for d in m["adv"]:
-                adv, stored_labels, stored_delta = read_cached(paths.adv_file(root, model, e, d))
+                adv, stored_labels, stored_delta = read_cached(index.adv(model, seed, e, d))
                 stats.append(adv_stats(adv, stored_labels, stored_delta, images, labels, d))
                 del adv
-            rows.append(row("adv_budget", model, e, check_adv_budget(stats, s["adv_budget"]["tolerance"])))
-        for e in m["large_beta"]:
-            quantized = {
-                layer: read_frame(paths.eval_file(root, model, e, "transfer", 0, layer, big_beta))
-                for layer in m["layers"]
-            }
-            rows.append(
-                row(
-                    "large_beta",
-                    model,
-                    e,
-                    check_large_beta(pgd[e][0], quantized, big_beta, s["large_beta"]["tolerance"]),
-                )
-            )
+            rows.append(row("adv_budget", model, e, check_adv_budget(stats, settings["adv_budget"]["tolerance"])))
     return rows
 
 
-def masking_rows(model: str, masking: dict, settings: dict, root: str, read_frame=pd.read_parquet) -> list[dict]:
+def _pgd_rows(model: str, m: dict, pgd: dict, frame, steps: int, s: dict) -> list[dict]:
+    """The PGD checks of one model: accuracy monotone in δ, near zero at a very large δ, steady with more steps."""
+    big_delta, factor = s["large_delta"]["delta"], s["more_steps"]["factor"]
+    rows = [row("monotone_delta", model, e, check_monotone(pgd[e], s["monotone"]["tolerance"])) for e in m["eps"]]
+    for e in m["large_delta"]:
+        verdict = check_large_delta(pgd[e][big_delta], big_delta, steps, s["large_delta"]["max_accuracy"])
+        rows.append(row("large_delta", model, e, verdict))
+    for e, d in m["more_steps"]:
+        more = frame(model, e, more_steps_attack(factor), d)
+        verdict = check_more_steps(pgd[e][d], more, d, steps, steps * factor, s["more_steps"]["tolerance"])
+        rows.append(row("more_steps", model, e, verdict))
+    return rows
+
+
+def _quantized_rows(model: str, m: dict, pgd: dict, frame, s: dict) -> list[dict]:
+    """Transfer against every white-box attack on each quantized cell, and the very large β against the clean
+    accuracy."""
+    rows, big_beta = [], s["large_beta"]["beta"]
+    for e in m["eps"]:
+        cells = [
+            {
+                "delta": d,
+                "layer": layer,
+                "beta": b,
+                "attack": attack,
+                "transfer": frame(model, e, "transfer", d, layer, b),
+                "whitebox": frame(model, e, attack, d, layer, b),
+            }
+            for attack, w in m["whitebox"].items()
+            for d in w["deltas"]
+            for layer in m["layers"]
+            for b in w["betas"]
+        ]
+        verdict = check_transfer_vs_whitebox(cells, s["transfer_vs_bpda"]["tolerance"])
+        rows.append(row("transfer_vs_bpda", model, e, verdict))
+    for e in m["large_beta"]:
+        quantized = {layer: frame(model, e, "transfer", 0, layer, big_beta) for layer in m["layers"]}
+        verdict = check_large_beta(pgd[e][0], quantized, big_beta, s["large_beta"]["tolerance"])
+        rows.append(row("large_beta", model, e, verdict))
+    return rows
+
+
+def masking_rows(model: str, masking: dict, settings: dict, index, seed: int = 0) -> list[dict]:
     """The gradient-masking checks of one model (``masking`` from :func:`plan`): one row per check and ε, each the
     verdict of its cells combined by :func:`combine` (layer × δ at the headline β); n/a where a check has no cell."""
     s = settings
     if "beta" not in masking:
         return [row(check, model, None, not_applicable(masking["reason"])) for check in MASKING_CHECKS]
-    steps, factor, token = masking["bpda_steps"], s["more_steps"]["factor"], paths.beta_token(masking["beta"])
-    frames = {}
-
-    def read(path):
-        if path not in frames:
-            frames[path] = read_frame(path)
-        return frames[path]
-
+    steps, factor, token = masking["bpda_steps"], s["more_steps"]["factor"], beta_token(masking["beta"])
+    read = index.frame  # each cell's file read once
     verdicts = {}
-    for (check, e, d, layer), f in masking_files(masking, s, root, model).items():
+    for (check, e, d, layer), f in masking_cells(masking, s, model, seed).items():
         if check == "bpda_large_delta":
             v = check_large_delta(read(f["large"]), d, steps, s["large_delta"]["max_accuracy"], "BPDA")
         elif check == "bpda_more_steps":
@@ -181,12 +163,22 @@ def masking_rows(model: str, masking: dict, settings: dict, root: str, read_fram
 
 
 def table(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The checklist table (:data:`COLUMNS`, in check order) and its marks: a failed status in bold."""
+    """The checklist table (:data:`COLUMNS`, in check order; rows from several training seeds get a ``seed`` column
+    after the model) and its marks: a failed status in bold."""
     order = {c: i for i, c in enumerate(CHECKS)}
     rows = sorted(
-        rows, key=lambda r: (order.get(r["check"], len(order)), r["model"], -1 if r["eps"] is None else r["eps"])
+        rows,
+        key=lambda r: (
+            order.get(r["check"], len(order)),
+            r["model"],
+            r.get("seed", 0),
+            -1 if r["eps"] is None else r["eps"],
+        ),
     )
-    df = pd.DataFrame([[r[c] for c in COLUMNS] for r in rows], columns=COLUMNS)
+    columns = list(COLUMNS)
+    if len({r.get("seed", 0) for r in rows}) > 1:
+        columns.insert(columns.index("model") + 1, "seed")
+    df = pd.DataFrame([[r[c] for c in columns] for r in rows], columns=columns)
     df["eps"] = pd.Series([r["eps"] for r in rows], dtype=object)
     marks = pd.DataFrame("", index=df.index, columns=df.columns)
     marks.loc[df["status"] == FAIL, "status"] = "+"

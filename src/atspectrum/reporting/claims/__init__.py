@@ -7,9 +7,9 @@ part ``claim`` combines the parts the claim is made of (:func:`combine`: *does n
 the reason ``not run``. ``alpha`` and ``correction`` are the config's ``stats`` (0.05, Holm by default).
 
 - **C1 overdesign** (Section 3), per δ of ``overdesign.delta`` from the per-example PGD_δ results
-  (``eval/<model>/eps<ε>/pgd/delta<δ>/none.parquet``); ε* is the most accurate ε (ties: the smaller), as in
-  ``tables/overdesign_<model>``. Every per-δ comparison is an exact McNemar test on the same test examples,
-  corrected over the δ's (one family per part).
+  (``eval/<model>/seed<s>/eps<ε>/pgd/delta<δ>/none.parquet``, per training seed); ε* is the most accurate ε (ties:
+  the smaller), as in ``tables/overdesign_<model>``. Every per-δ comparison is an exact McNemar test on the same test
+  examples, corrected over the δ's (one family per part).
 
   - *ε* > δ, significant gain over ε = δ*: tested at every δ that is itself a trained ε with a larger ε in the
     grid. Supports at δ when ε* > δ and ε* beats ε = δ significantly; opposes when ε* ≤ δ and ε* beats the best
@@ -52,7 +52,7 @@ The package: :mod:`.verdicts` (the table's constants, :func:`row`, :func:`not_ru
 :func:`majority`, :func:`signed` and the statistics :func:`kendall`, :func:`slope_interval`, :func:`sign_test`),
 one module per claim (:mod:`.c1_overdesign` :func:`overdesign`, :mod:`.c2_quantization` :func:`quantization`,
 :mod:`.c3_filter_norms` :func:`filter_norms`, :mod:`.c4_corruptions` :func:`corruptions`) and :mod:`.driver`
-(:func:`plan`, :func:`input_files`, :func:`figure_sources`, :func:`figure_copy`, :func:`evaluate`).
+(:func:`plan`, :func:`table_inputs`, :func:`figure_sources`, :func:`evaluate`: every claim per training seed).
 Every name is re-exported here (``atspectrum.reporting.claims.plan`` is the function).
 """
 
@@ -60,7 +60,7 @@ from .c1_overdesign import overdesign
 from .c2_quantization import quant_cells, quant_point, quantization
 from .c3_filter_norms import filter_norms
 from .c4_corruptions import corruptions, small_eps
-from .driver import evaluate, figure_copy, figure_sources, input_files, plan
+from .driver import evaluate, figure_sources, plan, table_inputs
 from .verdicts import (
     CLAIMS,
     COLUMNS,
@@ -96,10 +96,8 @@ __all__ = [
     "combine",
     "corruptions",
     "evaluate",
-    "figure_copy",
     "figure_sources",
     "filter_norms",
-    "input_files",
     "kendall",
     "majority",
     "not_run",
@@ -110,6 +108,7 @@ __all__ = [
     "quantization",
     "row",
     "sign_test",
+    "table_inputs",
     "signed",
     "slope_interval",
     "small_eps",

@@ -12,7 +12,7 @@ import pandas as pd
 
 from atspectrum.reporting import tables
 
-from .verdicts import _p, _pct, combine, kendall, majority, not_run, row, signed
+from .verdicts import _p, _pct, claim_row, kendall, majority, not_run, row, signed
 
 
 def overdesign(
@@ -26,25 +26,7 @@ def overdesign(
     over = tables.overdesign_table(tables.accuracy_grid(frames), deltas).set_index("delta")
     acc = {k: 100.0 * float(f["correct"].mean()) for k, f in frames.items()}
     eps_of = {d: sorted(e for e, dd in frames if dd == d) for d in deltas}
-
-    def best(d, candidates):  # the most accurate ε among candidates (ties: the smaller)
-        return max(sorted(candidates), key=lambda e: (acc[(e, d)], -e))
-
-    # part 1: eps* > delta with a significant gain over eps = delta
-    cells1, cells3 = [], []
-    for d in deltas:
-        star, grid = int(over.at[d, "eps_star"]), eps_of[d]
-        above = [e for e in grid if e > d]
-        if d in grid and above:
-            other = d if star > d else best(d, above)
-            cells1.append(({"delta": d, "star": star, "other": other}, (star, d), (other, d)))
-        largest = grid[-1]
-        if len(grid) > 1:
-            if star != largest:
-                cells3.append(({"delta": d, "star": star, "other": largest}, (star, d), (largest, d)))
-            else:
-                alt = best(d, grid[:-1])
-                cells3.append(({"delta": d, "star": star, "other": alt}, (star, d), (alt, d)))
+    cells1, cells3 = _comparisons(over, acc, eps_of)
     rows = []
     t1 = tables.paired_tests(frames, cells1, alpha, correction)
     rows.append(
@@ -73,35 +55,50 @@ def overdesign(
             figures,
         )
     )
-    # reported beside the claim: does eps* - delta grow with delta?
-    gap = over["eps_star_minus_delta"]
+    rows.append(_growth(over["eps_star_minus_delta"], alpha, model, figures))
+    return [claim_row("C1", model, "the two parts below combined", rows[:2], figures)] + rows
+
+
+def _comparisons(over: pd.DataFrame, acc: dict, eps_of: dict) -> tuple[list, list]:
+    """The per-δ comparisons (for :func:`tables.paired_tests`) of the two parts: ε* against ε = δ (or, where
+    ε* ≤ δ, the best ε > δ), and ε* against the largest ε (or, where ε* is the largest, the best smaller ε)."""
+
+    def best(d, candidates):  # the most accurate ε among candidates (ties: the smaller)
+        return max(sorted(candidates), key=lambda e: (acc[(e, d)], -e))
+
+    # part 1: eps* > delta with a significant gain over eps = delta
+    cells1, cells3 = [], []
+    for d, grid in eps_of.items():
+        star = int(over.at[d, "eps_star"])
+        above = [e for e in grid if e > d]
+        if d in grid and above:
+            other = d if star > d else best(d, above)
+            cells1.append(({"delta": d, "star": star, "other": other}, (star, d), (other, d)))
+        largest = grid[-1]
+        if len(grid) > 1:
+            if star != largest:
+                cells3.append(({"delta": d, "star": star, "other": largest}, (star, d), (largest, d)))
+            else:
+                alt = best(d, grid[:-1])
+                cells3.append(({"delta": d, "star": star, "other": alt}, (star, d), (alt, d)))
+    return cells1, cells3
+
+
+def _growth(gap: pd.Series, alpha: float, model: str, figures) -> dict:
+    """Reported beside the claim: does ε* − δ (``gap``, indexed by δ) grow with δ?"""
     tau, p = kendall(gap.index.to_numpy(), gap.to_numpy())
     growth = ", ".join(f"delta {d}: {int(g)}" for d, g in gap.items())
-    rows.append(
-        row(
-            "C1",
-            model,
-            "eps* - delta grows with delta (beside the claim)",
-            signed(tau, p, alpha, +1),
-            "Kendall tau of eps* - delta against delta",
-            f"eps* - delta at {growth}; tau = {tau:.2f}, p = {_p(p)}"
-            if np.isfinite(tau)
-            else f"eps* - delta at {growth}; fewer than 3 deltas or no variation: no trend test",
-            figures,
-        )
+    return row(
+        "C1",
+        model,
+        "eps* - delta grows with delta (beside the claim)",
+        signed(tau, p, alpha, +1),
+        "Kendall tau of eps* - delta against delta",
+        f"eps* - delta at {growth}; tau = {tau:.2f}, p = {_p(p)}"
+        if np.isfinite(tau)
+        else f"eps* - delta at {growth}; fewer than 3 deltas or no variation: no trend test",
+        figures,
     )
-    claim = combine([rows[0]["verdict"], rows[1]["verdict"]])
-    return [
-        row(
-            "C1",
-            model,
-            "claim",
-            claim,
-            "the two parts below combined",
-            f"{rows[0]['part']}: {rows[0]['verdict']}; {rows[1]['part']}: {rows[1]['verdict']}",
-            figures,
-        )
-    ] + rows
 
 
 def _per_delta(

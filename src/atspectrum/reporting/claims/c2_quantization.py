@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .verdicts import QUANT_POINT, _p, combine, not_run, row, sign_test, signed
+from .verdicts import QUANT_POINT, _p, claim_row, not_run, row, sign_test, signed
 
 
 def quant_point(arch: str, layers: list[str]) -> str | None:
@@ -72,30 +72,23 @@ def quantization(
         if ci is None:
             rows.append(not_run("C2", model, part, f"{attack} is not configured", figures))
             continue
-        wins, losses, n = quant_cells(ci, point)
-        p = sign_test(wins, losses)
-        rows.append(
-            row(
-                "C2",
-                model,
-                part,
-                signed(wins - losses, p, alpha, +1),
-                "sign test of significantly better vs worse cells (per-cell exact McNemar, as the table)",
-                f"after {point} at beta {beta:g} under {labels.get(attack, attack)}: better in {wins}, "
-                f"worse in {losses}, no significant change in {n - wins - losses} of {n} cells; "
-                f"sign test p = {_p(p)}",
-                figures,
-            )
-        )
-    claim = combine(r["verdict"] for r in rows[:2])
-    return [
-        row(
-            "C2",
-            model,
-            "claim",
-            claim,
-            "transfer PGD and BPDA combined (APGD-BPDA / worst case beside it)",
-            "; ".join(f"{r['part']}: {r['verdict']}" for r in rows[:2]),
-            figures,
-        )
-    ] + rows
+        rows.append(_attack_part(ci, point, beta, labels.get(attack, attack), part, alpha, model, figures))
+    statistic = "transfer PGD and BPDA combined (APGD-BPDA / worst case beside it)"
+    return [claim_row("C2", model, statistic, rows[:2], figures)] + rows
+
+
+def _attack_part(ci: pd.DataFrame, point: str, beta: float, label: str, part: str, alpha: float, model: str, figures):
+    """One attack's part: the sign test of its significantly better and worse cells after ``point``."""
+    wins, losses, n = quant_cells(ci, point)
+    p = sign_test(wins, losses)
+    return row(
+        "C2",
+        model,
+        part,
+        signed(wins - losses, p, alpha, +1),
+        "sign test of significantly better vs worse cells (per-cell exact McNemar, as the table)",
+        f"after {point} at beta {beta:g} under {label}: better in {wins}, "
+        f"worse in {losses}, no significant change in {n - wins - losses} of {n} cells; "
+        f"sign test p = {_p(p)}",
+        figures,
+    )

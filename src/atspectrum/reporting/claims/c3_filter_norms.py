@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .verdicts import FAILS, HOLDS, combine, not_run, row
+from .verdicts import FAILS, HOLDS, claim_row, not_run, row
 
 
 def filter_norms(frame: pd.DataFrame, arch: str, model: str = "", figures=()) -> list[dict]:
@@ -21,58 +21,51 @@ def filter_norms(frame: pd.DataFrame, arch: str, model: str = "", figures=()) ->
     f = frame[frame["kind"] != "1x1"].dropna(subset=["index"])
     eps = sorted(int(e) for e in f["eps"].unique())
     first, rest = f[f["index"].isin([1, 2])], f[f["index"] > 2]
-    if rest.empty or first["index"].nunique() < 2:
-        rows = [not_run("C3", model, "first two layers' mean norms largest", "fewer than three conv layers", figures)]
-    else:
-        margins = {
-            e: float(first.loc[first["eps"] == e, "mean"].min() / rest.loc[rest["eps"] == e, "mean"].max()) for e in eps
-        }
-        failing = [e for e, m in margins.items() if not m > 1]
-        lo = min(margins, key=margins.get)
-        rows = [
-            row(
-                "C3",
-                model,
-                "first two layers' mean norms largest",
-                FAILS if failing else HOLDS,
-                "min over layers 1-2 / max over the other layers of the mean norm, every eps (> 1 holds)",
-                f"ratio {min(margins.values()):.2f} (eps {lo}) to {max(margins.values()):.2f} over {len(eps)} "
-                f"eps" + (f"; not larger at eps {', '.join(map(str, failing))}" if failing else ""),
-                figures,
-            )
-        ]
+    rows = [_mean_part(first, rest, eps, model, figures)]
     if arch == "resnet18":
-        words, drops = [], []
-        for idx in (1, 2):
-            curve = first[first["index"] == idx].sort_values("eps")
-            values = curve["max"].to_numpy(dtype=float)
-            drops += [f"layer {idx} at eps {int(e)}" for e, dv in zip(curve["eps"].iloc[1:], np.diff(values)) if dv < 0]
-            words.append(f"layer {idx}: " + ", ".join(f"{v:.3g}" for v in values))
-        if first.empty:
-            rows.append(not_run("C3", model, "first two layers' max norms monotone in eps", "no conv layers", figures))
-        else:
-            rows.append(
-                row(
-                    "C3",
-                    model,
-                    "first two layers' max norms monotone in eps",
-                    FAILS if drops else HOLDS,
-                    "max norm of layers 1 and 2 never decreases from one eps to the next",
-                    f"eps {', '.join(map(str, eps))}: "
-                    + "; ".join(words)
-                    + (f"; decreases at {', '.join(drops)}" if drops else ""),
-                    figures,
-                )
-            )
-    claim = combine(r["verdict"] for r in rows)
-    return [
-        row(
-            "C3",
-            model,
-            "claim",
-            claim,
-            "the parts below combined",
-            "; ".join(f"{r['part']}: {r['verdict']}" for r in rows),
-            figures,
-        )
-    ] + rows
+        rows.append(_max_part(first, eps, model, figures))
+    return [claim_row("C3", model, "the parts below combined", rows, figures)] + rows
+
+
+def _mean_part(first: pd.DataFrame, rest: pd.DataFrame, eps: list[int], model: str, figures) -> dict:
+    """Are the mean norms of layers 1 and 2 (``first``) larger than every other layer's (``rest``) at every ε?"""
+    if rest.empty or first["index"].nunique() < 2:
+        return not_run("C3", model, "first two layers' mean norms largest", "fewer than three conv layers", figures)
+    margins = {
+        e: float(first.loc[first["eps"] == e, "mean"].min() / rest.loc[rest["eps"] == e, "mean"].max()) for e in eps
+    }
+    failing = [e for e, m in margins.items() if not m > 1]
+    lo = min(margins, key=margins.get)
+    return row(
+        "C3",
+        model,
+        "first two layers' mean norms largest",
+        FAILS if failing else HOLDS,
+        "min over layers 1-2 / max over the other layers of the mean norm, every eps (> 1 holds)",
+        f"ratio {min(margins.values()):.2f} (eps {lo}) to {max(margins.values()):.2f} over {len(eps)} "
+        f"eps" + (f"; not larger at eps {', '.join(map(str, failing))}" if failing else ""),
+        figures,
+    )
+
+
+def _max_part(first: pd.DataFrame, eps: list[int], model: str, figures) -> dict:
+    """Do the max norms of layers 1 and 2 (``first``) never decrease from one ε to the next (ResNet-18)?"""
+    words, drops = [], []
+    for idx in (1, 2):
+        curve = first[first["index"] == idx].sort_values("eps")
+        values = curve["max"].to_numpy(dtype=float)
+        drops += [f"layer {idx} at eps {int(e)}" for e, dv in zip(curve["eps"].iloc[1:], np.diff(values)) if dv < 0]
+        words.append(f"layer {idx}: " + ", ".join(f"{v:.3g}" for v in values))
+    if first.empty:
+        return not_run("C3", model, "first two layers' max norms monotone in eps", "no conv layers", figures)
+    return row(
+        "C3",
+        model,
+        "first two layers' max norms monotone in eps",
+        FAILS if drops else HOLDS,
+        "max norm of layers 1 and 2 never decreases from one eps to the next",
+        f"eps {', '.join(map(str, eps))}: "
+        + "; ".join(words)
+        + (f"; decreases at {', '.join(drops)}" if drops else ""),
+        figures,
+    )

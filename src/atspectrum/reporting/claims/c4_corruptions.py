@@ -20,7 +20,7 @@ from .verdicts import (
     SMALL_EPS,
     _p,
     _pct,
-    combine,
+    claim_row,
     kendall,
     not_run,
     row,
@@ -44,12 +44,18 @@ def corruptions(
         raise ValueError("corruption table has no 'average' row")
     acc = {int(c.removeprefix("eps")): float(avg.iloc[0][c]) for c in tables.percentage_columns(table)}
     eps = sorted(e for e in acc if e > 0)
-    rows = []
-    clean0 = f"; eps 0 (standard training): {_pct(acc[0])}" if 0 in acc else ""
     if not eps:
         return [not_run("C4", model, "claim", "no eps > 0 model", figures)]
-    small = small_eps(eps)
     best = max(eps, key=lambda e: (acc[e], -e))
+    rows = [_best_part(acc, eps, best, ci, model, figures), _falls_part(acc, eps, best, model, figures)]
+    rows.append(_preact_part(preact, alpha, model, figures))
+    return [claim_row("C4", model, "the three parts below combined", rows, figures)] + rows
+
+
+def _best_part(acc: dict, eps: list[int], best: int, ci: pd.DataFrame, model: str, figures) -> dict:
+    """Is the best average corruption accuracy (at ε ``best``) at a small ε?"""
+    small = small_eps(eps)
+    clean0 = f"; eps 0 (standard training): {_pct(acc[0])}" if 0 in acc else ""
     curve = ", ".join(f"eps {e}: {_pct(acc[e])}" for e in eps)
     if best <= small:
         where = HOLDS
@@ -59,63 +65,51 @@ def corruptions(
         where = (
             FAILS if interval.at[f"eps{best}", "ci_low"] > interval.at[f"eps{best_small}", "ci_high"] else INCONCLUSIVE
         )
-    rows.append(
-        row(
-            "C4",
-            model,
-            f"best average corruption accuracy at a small eps (<= {small})",
-            where,
-            "eps of the highest average accuracy; a larger one against the best small eps by 95% Wilson intervals",
-            f"best at eps {best}; {curve}{clean0}",
-            figures,
-        )
+    return row(
+        "C4",
+        model,
+        f"best average corruption accuracy at a small eps (<= {small})",
+        where,
+        "eps of the highest average accuracy; a larger one against the best small eps by 95% Wilson intervals",
+        f"best at eps {best}; {curve}{clean0}",
+        figures,
     )
+
+
+def _falls_part(acc: dict, eps: list[int], best: int, model: str, figures) -> dict:
+    """Does the average corruption accuracy fall with ε from ``best`` on?"""
     beyond = [e for e in eps if e >= best]
     slope, lo, hi = slope_interval(beyond, [acc[e] for e in beyond])
     verdict = INCONCLUSIVE if not np.isfinite(lo) else HOLDS if hi < 0 else FAILS if lo > 0 else INCONCLUSIVE
-    rows.append(
-        row(
-            "C4",
-            model,
-            "accuracy falls with eps beyond it",
-            verdict,
-            "least-squares slope of average accuracy on eps >= eps_best, 95% t interval",
-            f"{slope:.3f} points per unit eps, interval [{lo:.3f}, {hi:.3f}] over eps {', '.join(map(str, beyond))}"
-            if np.isfinite(lo)
-            else f"only eps {', '.join(map(str, beyond))} at or beyond the best: fewer than 3 points",
-            figures,
-        )
+    return row(
+        "C4",
+        model,
+        "accuracy falls with eps beyond it",
+        verdict,
+        "least-squares slope of average accuracy on eps >= eps_best, 95% t interval",
+        f"{slope:.3f} points per unit eps, interval [{lo:.3f}, {hi:.3f}] over eps {', '.join(map(str, beyond))}"
+        if np.isfinite(lo)
+        else f"only eps {', '.join(map(str, beyond))} at or beyond the best: fewer than 3 points",
+        figures,
     )
+
+
+def _preact_part(preact: pd.DataFrame | None, alpha: float, model: str, figures) -> dict:
+    """Does the final pre-activation mean move towards zero as ε grows (over the ε > 0 models)?"""
     part = "final pre-activation mean moves towards zero as eps grows"
     if preact is None:
-        rows.append(not_run("C4", model, part, "no pre-activation table", figures))
-    else:
-        p_ = preact[preact["eps"] > 0].sort_values("eps")
-        tau, p = kendall(p_["eps"], p_["code_mean"].abs())
-        means = ", ".join(f"eps {int(e)}: {m:.3g}" for e, m in zip(p_["eps"], p_["code_mean"]))
-        rows.append(
-            row(
-                "C4",
-                model,
-                part,
-                signed(tau, p, alpha, -1),
-                "Kendall tau of abs(mean) (paper code's statistic: severity-5 mean per corruption, averaged) "
-                "against eps",
-                f"{means}; tau = {tau:.2f}, p = {_p(p)}"
-                if np.isfinite(tau)
-                else f"{means}; fewer than 3 eps or no variation: no trend test",
-                figures,
-            )
-        )
-    claim = combine(r["verdict"] for r in rows)
-    return [
-        row(
-            "C4",
-            model,
-            "claim",
-            claim,
-            "the three parts below combined",
-            "; ".join(f"{r['part']}: {r['verdict']}" for r in rows),
-            figures,
-        )
-    ] + rows
+        return not_run("C4", model, part, "no pre-activation table", figures)
+    p_ = preact[preact["eps"] > 0].sort_values("eps")
+    tau, p = kendall(p_["eps"], p_["code_mean"].abs())
+    means = ", ".join(f"eps {int(e)}: {m:.3g}" for e, m in zip(p_["eps"], p_["code_mean"]))
+    return row(
+        "C4",
+        model,
+        part,
+        signed(tau, p, alpha, -1),
+        "Kendall tau of abs(mean) (paper code's statistic: severity-5 mean per corruption, averaged) against eps",
+        f"{means}; tau = {tau:.2f}, p = {_p(p)}"
+        if np.isfinite(tau)
+        else f"{means}; fewer than 3 eps or no variation: no trend test",
+        figures,
+    )

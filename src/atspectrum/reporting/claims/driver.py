@@ -1,9 +1,9 @@
 """Running the claims for a config: what they read, the figures they rest on, and the claims table.
 
-:func:`plan` derives from a config what the claims read (a rule's params), :func:`input_files` names those
-artifacts, :func:`figure_sources` the figures each claim rests on and :func:`figure_copy` where the claims rule
-copies them. :func:`evaluate` reads every artifact and runs each claim (:mod:`.c1_overdesign` …
-:mod:`.c4_corruptions`) for every model: the claims table.
+:func:`plan` derives from a config what the claims read (a rule's params), :func:`table_inputs` names the tables
+(the PGD cells come from :class:`atspectrum.planning.Plan`), :func:`figure_sources` the figures each claim rests on.
+:func:`evaluate` reads every artifact and runs each claim (:mod:`.c1_overdesign` … :mod:`.c4_corruptions`) for every
+model and training seed: the claims table.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import os
 
 import pandas as pd
 
+from atspectrum.planning import Cell, outputs
 from atspectrum.runtime import paths
 
 from .c1_overdesign import overdesign
 from .c2_quantization import quantization
 from .c3_filter_norms import filter_norms
 from .c4_corruptions import corruptions
-from .verdicts import CLAIMS, COLUMNS, HEADLINE_BETA, not_run
+from .verdicts import CLAIMS, COLUMNS, not_run
 
 
 def plan(config: dict) -> dict:
@@ -27,21 +28,17 @@ def plan(config: dict) -> dict:
     from atspectrum import config as atconfig
 
     quant = atconfig.quantization_enabled(config)
-    attacks = config["quantization"]["attacks"] if quant else []
-    models = {}
-    for m in sorted(config["models"]):
-        betas = {}
-        for a in attacks:
-            run = atconfig.quant_attack_betas(config, a)
-            if run:
-                betas[a] = HEADLINE_BETA if HEADLINE_BETA in run else max(run)
-        models[m] = {
+    betas = outputs.claim_betas(config)
+    models = {
+        m: {
             "arch": config["models"][m]["arch"],
             "eps": atconfig.eps_list(config, m),
             "quant_layers": atconfig.quant_layers(config, m) if quant else [],
             "betas": betas,
             "labels": {a: atconfig.quant_attack_label(config, a) for a in betas},
         }
+        for m in sorted(config["models"])
+    }
     return {
         "models": models,
         "deltas": atconfig.overdesign_deltas(config),
@@ -53,29 +50,14 @@ def plan(config: dict) -> dict:
 
 def figure_sources(plan: dict, root: str, model: str) -> dict[str, list[str]]:
     """Per claim, the figures of ``model`` it rests on (only those the configured sections make)."""
-    fig = lambda stem: paths.figure_files(root, stem, ("png",))[0]  # noqa: E731
-    spec = plan["models"][model]
-    return {
-        "C1": [fig(f"robust_error_{model}")],
-        "C2": [fig(f"quantization_gain_{model}_{a}") for a in spec["betas"]],
-        "C3": [fig(f"filter_norms_{model}_{s}") for s in ("mean", "max")] if plan["filters"] else [],
-        "C4": [fig(f"preact_mean_{model}")] if plan["corruptions"] else [],
-    }
+    return outputs.claim_figures(root, model, plan["models"][model]["betas"], plan["filters"], plan["corruptions"])
 
 
-def figure_copy(root: str, claim: str, source: str) -> str:
-    """Where the claims rule puts its copy of ``source`` (the report shows it beside the claim)."""
-    return f"{root}/figures/claims/{claim}_{os.path.basename(source)}"
-
-
-def input_files(plan: dict, root: str) -> list[str]:
-    """Every artifact :func:`evaluate` reads (figures excluded)."""
+def table_inputs(plan: dict, root: str) -> list[str]:
+    """Every table :func:`evaluate` reads (the PGD cells come from the plan's cells, figures excluded)."""
     files = []
     for m, spec in plan["models"].items():
-        files += [paths.eval_file(root, m, e, "pgd", d) for e in spec["eps"] for d in plan["deltas"]]
-        files += [
-            paths.ci_file(root, f"quantization_{m}_{a}_beta{paths.beta_token(b)}") for a, b in spec["betas"].items()
-        ]
+        files += [paths.ci_file(root, outputs.quant_table_stem(m, a, b)) for a, b in spec["betas"].items()]
         if plan["filters"]:
             files.append(f"{root}/tables/filter_norms_{m}.csv")
         if plan["corruptions"]:
@@ -87,42 +69,62 @@ def input_files(plan: dict, root: str) -> list[str]:
     return files
 
 
-def evaluate(plan: dict, root: str) -> pd.DataFrame:
-    """Every claim for every model of ``plan`` from the artifacts under ``root``: the claims table."""
-    alpha, correction = plan["stats"]["alpha"], plan["stats"]["correction"]
+def _of_seed(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """One seed's rows of a table written per seed (tables.write_seeds: a ``seed`` column)."""
+    if "seed" not in frame.columns:
+        return frame
+    return frame[frame["seed"] == seed].drop(columns="seed").reset_index(drop=True)
+
+
+def _claims_of_model(plan: dict, root: str, m: str, frames: dict, tables: dict) -> list[dict]:
+    """Every claim's rows for model ``m`` of one seed: ``frames`` its PGD cells by (ε, δ), ``tables`` its tables."""
+    alpha, correction, spec = plan["stats"]["alpha"], plan["stats"]["correction"], plan["models"][m]
+    mine = figure_sources(plan, root, m)
+    rows = overdesign(frames, plan["deltas"], alpha, correction, m, mine["C1"])
+    if spec["betas"]:
+        cis = {a: (b, tables[outputs.quant_table_stem(m, a, b) + "_ci"]) for a, b in spec["betas"].items()}
+        rows += quantization(cis, spec["arch"], spec["quant_layers"], alpha, m, spec["labels"], mine["C2"])
+    else:
+        rows.append(not_run("C2", m, "claim", "quantization is not configured"))
+    if plan["filters"]:
+        rows += filter_norms(tables[f"filter_norms_{m}"], spec["arch"], m, mine["C3"])
+    else:
+        rows.append(not_run("C3", m, "claim", "filters is off"))
+    if plan["corruptions"]:
+        t = [tables[f"corruptions_{m}"], tables[f"corruptions_{m}_ci"], tables[f"preact_{m}"]]
+        rows += corruptions(*t, alpha, m, mine["C4"])
+    else:
+        rows.append(not_run("C4", m, "claim", "corruptions is not configured"))
+    return rows
+
+
+def _read_tables(files) -> dict[str, pd.DataFrame]:
+    """The tables the claims read, by file stem (``filter_norms_<model>``'s ``index`` as nullable integers)."""
+    return {
+        os.path.basename(f).removesuffix(".csv"): pd.read_csv(
+            f, dtype={"index": "Int64"} if "filter_norms" in f else None
+        )
+        for f in files
+    }
+
+
+def evaluate(plan: dict, root: str, index, cells, table_files=None) -> pd.DataFrame:
+    """Every claim for every model of ``plan`` and every training seed, from the PGD cells ``cells`` (the plan's
+    :meth:`~atspectrum.planning.Plan.claims_cells`, as cells or their dicts) read through ``index`` (a
+    :class:`atspectrum.planning.CellIndex`) and the tables (``table_files``, default :func:`table_inputs` under
+    ``root``): the claims table, one row per (claim, model, part, seed)."""
+    tables = _read_tables(table_inputs(plan, root) if table_files is None else table_files)
+    frames: dict[tuple[int, str], dict] = {}  # (seed, model) -> {(eps, delta): per-example frame}
+    for cell in (c if isinstance(c, Cell) else Cell(**c) for c in cells):
+        frames.setdefault((cell.seed, cell.model), {})[(cell.eps, cell.delta)] = index.frame(cell)
+    seeds = sorted({seed for seed, _ in frames})
     rows = []
-    for m, spec in plan["models"].items():
-        mine = figure_sources(plan, root, m)
-        frames = {
-            (e, d): pd.read_parquet(paths.eval_file(root, m, e, "pgd", d)) for e in spec["eps"] for d in plan["deltas"]
-        }
-        rows += overdesign(frames, plan["deltas"], alpha, correction, m, mine["C1"])
-        if spec["betas"]:
-            cis = {
-                a: (b, pd.read_csv(paths.ci_file(root, f"quantization_{m}_{a}_beta{paths.beta_token(b)}")))
-                for a, b in spec["betas"].items()
-            }
-            rows += quantization(cis, spec["arch"], spec["quant_layers"], alpha, m, spec["labels"], mine["C2"])
-        else:
-            rows.append(not_run("C2", m, "claim", "quantization is not configured"))
-        if plan["filters"]:
-            frame = pd.read_csv(f"{root}/tables/filter_norms_{m}.csv", dtype={"index": "Int64"})
-            rows += filter_norms(frame, spec["arch"], m, mine["C3"])
-        else:
-            rows.append(not_run("C3", m, "claim", "filters is off"))
-        if plan["corruptions"]:
-            rows += corruptions(
-                pd.read_csv(f"{root}/tables/corruptions_{m}.csv"),
-                pd.read_csv(paths.ci_file(root, f"corruptions_{m}")),
-                pd.read_csv(f"{root}/tables/preact_{m}.csv"),
-                alpha,
-                m,
-                mine["C4"],
-            )
-        else:
-            rows.append(not_run("C4", m, "claim", "corruptions is not configured"))
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    for (seed, m), seed_frames in sorted(frames.items()):
+        mine = {name: _of_seed(t, seed) for name, t in tables.items()}
+        rows += [{**r, "seed": int(seed)} for r in _claims_of_model(plan, root, m, seed_frames, mine)]
+    table = pd.DataFrame(rows, columns=[*COLUMNS, "seed"])
     order = {c: i for i, c in enumerate(f"{k} {v}" for k, v in CLAIMS.items())}
-    return table.sort_values(
-        ["claim", "model"], key=lambda s: s.map(order) if s.name == "claim" else s, kind="stable"
+    table = table.sort_values(
+        ["claim", "model", "seed"], key=lambda s: s.map(order) if s.name == "claim" else s, kind="stable"
     ).reset_index(drop=True)
+    return table[["seed", *COLUMNS]] if len(seeds) > 1 else table[COLUMNS]

@@ -2,9 +2,10 @@
 rest on.
 
 :func:`row` makes one row of the claims table (:data:`COLUMNS`; the verdict one of :data:`VERDICTS`), :func:`not_run`
-the inconclusive row of a part whose inputs were not configured. :func:`combine` joins a claim's parts,
-:func:`majority` per-δ outcomes, :func:`signed` a signed test. The statistics: :func:`kendall` (Kendall's τ and
-p), :func:`slope_interval` (least-squares slope and its t interval), :func:`sign_test` (two-sided binomial).
+the inconclusive row of a part whose inputs were not configured, :func:`claim_row` the row of a claim from its
+parts. :func:`combine` joins a claim's parts, :func:`majority` per-δ outcomes, :func:`signed` a signed test. The
+statistics: :func:`kendall` (Kendall's τ and p), :func:`slope_interval` (least-squares slope and its t interval),
+:func:`sign_test` (two-sided binomial).
 :data:`HEADLINE_BETA`, :data:`SMALL_EPS` and :data:`QUANT_POINT` are the paper's choices the claims follow.
 """
 
@@ -42,6 +43,20 @@ def row(claim: str, model: str, part: str, verdict: str, statistic: str = "", nu
 
 def not_run(claim: str, model: str, part: str, what: str, figures=()) -> dict:
     return row(claim, model, part, INCONCLUSIVE, "", f"{NOT_RUN}: {what}", figures)
+
+
+def claim_row(claim: str, model: str, statistic: str, parts: list[dict], figures=()) -> dict:
+    """The row of the part ``claim``: the verdicts of ``parts`` (rows) joined by :func:`combine`, each one in the
+    numbers."""
+    return row(
+        claim,
+        model,
+        "claim",
+        combine(r["verdict"] for r in parts),
+        statistic,
+        "; ".join(f"{r['part']}: {r['verdict']}" for r in parts),
+        figures,
+    )
 
 
 def combine(verdicts) -> str:

@@ -8,15 +8,19 @@ p, w = snakemake.params, snakemake.wildcards
 device = jobs.setup(snakemake.threads, p.device)
 model = models.load(snakemake.input.model, device)
 images, labels = data.load_prepared(snakemake.input.images)
+spec = PGDSpec.of(p.attack)
 frame = evaluate.pgd_per_example(
     model,
     images,
     labels,
     int(w.delta),
-    PGDSpec(p.steps, p.step_factor, p.random_start),
+    spec,
     batch_size=snakemake.resources.eval_batch,
-    seed=p.seed,
+    seed=int(w.seed),
     device=device,
 )
 io.write_parquet(snakemake.output[0], frame)
-log(f"{w.model} eps={w.eps} PGD delta={w.delta}-{p.steps}: accuracy {evaluate.accuracy(frame):.2f}% on {len(frame)}")
+log(
+    f"{w.model} seed={w.seed} eps={w.eps} PGD delta={w.delta}-{spec.steps}: accuracy {evaluate.accuracy(frame):.2f}% "
+    f"on {len(frame)}"
+)

@@ -1,0 +1,174 @@
+"""The value types of the grid and their files: one evaluation :class:`Cell`, the :class:`Unit` (job) that computes
+several cells, and the only mapping between them and their paths (:meth:`Cell.path`, :func:`parse`).
+
+A cell is everything that determines one per-example result: the model, the training seed, the training strength ε,
+the attack (``pgd``, ``transfer``, ``bpda``, ``apgd-bpda``, the checklist's more-steps runs ``pgd<k>x`` /
+``bpda<k>x``), the attack strength δ, and where the features are quantized (``layer``, ``beta``; ``none`` for the
+unquantized model). Its file::
+
+    results/<run>/eval/<model>/seed<s>/eps<ε>/<attack>/delta<δ>/none.parquet
+    results/<run>/eval/<model>/seed<s>/eps<ε>/<attack>/delta<δ>/<layer>/beta<β>.parquet
+
+A unit is one job: every (ε, layer) cell of one (model, seed, attack, δ, q), q = ``none`` or ``beta<β>``; its output
+is its manifest ``results/<run>/eval/<model>/seed<s>/units/<attack>/delta<δ>/<q>.json``, which lists its cells.
+
+Torch-free and pandas-free: the Snakefile imports it to plan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from atspectrum.runtime.paths import adv_file as adv_path
+from atspectrum.runtime.paths import beta_token, beta_value, qpoint
+
+NONE = "none"
+PGD = "pgd"
+# the attacks whose unquantized cell is the grid's PGD cell when they share its settings (Plan.canonical)
+PGD_TWINS = ("transfer", "bpda")
+_TOKEN = r"[A-Za-z0-9_.-]+"
+_EVAL = re.compile(
+    rf"^(?P<root>.+)/eval/(?P<model>{_TOKEN})/seed(?P<seed>[0-9]+)/eps(?P<eps>[0-9]+)/(?P<attack>{_TOKEN})/"
+    r"delta(?P<delta>[0-9]+)/(?:none|(?P<layer>[^/]+)/beta(?P<beta>[0-9p]+))\.parquet$"
+)
+_MORE_STEPS = re.compile(r"(?P<attack>pgd|bpda)(?P<factor>[0-9]+)x")
+
+
+def q_of(layer: str, beta=None) -> str:
+    """The unit token of a cell's quantization: ``none`` or ``beta<β>`` (a unit holds every layer at one β)."""
+    return NONE if layer == NONE else f"beta{beta_token(beta)}"
+
+
+def eval_path(root: str, model, seed, eps, attack, delta, layer: str = NONE, beta=None) -> str:
+    """The file of a cell (:meth:`Cell.path`); with wildcards (``"{model}"``, …) a rule's output pattern."""
+    return f"{root}/eval/{model}/seed{seed}/eps{eps}/{attack}/delta{delta}/{qpoint(layer, beta)}.parquet"
+
+
+def more_steps_attack(factor: int, attack: str = PGD) -> str:
+    """The attack token of a run with ``factor``× the grid's steps, e.g. ``pgd5x``, ``bpda5x``."""
+    return f"{attack}{int(factor)}x"
+
+
+def more_steps_of(attack: str) -> tuple[str, int] | None:
+    """(base attack, factor) of a more-steps token (``bpda5x`` → ("bpda", 5)); None for any other attack."""
+    m = _MORE_STEPS.fullmatch(attack)
+    return None if m is None else (m["attack"], int(m["factor"]))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One evaluation: per-example results of (model, seed, ε) under ``attack`` at δ, quantized at (layer, β)."""
+
+    model: str
+    seed: int
+    eps: int
+    attack: str
+    delta: int
+    layer: str = NONE
+    beta: float | None = field(default=None)
+
+    def __post_init__(self):
+        object.__setattr__(self, "seed", int(self.seed))
+        object.__setattr__(self, "eps", int(self.eps))
+        object.__setattr__(self, "delta", int(self.delta))
+        beta = None if self.layer == NONE or self.beta is None else beta_value(beta_token(self.beta))
+        if self.layer != NONE and beta is None:
+            raise ValueError(f"a quantized cell needs a beta: {self.layer}")
+        object.__setattr__(self, "beta", beta)
+
+    @property
+    def q(self) -> str:
+        return q_of(self.layer, self.beta)
+
+    @property
+    def unit(self) -> Unit:
+        return Unit(self.model, self.seed, self.attack, self.delta, self.q)
+
+    def path(self, root: str) -> str:
+        return eval_path(root, self.model, self.seed, self.eps, self.attack, self.delta, self.layer, self.beta)
+
+    def sort_key(self) -> tuple:
+        return (self.model, self.seed, self.attack, self.delta, self.q, self.eps, self.layer)
+
+    def as_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "seed": self.seed,
+            "eps": self.eps,
+            "attack": self.attack,
+            "delta": self.delta,
+            "layer": self.layer,
+            "beta": self.beta,
+        }
+
+    def replace(self, **changes) -> Cell:
+        return Cell(**{**self.as_dict(), **changes})
+
+
+def parse(path: str) -> Cell | None:
+    """The cell of an evaluation file (the inverse of :meth:`Cell.path`); None for any other path."""
+    m = _EVAL.match(str(path))
+    if m is None:
+        return None
+    layer = m["layer"] or NONE
+    beta = None if m["beta"] is None else beta_value(m["beta"])
+    return Cell(m["model"], int(m["seed"]), int(m["eps"]), m["attack"], int(m["delta"]), layer, beta)
+
+
+def sorted_cells(cells) -> list[Cell]:
+    return sorted(set(cells), key=Cell.sort_key)
+
+
+@dataclass(frozen=True, order=True)
+class Unit:
+    """One evaluation job: every (ε, layer) cell of (model, seed, attack, δ, q), q = ``none`` or ``beta<β>``."""
+
+    model: str
+    seed: int
+    attack: str
+    delta: int
+    q: str
+
+    @property
+    def beta(self) -> float | None:
+        return None if self.q == NONE else beta_value(self.q.removeprefix("beta"))
+
+    def file(self, root: str) -> str:
+        """The unit's manifest (its job's output)."""
+        return f"{root}/eval/{self.model}/seed{self.seed}/units/{self.attack}/delta{self.delta}/{self.q}.json"
+
+    def cell(self, eps: int, layer: str = NONE) -> Cell:
+        return Cell(self.model, self.seed, eps, self.attack, self.delta, layer, self.beta)
+
+
+_ADV = re.compile(
+    rf"^(?P<root>.+)/adv/(?P<model>{_TOKEN})/seed(?P<seed>[0-9]+)/eps(?P<eps>[0-9]+)/(?:pgd|transfer)/"
+    r"delta(?P<delta>[0-9]+)\.npz$"
+)
+
+
+def parse_adv(path: str) -> tuple[str, int, int, int] | None:
+    """(model, seed, ε, δ) of a transfer-examples file (the inverse of :func:`adv_path`); None for any other path."""
+    m = _ADV.match(str(path))
+    return None if m is None else (m["model"], int(m["seed"]), int(m["eps"]), int(m["delta"]))
+
+
+__all__ = [  # adv_path, beta_token, beta_value and qpoint are the path vocabulary of runtime.paths, re-exported
+    "NONE",
+    "PGD",
+    "PGD_TWINS",
+    "Cell",
+    "Unit",
+    "adv_path",
+    "beta_token",
+    "beta_value",
+    "eval_path",
+    "more_steps_attack",
+    "more_steps_of",
+    "parse",
+    "parse_adv",
+    "q_of",
+    "qpoint",
+    "sorted_cells",
+]

@@ -1,0 +1,71 @@
+"""The jobs of a plan, counted as the rules expand it (the compute table's projection) and each unit's time limit.
+
+A unit's rule is ``evaluate_pgd`` (PGD on the plain model), ``evaluate_quantized`` (transfer, bpda, apgd-bpda) or
+``evaluate_quantized_steps`` (the checklist's more-steps BPDA); the quantized evaluations file their benchmarks per
+attack (``evaluate_<attack>``), whose costs differ by orders of magnitude.
+"""
+
+from __future__ import annotations
+
+from atspectrum import config as atconfig
+
+from .cells import PGD
+from .grid import Plan
+
+
+def rule_of(kind: str) -> str:
+    """The rule behind a benchmark directory (``evaluate_transfer`` → ``evaluate_quantized``)."""
+    return "evaluate_quantized" if kind.removeprefix("evaluate_") in atconfig.QUANT_EVAL_ATTACKS else kind
+
+
+def unit_rule(attack: str, by_attack: bool = False) -> str:
+    """The rule (``by_attack``: the benchmark directory) of an evaluation unit's attack."""
+    if attack == PGD:
+        return "evaluate_pgd"
+    if attack not in atconfig.QUANT_EVAL_ATTACKS:  # bpda<factor>x: the checklist's more-steps BPDA
+        return "evaluate_quantized_steps"
+    return f"evaluate_{attack}" if by_attack else "evaluate_quantized"
+
+
+def grid_jobs(plan: Plan, by_attack: bool = False) -> dict[str, int]:
+    """Jobs per GPU rule of a plan, every training seed included (the checklist's evaluations too; of an overdesign
+    search, only the first validation evaluation per (model, seed, δ), since the rest depends on the results)."""
+    config = plan.config
+    per_seed = sum(len(plan.eps(m)) for m in plan.models)
+    counts = {"train": per_seed * len(plan.seeds)}
+    if plan.quantization and not plan.adv_from_pgd:
+        counts["transfer_examples"] = sum(len(plan.adv_needed(m, s)) for m in plan.models for s in plan.seeds)
+    for unit in plan.units:
+        key = unit_rule(unit.attack, by_attack)
+        counts[key] = counts.get(key, 0) + 1
+    if atconfig.corruptions_enabled(config):
+        counts["evaluate_corruptions"] = counts["train"]
+    if atconfig.search_enabled(config):
+        searches = len(atconfig.search_models(config)) * len(atconfig.search_deltas(config)) * len(plan.seeds)
+        counts["evaluate_pgd_val"] = searches
+    more = sum(len(plan.checklist_cells(s)["more_steps"]) for s in plan.seeds)
+    if more:
+        counts["evaluate_pgd_steps"] = more
+    return counts
+
+
+def unit_cells(plan: Plan) -> dict[str, int]:
+    """Cells per evaluation-unit benchmark directory (as :func:`grid_jobs` with ``by_attack``)."""
+    counts: dict[str, int] = {}
+    for unit, cells in plan.units.items():
+        rule = unit_rule(unit.attack, by_attack=True)
+        counts[rule] = counts.get(rule, 0) + len(cells)
+    return counts
+
+
+def runtime_minutes(plan: Plan, attack: str, cells: int) -> int:
+    """A generous time limit for a unit: 30 minutes, plus per cell about 3 s per forward-backward pass over 10,000
+    CIFAR-10 images of WRN-28-10 in fp32 (a transfer cell: one forward pass)."""
+    if attack == "transfer":
+        passes = 1
+    elif attack == "apgd-bpda":
+        a = plan.settings(attack)
+        passes = (a["steps"] + 1) * a["restarts"] * len(a["losses"])
+    else:
+        passes = plan.settings(attack)["steps"] + 1
+    return int(30 + cells * passes * 3 / 60) + 1
