@@ -109,10 +109,10 @@ def main(workdir: str, snakemake_log: str, jobcomp_log: str, preempted: str) -> 
                 f"the log of the signalled job {preempted} does not show training stopping on SIGTERM: "
                 f"{slurm_logs or 'no log kept'}"
             )
-        train_jobs = [j for j in submitted if field(jobs.get(j, ""), "Comment") == "rule_train_wildcards_rn_16"]
+        train_jobs = [j for j in submitted if field(jobs.get(j, ""), "Comment") == "rule_train_wildcards_rn_0_16"]
         if len(train_jobs) != 2:
             errors.append(f"eps-16 training was submitted {len(train_jobs)} times, expected 2 (one retry)")
-        rule_log = (work / "results/slurm/logs/train/rn_eps16.log").read_text()
+        rule_log = (work / "results/slurm/logs/train/rn_seed0_eps16.log").read_text()
         if "resuming from" not in rule_log:
             errors.append("the retried eps-16 training did not resume from its checkpoint")
         epochs = list(pd.read_csv(work / "results/slurm/models/rn/seed0/eps16/train_log.csv")["epoch"])

@@ -64,7 +64,7 @@ preempt_training() {
     local state=$WORK/results/slurm/models/rn/seed0/eps16/state/last.pt id
     while :; do
         if [ -e "$state" ]; then
-            id=$(_sl squeue -h -t R -o '%i %k' | awk '$2 == "rule_train_wildcards_rn_16" {print $1}')
+            id=$(_sl squeue -h -t R -o '%i %k' | awk '$2 == "rule_train_wildcards_rn_0_16" {print $1}')
             if [ -n "$id" ]; then
                 _sl scancel --signal=TERM "$id" && echo "$id" > "$DIR/preempted"
                 echo "[slurm-test] sent SIGTERM to training job $id after its first checkpoint"

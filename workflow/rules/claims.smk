@@ -5,7 +5,7 @@
 # Snakemake's HTML report lists categories sorted by name (localeCompare): "0 all claims" sorts before "0 checklist"
 # and "0 run" (tests/test_claims.py checks it against every category the rules declare).
 CLAIMS_CATEGORY = "0 all claims"
-CLAIMS_PLAN = claims_lib.plan(config)
+CLAIMS_PLAN = planned_claims.plan(config)
 
 
 rule claims:
@@ -13,8 +13,8 @@ rule claims:
     with its statistic (exact McNemar, sign test, Kendall tau, least-squares slope) and its numbers in words."""
     input:
         evals=PLAN.inputs(PLAN.claims_cells()),
-        tables=claims_lib.table_inputs(CLAIMS_PLAN, RUN_DIR),
-        figures=[src for _, src, _, _ in outputs.claims_figures(PLAN)],
+        tables=planned_claims.table_inputs(CLAIMS_PLAN, RUN_DIR),
+        figures=[src for _, src, _, _ in planned_claims.claims_figures(PLAN)],
         caption=caption_file("claims"),
     output:
         [
@@ -36,15 +36,15 @@ rule claims:
                 copy,
                 caption=caption_file("claims_figure"),
                 category=CLAIMS_CATEGORY,
-                subcategory=f"{claim} {claims_lib.CLAIMS[claim]}",
+                subcategory=f"{claim} {planned_claims.CLAIMS[claim]}",
                 labels={"model": model, "file": os.path.basename(src)},
             )
-            for claim, src, copy, model in outputs.claims_figures(PLAN)
+            for claim, src, copy, model in planned_claims.claims_figures(PLAN)
         ],
     params:
         plan=CLAIMS_PLAN,
         cells=[c.as_dict() for c in PLAN.claims_cells()],
-        figures=[(src, copy) for _, src, copy, _ in outputs.claims_figures(PLAN)],
+        figures=[(src, copy) for _, src, copy, _ in planned_claims.claims_figures(PLAN)],
     log:
         f"{RUN_DIR}/logs/claims.log",
     benchmark:

@@ -8,7 +8,7 @@ import atspectrum.planning.jobs as planned_jobs
 import atspectrum.planning.outputs as outputs
 import atspectrum.runtime.paths as paths
 import atspectrum.evaluation.search as search
-import atspectrum.reporting.claims as claims_lib
+import atspectrum.planning.claims as planned_claims
 from snakemake.io import report as report_flag  # `report(` at a line start would parse as the report: directive
 
 RUN_DIR = paths.run_dir(config["run"])

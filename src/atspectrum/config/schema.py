@@ -53,5 +53,13 @@ def key_path(parts) -> str:
 
 
 def load_schema(path: str | os.PathLike = SCHEMA_PATH) -> dict:
+    """The schema (a fresh copy: validation fills defaults into what it is given). Parsed once per version of the
+    file in a process: planning asks for it several times (validation, the checklist's defaults, the paper grid)."""
+    st = os.stat(path)
+    return copy.deepcopy(_parsed(os.fspath(path), st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(path: str, mtime_ns: int, size: int) -> dict:
     with open(path) as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -68,18 +68,20 @@ class Cell:
     layer: str = NONE
     beta: float | None = field(default=None)
 
-    def __post_init__(self):
-        object.__setattr__(self, "seed", int(self.seed))
-        object.__setattr__(self, "eps", int(self.eps))
-        object.__setattr__(self, "delta", int(self.delta))
-        beta = None if self.layer == NONE or self.beta is None else beta_value(beta_token(self.beta))
-        if self.layer != NONE and beta is None:
-            raise ValueError(f"a quantized cell needs a beta: {self.layer}")
-        object.__setattr__(self, "beta", beta)
+    q: str = field(init=False, repr=False, compare=False)  # the unit token: none or beta<β>
 
-    @property
-    def q(self) -> str:
-        return q_of(self.layer, self.beta)
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "seed", int(self.seed))
+        set_(self, "eps", int(self.eps))
+        set_(self, "delta", int(self.delta))
+        if self.layer == NONE:
+            set_(self, "beta", None)
+        elif self.beta is None:
+            raise ValueError(f"a quantized cell needs a beta: {self.layer}")
+        else:
+            set_(self, "beta", beta_value(self.beta) if isinstance(self.beta, str) else float(self.beta))
+        set_(self, "q", q_of(self.layer, self.beta))
 
     @property
     def unit(self) -> Unit:

@@ -77,6 +77,7 @@ class Plan:
 
     # ------------------------------------------------------------------------------------------------ the cells
 
+    @functools.cache  # planned once: the rules ask for it from inputs and params alike
     def pgd_cells(self, model: str, seed: int) -> list[Cell]:
         """The overdesign grid's PGD evaluations of one (model, seed): each ε at the grid's δ, 0 and ε itself."""
         return [
@@ -101,6 +102,7 @@ class Plan:
             for layer in layers
         ]
 
+    @functools.cache  # planned once: the rules ask for it from inputs and params alike
     def quant_cells(self, model: str, seed: int) -> list[Cell]:
         """Every quantized evaluation of one (model, seed)'s tables: each attack's δ × (unquantized, layers × β)."""
         if not self.quantization:
@@ -115,6 +117,7 @@ class Plan:
             for b in atconfig.quant_attack_betas(self.config, a)
         )
 
+    @functools.cache  # planned once: the rules ask for it from inputs and params alike
     def checklist_cells(self, seed: int) -> dict[str, list[Cell]]:
         return checklist.cells(self.checklist, self.checklist_settings, seed)
 
@@ -124,24 +127,29 @@ class Plan:
         """(seed, ε) of every trained model of ``model``."""
         return [(s, e) for s in self.seeds for e in self.eps(model)]
 
+    @functools.cache  # planned once: the rules ask for it from inputs and params alike
     def overdesign_grid(self, model: str) -> list[Cell]:
         """The overdesign grid's PGD cells of ``model`` over every seed (Section 3's tables)."""
         return [c for s in self.seeds for c in self.pgd_cells(model, s)]
 
+    @functools.cache  # planned once: the rules ask for it from inputs and params alike
     def quant_table(self, model: str, attack: str, beta: float) -> list[Cell]:
         """The cells of one quantization table over every seed."""
         return [c for s in self.seeds for c in self.quant_table_cells(model, s, attack, beta)]
 
+    @functools.cache  # planned once: the rules ask for it from inputs and params alike
     def quant_grid(self, model: str) -> list[Cell]:
         """Every quantized evaluation of ``model``'s tables over every seed (Tables 18/19, the gain heatmaps)."""
         return [c for s in self.seeds for c in self.quant_cells(model, s)]
 
+    @functools.cache  # planned once: the rules ask for it from inputs and params alike
     def checklist_reads(self) -> tuple[list[Cell], list[tuple[str, int, int, int]]]:
         """The cells and the transfer examples ((model, seed, ε, δ)) the checklist reads, over every seed."""
         per_seed = [self.checklist_cells(s) for s in self.seeds]
         cells = [c for kinds in per_seed for group in kinds.values() for c in group]
         return cells, [a for s in self.seeds for a in checklist.adv_needed(self.checklist, s)]
 
+    @functools.cache  # planned once: the rules ask for it from inputs and params alike
     def claims_cells(self) -> list[Cell]:
         """The PGD cells the claims read (C1): every model's overdesign δ over every seed."""
         return [c for m in self.models for s in self.seeds for c in self.overdesign_cells(m, s)]

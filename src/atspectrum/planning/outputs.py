@@ -3,12 +3,11 @@ every target of a run (:func:`targets`)."""
 
 from __future__ import annotations
 
-import os
-
 from atspectrum import config as atconfig
 from atspectrum.runtime import paths
 
-from .cells import beta_token
+from . import claims
+from .claims import quant_table_stem
 from .grid import Plan
 
 
@@ -23,10 +22,6 @@ def overdesign_outputs(root: str, model: str) -> list[str]:
 
 def search_outputs(root: str, model: str) -> list[str]:
     return paths.table_files(root, f"overdesign_search_{model}")
-
-
-def quant_table_stem(model: str, attack: str, beta) -> str:
-    return f"quantization_{model}_{attack}_beta{beta_token(beta)}"
 
 
 def quant_attacks(plan: Plan) -> list[str]:
@@ -71,52 +66,6 @@ def corruption_outputs(root: str, model: str) -> list[str]:
     )
 
 
-def claim_figures(root: str, model: str, attacks, filters: bool, corruptions: bool) -> dict[str, list[str]]:
-    """Per claim, the figures of ``model`` it rests on (only those the configured sections make): C2's are the gain
-    heatmaps of ``attacks`` (those with a C2 table)."""
-    fig = lambda stem: paths.figure_files(root, stem, ("png",))[0]  # noqa: E731
-    return {
-        "C1": [fig(f"robust_error_{model}")],
-        "C2": [fig(f"quantization_gain_{model}_{a}") for a in attacks],
-        "C3": [fig(f"filter_norms_{model}_{s}") for s in ("mean", "max")] if filters else [],
-        "C4": [fig(f"preact_mean_{model}")] if corruptions else [],
-    }
-
-
-HEADLINE_BETA = 8.0
-
-
-def claim_betas(config: dict) -> dict[str, float]:
-    """The β of each attack's C2 table: the paper's headline 8 where that attack ran at 8, else its largest."""
-    out = {}
-    for a in config["quantization"]["attacks"] if atconfig.quantization_enabled(config) else []:
-        run = atconfig.quant_attack_betas(config, a)
-        if run:
-            out[a] = HEADLINE_BETA if HEADLINE_BETA in run else max(run)
-    return out
-
-
-def claim_figure_copy(root: str, claim: str, source: str) -> str:
-    """Where the claims rule puts its copy of ``source`` (the report shows it beside the claim)."""
-    return f"{root}/figures/claims/{claim}_{os.path.basename(source)}"
-
-
-def claims_figures(plan: Plan) -> list[tuple[str, str, str, str]]:
-    """(claim, figure, its copy beside the claim, model) for every figure a claim rests on."""
-    return [
-        (claim, src, claim_figure_copy(plan.root, claim, src), model)
-        for model in plan.models
-        for claim, sources in claim_figures(
-            plan.root,
-            model,
-            claim_betas(plan.config),
-            bool(plan.config["filters"]),
-            atconfig.corruptions_enabled(plan.config),
-        ).items()
-        for src in sources
-    ]
-
-
 def targets(plan: Plan) -> list[str]:
     """Every table and figure of the run (the compute table and the config record aside)."""
     config, root = plan.config, plan.root
@@ -130,5 +79,5 @@ def targets(plan: Plan) -> list[str]:
         out += [f for m in plan.models for f in corruption_outputs(root, m)]
         out += paths.table_files(root, "corruptions_average", ci=True)
     out += paths.table_files(root, "checklist")
-    out += paths.table_files(root, "claims") + [copy for _, _, copy, _ in claims_figures(plan)]
+    out += paths.table_files(root, "claims") + [copy for _, _, copy, _ in claims.claims_figures(plan)]
     return out

@@ -5,6 +5,7 @@ Wildcards are canonical tokens (``eps8``, ``delta4``) so paths never change with
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePosixPath
 
 RESULTS = "results"
@@ -68,9 +69,11 @@ def figure_files(root: str, stem: str, exts=("png", "pdf")) -> list[str]:
 
 def beta_token(beta) -> str:
     """β as a path token: 8 → ``8``, 7.5 → ``7p5`` (never ``8.0``); a string is taken as a token already."""
-    if isinstance(beta, str):
-        return beta
-    b = float(beta)
+    return beta if isinstance(beta, str) else _number_token(float(beta))
+
+
+@functools.lru_cache(maxsize=256)  # planning spells the same few β hundreds of thousands of times
+def _number_token(b: float) -> str:
     return str(int(b)) if b.is_integer() else repr(b).replace(".", "p")
 
 

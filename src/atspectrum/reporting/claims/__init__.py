@@ -52,15 +52,18 @@ The package: :mod:`.verdicts` (the table's constants, :func:`row`, :func:`not_ru
 :func:`majority`, :func:`signed` and the statistics :func:`kendall`, :func:`slope_interval`, :func:`sign_test`),
 one module per claim (:mod:`.c1_overdesign` :func:`overdesign`, :mod:`.c2_quantization` :func:`quantization`,
 :mod:`.c3_filter_norms` :func:`filter_norms`, :mod:`.c4_corruptions` :func:`corruptions`) and :mod:`.driver`
-(:func:`plan`, :func:`table_inputs`, :func:`figure_sources`, :func:`evaluate`: every claim per training seed).
+(:func:`evaluate`: every claim per training seed); what the claims read (:func:`plan`, :func:`table_inputs`,
+:func:`figure_sources`) is planned in :mod:`atspectrum.planning.claims`.
 Every name is re-exported here (``atspectrum.reporting.claims.plan`` is the function).
 """
+
+from atspectrum.planning.claims import figure_sources, plan, table_inputs
 
 from .c1_overdesign import overdesign
 from .c2_quantization import quant_cells, quant_point, quantization
 from .c3_filter_norms import filter_norms
 from .c4_corruptions import corruptions, small_eps
-from .driver import evaluate, figure_sources, plan, table_inputs
+from .driver import evaluate
 from .verdicts import (
     CLAIMS,
     COLUMNS,

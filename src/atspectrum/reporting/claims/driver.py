@@ -1,9 +1,6 @@
-"""Running the claims for a config: what they read, the figures they rest on, and the claims table.
-
-:func:`plan` derives from a config what the claims read (a rule's params), :func:`table_inputs` names the tables
-(the PGD cells come from :class:`atspectrum.planning.Plan`), :func:`figure_sources` the figures each claim rests on.
-:func:`evaluate` reads every artifact and runs each claim (:mod:`.c1_overdesign` … :mod:`.c4_corruptions`) for every
-model and training seed: the claims table.
+"""Running the claims: :func:`evaluate` reads every artifact the claims plan names (:mod:`atspectrum.planning.claims`:
+the tables, and the PGD cells of :meth:`atspectrum.planning.Plan.claims_cells`) and runs each claim
+(:mod:`.c1_overdesign` … :mod:`.c4_corruptions`) for every model and training seed: the claims table.
 """
 
 from __future__ import annotations
@@ -12,61 +9,14 @@ import os
 
 import pandas as pd
 
-from atspectrum.planning import Cell, outputs
-from atspectrum.runtime import paths
+from atspectrum.planning import Cell
+from atspectrum.planning.claims import figure_sources, quant_table_stem, table_inputs
 
 from .c1_overdesign import overdesign
 from .c2_quantization import quantization
 from .c3_filter_norms import filter_norms
 from .c4_corruptions import corruptions
 from .verdicts import CLAIMS, COLUMNS, not_run
-
-
-def plan(config: dict) -> dict:
-    """What the claims read for this config, as plain values (a rule's params): per model its arch, ε, the
-    quantization point's layers and the (attack → β) of the C2 tables; the overdesign δ; which sections ran."""
-    from atspectrum import config as atconfig
-
-    quant = atconfig.quantization_enabled(config)
-    betas = outputs.claim_betas(config)
-    models = {
-        m: {
-            "arch": config["models"][m]["arch"],
-            "eps": atconfig.eps_list(config, m),
-            "quant_layers": atconfig.quant_layers(config, m) if quant else [],
-            "betas": betas,
-            "labels": {a: atconfig.quant_attack_label(config, a) for a in betas},
-        }
-        for m in sorted(config["models"])
-    }
-    return {
-        "models": models,
-        "deltas": atconfig.overdesign_deltas(config),
-        "filters": bool(config["filters"]),
-        "corruptions": atconfig.corruptions_enabled(config),
-        "stats": dict(config["stats"]),
-    }
-
-
-def figure_sources(plan: dict, root: str, model: str) -> dict[str, list[str]]:
-    """Per claim, the figures of ``model`` it rests on (only those the configured sections make)."""
-    return outputs.claim_figures(root, model, plan["models"][model]["betas"], plan["filters"], plan["corruptions"])
-
-
-def table_inputs(plan: dict, root: str) -> list[str]:
-    """Every table :func:`evaluate` reads (the PGD cells come from the plan's cells, figures excluded)."""
-    files = []
-    for m, spec in plan["models"].items():
-        files += [paths.ci_file(root, outputs.quant_table_stem(m, a, b)) for a, b in spec["betas"].items()]
-        if plan["filters"]:
-            files.append(f"{root}/tables/filter_norms_{m}.csv")
-        if plan["corruptions"]:
-            files += [
-                f"{root}/tables/corruptions_{m}.csv",
-                paths.ci_file(root, f"corruptions_{m}"),
-                f"{root}/tables/preact_{m}.csv",
-            ]
-    return files
 
 
 def _of_seed(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -82,7 +32,7 @@ def _claims_of_model(plan: dict, root: str, m: str, frames: dict, tables: dict) 
     mine = figure_sources(plan, root, m)
     rows = overdesign(frames, plan["deltas"], alpha, correction, m, mine["C1"])
     if spec["betas"]:
-        cis = {a: (b, tables[outputs.quant_table_stem(m, a, b) + "_ci"]) for a, b in spec["betas"].items()}
+        cis = {a: (b, tables[quant_table_stem(m, a, b) + "_ci"]) for a, b in spec["betas"].items()}
         rows += quantization(cis, spec["arch"], spec["quant_layers"], alpha, m, spec["labels"], mine["C2"])
     else:
         rows.append(not_run("C2", m, "claim", "quantization is not configured"))

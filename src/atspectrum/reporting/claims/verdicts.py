@@ -17,12 +17,13 @@ import os
 import numpy as np
 from scipy import stats as _stats
 
+from atspectrum.config import HEADLINE_BETA  # noqa: F401 (re-exported: the paper's headline beta)
+from atspectrum.planning.claims import CLAIMS  # noqa: F401 (re-exported: the claims' names)
+
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE)
 NOT_RUN = "not run"
 COLUMNS = ["claim", "model", "part", "verdict", "statistic", "numbers", "figures"]
-CLAIMS = {"C1": "overdesign", "C2": "quantization", "C3": "filter norms", "C4": "corruptions"}
-HEADLINE_BETA = 8.0
 SMALL_EPS = 2  # "a small ε" on the paper grid (Section 6: accuracy falls after ε = 1 or 2)
 QUANT_POINT = {"resnet18": 0, "wrn28_10": 1}  # the paper's point: after the first (ResNet-18) / second (WRN) layer
 
