@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from atspectrum.runtime.paths import adv_file as adv_path
-from atspectrum.runtime.paths import beta_token, beta_value, qpoint
+from atspectrum.runtime.paths import adv_file as adv_path  # noqa: F401 (re-exported: a cell's path vocabulary)
+from atspectrum.runtime.paths import beta_token, beta_value, qpoint  # noqa: F401 (beta_token re-exported)
 
 NONE = "none"
 PGD = "pgd"
@@ -154,23 +154,3 @@ def parse_adv(path: str) -> tuple[str, int, int, int] | None:
     """(model, seed, ε, δ) of a transfer-examples file (the inverse of :func:`adv_path`); None for any other path."""
     m = _ADV.match(str(path))
     return None if m is None else (m["model"], int(m["seed"]), int(m["eps"]), int(m["delta"]))
-
-
-__all__ = [  # adv_path, beta_token, beta_value and qpoint are the path vocabulary of runtime.paths, re-exported
-    "NONE",
-    "PGD",
-    "PGD_TWINS",
-    "Cell",
-    "Unit",
-    "adv_path",
-    "beta_token",
-    "beta_value",
-    "eval_path",
-    "more_steps_attack",
-    "more_steps_of",
-    "parse",
-    "parse_adv",
-    "q_of",
-    "qpoint",
-    "sorted_cells",
-]
