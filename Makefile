@@ -40,14 +40,18 @@ demo-seeds: $(STAMP) demo-data
 	$(VENV)/bin/snakemake $(DEMO_SEEDS) --report results/demo-seeds/report.html
 	@echo "Report: results/demo-seeds/report.html"
 
-# The proxy result in docs/proxy/ (README "Proxy result"): a larger Fashion-MNIST run, its claims table and the four
-# figures the claims rest on.
+# The proxy result in docs/proxy/ (README "Proxy result"): a larger Fashion-MNIST run over five training seeds, its
+# claims tables, the four figures the claims rest on and PROVENANCE (the commit, the config's hash, the machine).
 PROXY_FIGURES := robust_error_resnet18 quantization_gain_resnet18_bpda filter_norms_resnet18_mean preact_mean_resnet18
 proxy: $(STAMP) demo-data
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/proxy.yaml
 	mkdir -p docs/proxy
-	cp results/proxy/tables/claims.md results/proxy/tables/claims.csv docs/proxy/
+	for t in claims claims_details; do cp results/proxy/tables/$$t.md results/proxy/tables/$$t.csv docs/proxy/; done
 	for f in $(PROXY_FIGURES); do cp results/proxy/figures/$$f.png docs/proxy/; done
+	{ echo "commit: $$(git rev-parse HEAD)$$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"; \
+	  echo "config/proxy.yaml sha256: $$(sha256sum config/proxy.yaml | cut -d' ' -f1)"; \
+	  echo "machine: $$(nproc) CPU cores, $$(uname -m), torch $$($(PY) -c 'import torch; print(torch.__version__)')"; \
+	} > docs/proxy/PROVENANCE
 
 # Formatters and linters (pinned in envs/requirements.txt, configured in pyproject.toml): any finding fails.
 # `snakemake --lint` is checked by tests/test_workflow.py (it must print no warning).

@@ -69,7 +69,9 @@ def test_grid_jobs_of_the_paper_config():
     # (the unquantized transfer and BPDA cells are the PGD units')
     assert counts["evaluate_quantized"] == 2 * (7 * 5 + 6 * 5 + 6 * (1 + 1)) + 2 + 2
     assert counts["evaluate_quantized_steps"] == 2
-    assert counts["evaluate_pgd_steps"] == 2 and counts["evaluate_pgd_val"] == 7
+    # C1's validation evaluations (every eps >= delta at each delta that is a trained eps with a larger one: ResNet-18
+    # delta 1-11, 12 + 11 + ... + 2 = 77; WRN delta 2-10, 6 + 5 + 4 + 3 + 2 = 20) include each search's first
+    assert counts["evaluate_pgd_steps"] == 2 and counts["evaluate_pgd_val"] == 77 + 20
 
 
 def test_grid_jobs_follow_the_config():
@@ -80,7 +82,9 @@ def test_grid_jobs_follow_the_config():
     del cfg["overdesign"]["search"]
     counts = grid_jobs(atconfig.validate(cfg, check_data=False))
     assert counts["evaluate_quantized"] == 2 * (7 + 6) * 2 + 2 + 2
-    assert "evaluate_corruptions" not in counts and "evaluate_pgd_val" not in counts
+    assert "evaluate_corruptions" not in counts and counts["evaluate_pgd_val"] == 77 + 20  # C1's, without a search
+    cfg["overdesign"]["delta"] = [12]  # no delta with a larger eps: no validation evaluation
+    assert "evaluate_pgd_val" not in grid_jobs(atconfig.validate(cfg, check_data=False))
 
 
 def test_quantized_evaluations_are_accounted_per_attack(tmp_path):

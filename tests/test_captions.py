@@ -50,7 +50,7 @@ def test_placeholders_are_filled():
     )
     assert quantization.startswith("Section 4 (quantization) for rn:")
     assert "alpha = 0.01" in quantization and "correction over the table's quantized cells: none" in quantization
-    assert "tested on run `tiny`" in captions.render(REPORT / "claims.rst", run="tiny")
+    assert "decided on run `tiny`" in captions.render(REPORT / "claims.rst", run="tiny")
     # the attack's steps as configured (the demo's PGD-10, the paper's PGD-20), never a number written in the caption
     overdesign = captions.render(REPORT / "overdesign.rst", model="rn", overdesign={"attack": {"steps": 7}})
     assert "clean and PGD_ε-7 accuracy" in overdesign and "PGD_δ-7 accuracy for every" in overdesign

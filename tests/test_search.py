@@ -4,6 +4,7 @@ records, the config keys, and the checkpoint-driven workflow end to end on a tin
 import copy
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from atspectrum import config as C
 from atspectrum import data, stats
 from atspectrum.evaluation import search
 from atspectrum.evaluation.search import MAX_EPS, PATIENCE, Settings, decide
+from atspectrum.runtime import paths
 
 
 def run_search(settings: Settings, curve: dict[int, float]):
@@ -378,17 +380,18 @@ def searched(tmp_path_factory):
 def test_dry_run_before_the_search_plans_only_its_first_step(searched):
     _, dry = searched
     counts = job_counts(dry)
-    assert counts["evaluate_pgd_val"] == 1 and counts["search_step"] == 1 and counts["search_result"] == 1
+    # the search's first validation evaluation (eps 8) is one of C1's three (delta 8 at eps 8, 24, 32)
+    assert counts["evaluate_pgd_val"] == 3 and counts["search_step"] == 1 and counts["search_result"] == 1
     assert counts["aggregate_search"] == 1 and counts["split_validation"] == 1
     assert counts["train"] == 3  # the grid's eps 8, 24, 32: the search's start (eps 8) is the grid's model
     assert "search/rn/seed0/delta8/eps8/step.json" in dry and "eps16" not in dry
     # what each job is given: training validates on the selection part, the search measures on the other
     inputs = {rule: re.findall(rf"rule {rule}:\n\s+input: ([^\n]+)", dry) for rule in ("train", "evaluate_pgd_val")}
-    assert len(inputs["train"]) == 3 and len(inputs["evaluate_pgd_val"]) == 1
+    assert len(inputs["train"]) == 3 and len(inputs["evaluate_pgd_val"]) == 3
     for line in inputs["train"]:
         assert "data/fashion_mnist/val_select.npz" in line and "val_search" not in line and "/val.npz" not in line
-    assert "data/fashion_mnist/val_search.npz" in inputs["evaluate_pgd_val"][0]
-    assert "val_select" not in inputs["evaluate_pgd_val"][0]
+    for line in inputs["evaluate_pgd_val"]:
+        assert "data/fashion_mnist/val_search.npz" in line and "val_select" not in line
 
 
 @pytest.mark.slow
@@ -403,7 +406,7 @@ def test_selection_and_search_parts_partition_the_validation_split(searched):
     assert set(split["val_select"]).isdisjoint(split["val_search"])
     assert sorted(split["val_select"] + split["val_search"]) == sorted(split["val"])
     # the search's evaluations are of the search part, example by example
-    frame = pd.read_parquet(workdir / "results/tiny/search/rn/seed0/delta8/eps8/val.parquet")
+    frame = pd.read_parquet(paths.val_eval_file(str(workdir / "results/tiny"), "rn", 0, 8, 8))
     with np.load(workdir / "results/tiny/data/fashion_mnist/val_search.npz") as z:
         assert frame["label"].tolist() == z["labels"].tolist() and len(frame) == 16
 
@@ -416,9 +419,7 @@ def test_the_checkpoints_drive_the_search_to_its_end(searched):
     steps = [json.loads((out / f"search/rn/seed0/delta8/eps{e}/step.json").read_text()) for e in (8, 16)]
     assert not (out / "search/rn/seed0/delta8/eps24").exists()
     assert steps[0]["stop"] is False and steps[0]["next_eps"] == 16 and steps[1]["stop"] is True
-    errors = {
-        e: search.error_percent(pd.read_parquet(out / f"search/rn/seed0/delta8/eps{e}/val.parquet")) for e in (8, 16)
-    }
+    errors = {e: search.error_percent(pd.read_parquet(paths.val_eval_file(str(out), "rn", 0, 8, e))) for e in (8, 16)}
     expected = decide(Settings(delta=8, step=8, patience=1, max_eps=16), errors)
     assert (steps[1]["reason"], steps[1]["eps_star"]) == (expected.reason, expected.eps_star)
     assert (out / "models/rn/seed0/eps16/model.pt").exists()  # trained for the search, at the grid's path
@@ -454,7 +455,7 @@ def test_constructed_validation_errors_stop_the_workflow_where_they_first_rise_f
     cfg = with_search(patience=2, max_eps=32)
     wrong = {8: 13, 16: 10, 24: 11, 32: 12}  # of 32 validation examples
     for eps, k in wrong.items():
-        path = out / f"search/rn/seed0/delta8/eps{eps}/val.parquet"
+        path = Path(paths.val_eval_file(str(out), "rn", 0, 8, eps))
         path.parent.mkdir(parents=True, exist_ok=True)
         frame([False] * k + [True] * (32 - k)).to_parquet(path, index=False)
     dry = snakemake(workdir, cfg, "-n")

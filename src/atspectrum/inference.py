@@ -24,6 +24,7 @@ from atspectrum.stats import Z95, holm
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 NOT_APPLICABLE, NOT_RUN, NOT_AVAILABLE = "not applicable", "not run", "not available"
 OPPOSITE, EQUIVALENT = "opposite", "equivalent"  # the two ways a claim does not hold
+BELOW_MARGIN = "below the margin"  # how a claim "by at least the margin" does not hold
 
 
 def rng(seed: int, key: str) -> np.random.Generator:
@@ -65,6 +66,9 @@ class Estimate:
         return (a + b) ** 2 / denom if denom > 0 else math.inf
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """The t interval (NaN where no variance was observed: one seed of a statistic without test images)."""
+        if not self.se > 0:
+            return math.nan, math.nan
         half = float(_t.ppf((1 + level) / 2, self.df)) * self.se
         return self.effect - half, self.effect + half
 
@@ -119,9 +123,9 @@ def normal(effect: float, se: float, resamples: int, gen: np.random.Generator) -
 
 def pvalues(est: Estimate, margin: float, at_least: bool = False) -> dict[str, float]:
     """The p-values of the three decisions: *holds* (above 0, or above ``margin`` for a claim "by at least"),
-    *opposite* (below 0) and *equivalent* (inside ±``margin``; for "by at least": below ``margin``)."""
+    *opposite* (below 0) and *equivalent* (inside ±``margin``; for "by at least": *below the margin*)."""
     if at_least:
-        return {HOLDS: est._tail(True, margin), OPPOSITE: est._tail(False, 0.0), EQUIVALENT: est._tail(False, margin)}
+        return {HOLDS: est._tail(True, margin), OPPOSITE: est._tail(False, 0.0), BELOW_MARGIN: est._tail(False, margin)}
     equivalent = max(est._tail(False, margin), est._tail(True, -margin)) if margin > 0 else 1.0
     return {HOLDS: est._tail(True, 0.0), OPPOSITE: est._tail(False, 0.0), EQUIVALENT: equivalent}
 

@@ -6,13 +6,21 @@
 # and "0 run" (tests/test_claims.py checks it against every category the rules declare).
 CLAIMS_CATEGORY = "0 all claims"
 CLAIMS_PLAN = planned_claims.plan(config)
+CLAIMS_VAL = [(m, s, d, e, paths.val_eval_file(RUN_DIR, m, s, d, e)) for m, s, d, e in planned_claims.val_runs(PLAN)]
+CLAIMS_CORRUPTIONS = [
+    (m, s, e, paths.analysis_file(RUN_DIR, m, s, e, "corruptions.parquet"))
+    for m, s, e in planned_claims.corruption_runs(PLAN)
+]
 
 
 rule claims:
-    """C1 overdesign, C2 quantization, C3 filter norms, C4 corruptions: holds / does not hold / inconclusive, each
-    with its statistic (exact McNemar, sign test, Kendall tau, least-squares slope) and its numbers in words."""
+    """C1 overdesign, C2 quantization, C3 filter norms, C4 corruptions: one primary endpoint per claim and model over
+    every seed, its effect and 95% interval (hierarchical paired bootstrap), the margin, the verdict (Holm over the
+    family) and the verdict on the paper's own tables; the secondary parts in claims_details."""
     input:
-        evals=PLAN.inputs(PLAN.claims_cells()),
+        evals=PLAN.inputs(planned_claims.cells(PLAN)),
+        val=[f for *_, f in CLAIMS_VAL],
+        corruptions=[f for *_, f in CLAIMS_CORRUPTIONS],
         tables=planned_claims.table_inputs(CLAIMS_PLAN, RUN_DIR),
         figures=[src for _, src, _, _ in planned_claims.claims_figures(PLAN)],
         caption=caption_file("claims"),
@@ -31,6 +39,7 @@ rule claims:
             )
             for f in paths.table_files(RUN_DIR, "claims")
         ]
+        + paths.table_files(RUN_DIR, "claims_details")
         + [
             report_flag(
                 copy,
@@ -43,7 +52,9 @@ rule claims:
         ],
     params:
         plan=CLAIMS_PLAN,
-        cells=[c.as_dict() for c in PLAN.claims_cells()],
+        cells=[c.as_dict() for c in planned_claims.cells(PLAN)],
+        val=CLAIMS_VAL,
+        corruptions=CLAIMS_CORRUPTIONS,
         figures=[(src, copy) for _, src, copy, _ in planned_claims.claims_figures(PLAN)],
     log:
         f"{RUN_DIR}/logs/claims.log",

@@ -114,12 +114,13 @@ rule evaluate_pgd_cell:
 
 
 use rule evaluate_pgd_cell as evaluate_pgd_val with:
-    # PGD_delta-k on the search part of the VALIDATION split: the overdesign search's measure (the grid's attack)
+    # PGD_delta-k on the VALIDATION split (the grid's attack): the overdesign search's measure and what C1 picks its
+    # eps* on; the search's part of the split while a search is configured, else the whole split
     input:
         model=model_file("{model}", "{seed}", "{eps}"),
-        images=data_input(search.SEARCH_SPLIT),
+        images=data_input(search.SEARCH_SPLIT if atconfig.search_enabled(config) else "val"),
     output:
-        search.val_eval_file(RUN_DIR, "{model}", "{seed}", "{delta}", "{eps}"),
+        paths.val_eval_file(RUN_DIR, "{model}", "{seed}", "{delta}", "{eps}"),
     log:
         f"{RUN_DIR}/logs/evaluate_pgd_val/{{model}}_seed{{seed}}_delta{{delta}}_eps{{eps}}.log",
     benchmark:

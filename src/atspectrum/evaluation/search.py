@@ -35,6 +35,8 @@ from typing import Callable, Mapping
 
 import pandas as pd
 
+from atspectrum.runtime.paths import search_dir, val_eval_file  # noqa: F401 (re-exported: the search's paths)
+
 PATIENCE = "patience"
 MAX_EPS = "max_eps"
 MAX_STRENGTH = 255
@@ -289,15 +291,6 @@ def table(results: list[Mapping]) -> pd.DataFrame:
 
 # Artifact paths under results/<run>/search/<model>/seed<s>/ (the models and the grid's test evaluations are the
 # grid's own).
-
-
-def search_dir(root: str, model: str, seed, delta) -> str:
-    return f"{root}/search/{model}/seed{seed}/delta{delta}"
-
-
-def val_eval_file(root: str, model: str, seed, delta, eps) -> str:
-    """PGD_δ per validation example of the (seed, ε)-model (columns as the test evaluations)."""
-    return f"{search_dir(root, model, seed, delta)}/eps{eps}/val.parquet"
 
 
 def test_eval_file(root: str, model: str, seed, delta, eps) -> str:

@@ -8,7 +8,11 @@ import os
 from atspectrum import config as atconfig
 from atspectrum.runtime import paths
 
+from .cells import NONE, Cell
 from .grid import Plan
+
+# C2's point per architecture by name: the paper's dark-blue rows of Table 1 (docs/statistics.md)
+DEFAULT_QUANT_POINT = {"resnet18": "conv0", "wrn28_10": "layer0"}
 
 CLAIMS = {"C1": "overdesign", "C2": "quantization", "C3": "filter norms", "C4": "corruptions"}
 
@@ -58,16 +62,24 @@ def claims_figures(plan: Plan) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def plan(config: dict) -> dict:
-    """What the claims read for this config, as plain values (a rule's params): per model its arch, ε, the
-    quantization point's layers and the (attack → β) of the C2 tables; the overdesign δ; which sections ran."""
+def quant_point(config: dict, model: str) -> str | None:
+    """C2's quantization point of ``model`` by name (``claims.quant_point`` of its architecture), None when it is not
+    among the model's configured ``quant_layers``."""
+    arch = config["models"][model]["arch"]
+    point = {**DEFAULT_QUANT_POINT, **config.get("claims", {}).get("quant_point", {})}.get(arch)
     quant = atconfig.quantization_enabled(config)
+    return point if quant and point in atconfig.quant_layers(config, model) else None
+
+
+def plan(config: dict) -> dict:
+    """What the claims read for this config, as plain values (a rule's params): per model its arch, ε, C2's point
+    and the (attack → β) of the C2 cells; the overdesign δ; which sections ran; the claims' settings."""
     betas = claim_betas(config)
     models = {
         m: {
             "arch": config["models"][m]["arch"],
             "eps": atconfig.eps_list(config, m),
-            "quant_layers": atconfig.quant_layers(config, m) if quant else [],
+            "point": quant_point(config, m),
             "betas": betas,
             "labels": {a: atconfig.quant_attack_label(config, a) for a in betas},
         }
@@ -79,6 +91,7 @@ def plan(config: dict) -> dict:
         "filters": bool(config["filters"]),
         "corruptions": atconfig.corruptions_enabled(config),
         "stats": dict(config["stats"]),
+        "claims": dict(config.get("claims", {})),
     }
 
 
@@ -88,16 +101,54 @@ def figure_sources(plan: dict, root: str, model: str) -> dict[str, list[str]]:
 
 
 def table_inputs(plan: dict, root: str) -> list[str]:
-    """Every table :func:`evaluate` reads (the PGD cells come from the plan's cells, figures excluded)."""
+    """The tables the claims read (C3's filter norms, C4's pre-activations; the cells come from :func:`cells`)."""
     files = []
-    for m, spec in plan["models"].items():
-        files += [paths.ci_file(root, quant_table_stem(m, a, b)) for a, b in spec["betas"].items()]
+    for m in plan["models"]:
         if plan["filters"]:
             files.append(f"{root}/tables/filter_norms_{m}.csv")
         if plan["corruptions"]:
-            files += [
-                f"{root}/tables/corruptions_{m}.csv",
-                paths.ci_file(root, f"corruptions_{m}"),
-                f"{root}/tables/preact_{m}.csv",
-            ]
+            files.append(f"{root}/tables/preact_{m}.csv")
     return files
+
+
+def testable_deltas(config: dict, model: str) -> list[int]:
+    """C1's δ: those of ``overdesign.delta`` that are a trained ε with a larger ε in the grid."""
+    eps = atconfig.eps_list(config, model)
+    return [d for d in atconfig.overdesign_deltas(config) if d in eps and any(e > d for e in eps)]
+
+
+def cells(grid: Plan) -> list[Cell]:
+    """Every evaluation cell the claims read: C1's test PGD cells at the overdesign δ; C2's unquantized and
+    quantized (at its point and β) cells of every evaluated attack, δ > 0, and the clean ones (δ = 0)."""
+    config, out = grid.config, []
+    betas = claim_betas(config)
+    for m in grid.models:
+        point = quant_point(config, m)
+        for s in grid.seeds:
+            out += grid.overdesign_cells(m, s)
+            for a, beta in betas.items() if point else ():
+                if a not in grid.eval_attacks:
+                    continue
+                deltas = [d for d in atconfig.quant_deltas(config, a) if d > 0 or a == "transfer"]
+                for e in grid.eps(m):
+                    out += [Cell(m, s, e, a, d, layer, beta) for d in deltas for layer in (NONE, point)]
+    return out
+
+
+def val_runs(grid: Plan) -> list[tuple[str, int, int, int]]:
+    """(model, seed, δ, ε) of the validation evaluations C1 picks ε* on: every ε ≥ δ of the grid at its δ."""
+    return [
+        (m, s, d, e)
+        for m in grid.models
+        for d in testable_deltas(grid.config, m)
+        for s in grid.seeds
+        for e in grid.eps(m)
+        if e >= d
+    ]
+
+
+def corruption_runs(grid: Plan) -> list[tuple[str, int, int]]:
+    """(model, seed, ε) of the per-example corruption results C4 reads (every trained model)."""
+    if not atconfig.corruptions_enabled(grid.config):
+        return []
+    return [(m, s, e) for m in grid.models for s, e in grid.runs(m)]

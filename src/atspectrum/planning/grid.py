@@ -149,11 +149,6 @@ class Plan:
         cells = [c for kinds in per_seed for group in kinds.values() for c in group]
         return cells, [a for s in self.seeds for a in checklist.adv_needed(self.checklist, s)]
 
-    @functools.cache  # planned once: the rules ask for it from inputs and params alike
-    def claims_cells(self) -> list[Cell]:
-        """The PGD cells the claims read (C1): every model's overdesign δ over every seed."""
-        return [c for m in self.models for s in self.seeds for c in self.overdesign_cells(m, s)]
-
     def search_runs(self) -> list[tuple[int, int]]:
         """(seed, δ) of every overdesign search of a searched model."""
         return [(s, d) for s in self.seeds for d in atconfig.search_deltas(self.config)]

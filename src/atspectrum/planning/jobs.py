@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from atspectrum import config as atconfig
 
+from . import claims
 from .cells import PGD
 from .grid import Plan
 
@@ -29,7 +30,8 @@ def unit_rule(attack: str, by_attack: bool = False) -> str:
 
 def grid_jobs(plan: Plan, by_attack: bool = False) -> dict[str, int]:
     """Jobs per GPU rule of a plan, every training seed included (the checklist's evaluations too; of an overdesign
-    search, only the first validation evaluation per (model, seed, δ), since the rest depends on the results)."""
+    search, only the first validation evaluation per (model, seed, δ), since the rest depends on the results; the
+    claims' validation evaluations)."""
     config = plan.config
     per_seed = sum(len(plan.eps(m)) for m in plan.models)
     counts = {"train": per_seed * len(plan.seeds)}
@@ -40,9 +42,11 @@ def grid_jobs(plan: Plan, by_attack: bool = False) -> dict[str, int]:
         counts[key] = counts.get(key, 0) + 1
     if atconfig.corruptions_enabled(config):
         counts["evaluate_corruptions"] = counts["train"]
+    val = set(claims.val_runs(plan))  # C1's validation evaluations, and each search's first (at eps = delta)
     if atconfig.search_enabled(config):
-        searches = len(atconfig.search_models(config)) * len(atconfig.search_deltas(config)) * len(plan.seeds)
-        counts["evaluate_pgd_val"] = searches
+        val |= {(m, s, d, d) for m in atconfig.search_models(config) for s, d in plan.search_runs()}
+    if val:
+        counts["evaluate_pgd_val"] = len(val)
     more = sum(len(plan.checklist_cells(s)["more_steps"]) for s in plan.seeds)
     if more:
         counts["evaluate_pgd_steps"] = more

@@ -79,5 +79,6 @@ def targets(plan: Plan) -> list[str]:
         out += [f for m in plan.models for f in corruption_outputs(root, m)]
         out += paths.table_files(root, "corruptions_average", ci=True)
     out += paths.table_files(root, "checklist")
-    out += paths.table_files(root, "claims") + [copy for _, _, copy, _ in claims.claims_figures(plan)]
+    out += paths.table_files(root, "claims") + paths.table_files(root, "claims_details")
+    out += [copy for _, _, copy, _ in claims.claims_figures(plan)]
     return out

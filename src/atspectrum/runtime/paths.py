@@ -108,3 +108,14 @@ def declared(outputs, filename: str) -> str:
 def declared_stem(outputs, table: str) -> str:
     """The stem of table ``table`` (``<dir>/<table>`` of its declared ``<table>.csv``; see :func:`declared`)."""
     return declared(outputs, f"{table}.csv").removesuffix(".csv")
+
+
+def search_dir(root: str, model: str, seed, delta) -> str:
+    """The overdesign search's artifacts of (model, seed, δ) (atspectrum.evaluation.search)."""
+    return f"{root}/search/{model}/seed{seed}/delta{delta}"
+
+
+def val_eval_file(root: str, model: str, seed, delta, eps) -> str:
+    """PGD_δ per validation example of the (seed, ε)-model (columns as the test evaluations; rule evaluate_pgd_val):
+    the overdesign search's measure and what C1 picks its ε* on, one file for both."""
+    return f"{root}/val/{model}/seed{seed}/eps{eps}/pgd/delta{delta}.parquet"

@@ -1,134 +1,60 @@
-"""C1 overdesign (Section 3): :func:`overdesign` judges the claim for one model from its per-example PGD_δ frames.
+"""C1 overdesign (Section 3: "for a PGD attack at strength δ there is an AT model at some slightly larger ε that
+generalizes best to it"): :func:`overdesign` makes the claim's primary endpoint for one model.
 
-Two parts, each by exact McNemar tests per δ (corrected over the δ's) joined by :func:`~.verdicts.majority`: ε* > δ
-with a significant gain over ε = δ, and the largest ε worse than ε*; beside the claim, Kendall's τ of ε* − δ
-against δ. The rules in full are in the package docstring.
+Per δ of ``overdesign.delta`` that is a trained ε with a larger ε in the grid, each seed picks ε*(δ) among the grid's
+ε ≥ δ by PGD_δ accuracy on the validation split (ties: the smaller ε); a δ where any seed's ε* is the grid's largest
+ε is excluded and named. The endpoint: test PGD_δ accuracy of ε*(δ) minus that of ε = δ, paired per seed and test
+image, averaged over the included δ; each δ's difference is reported beside it.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from atspectrum import inference as inf
 
-from atspectrum.reporting import tables
+from .design import Endpoint, correct, detail
 
-from .verdicts import _p, _pct, claim_row, kendall, majority, not_run, row, signed
+ENDPOINT = "test PGD_delta accuracy of eps*(delta) (picked on validation) minus eps = delta, mean over delta"
 
 
-def overdesign(
-    frames: dict, deltas: list[int], alpha: float = 0.05, correction: str = "holm", model: str = "", figures=()
-) -> list[dict]:
-    """C1 from per-example PGD frames keyed (ε, δ) (columns ``index``, ``correct``); rows as described in the
-    package docstring."""
-    deltas = sorted(d for d in deltas if any(k[1] == d for k in frames))
-    if not deltas:
-        return [not_run("C1", model, "claim", "no PGD evaluations at an overdesign delta", figures)]
-    over = tables.overdesign_table(tables.accuracy_grid(frames), deltas).set_index("delta")
-    acc = {k: 100.0 * float(f["correct"].mean()) for k, f in frames.items()}
-    eps_of = {d: sorted(e for e, dd in frames if dd == d) for d in deltas}
-    cells1, cells3 = _comparisons(over, acc, eps_of)
-    rows = []
-    t1 = tables.paired_tests(frames, cells1, alpha, correction)
-    rows.append(
-        _per_delta(
-            t1,
-            acc,
-            model,
-            "eps* > delta, significant gain over eps = delta",
-            lambda r: r["star"] > r["delta"],
-            "eps = delta",
-            correction,
-            figures,
-        )
+def eps_star(val: dict, seed: int, delta: int, grid: list[int]) -> int:
+    """The ε ≥ δ of the grid with the highest PGD_δ accuracy on the validation split (ties: the smaller ε)."""
+    candidates = [e for e in grid if e >= delta]
+    return max(candidates, key=lambda e: (float(val[(seed, e, delta)]["correct"].mean()), -e))
+
+
+def overdesign(test: dict, val: dict, deltas, grid, settings, model: str = "", figures=()) -> tuple[Endpoint, list]:
+    """C1 from per-example PGD frames keyed (seed, ε, δ): ``test`` on the test split, ``val`` on the validation
+    split. Returns the endpoint and the per-δ details."""
+    grid = sorted(grid)
+    seeds = sorted({k[0] for k in test})
+    testable = [d for d in sorted(deltas) if d in grid and any(e > d for e in grid)]
+    kw = {"figures": list(figures)}
+    if not testable or not seeds:
+        why = "no delta of overdesign.delta is a trained eps with a larger eps in the grid"
+        return Endpoint.undecided("C1", model, ENDPOINT, inf.NOT_RUN, why, **kw), []
+    stars = {d: [eps_star(val, s, d, grid) for s in seeds] for d in testable}
+    included = [d for d in testable if max(grid) not in stars[d]]
+    picked = "; ".join(f"delta {d}: eps* {', '.join(map(str, stars[d]))}" for d in testable)
+    excluded = [d for d in testable if d not in included]
+    premise = f"eps* per seed (seeds {', '.join(map(str, seeds))}) {picked}"
+    if excluded:
+        premise += f"; excluded (eps* at the grid's largest eps {max(grid)}): delta {', '.join(map(str, excluded))}"
+    if not included:
+        why = "every delta's eps* is the grid's largest eps: the grid does not reach the optimum"
+        return Endpoint.undecided("C1", model, ENDPOINT, inf.NOT_APPLICABLE, why, premise=premise, **kw), []
+    per_delta = [
+        correct(test[(s, star, d)] for s, star in zip(seeds, stars[d])) - correct(test[(s, d, d)] for s in seeds)
+        for d in included
+    ]
+    primary = sum(per_delta) / len(per_delta)
+    est, *each = inf.bootstrap([primary, *per_delta], settings.resamples, inf.rng(settings.seed, f"C1 {model}"))
+    margin = settings.margin["C1"]
+    details = [
+        detail("C1", model, f"delta {d}: eps* minus eps = delta", e, f"eps* {', '.join(map(str, stars[d]))}")
+        for d, e in zip(included, each)
+    ]
+    numbers = "; ".join(f"delta {d}: {e.effect:+.2f}" for d, e in zip(included, each))
+    endpoint = Endpoint(
+        "C1", model, ENDPOINT, est, inf.pvalues(est, margin), margin, premise=premise, numbers=numbers, **kw
     )
-    t3 = tables.paired_tests(frames, cells3, alpha, correction)
-    largest = {d: eps_of[d][-1] for d in deltas}
-    rows.append(
-        _per_delta(
-            t3,
-            acc,
-            model,
-            "largest eps worse than eps*",
-            lambda r: r["star"] != largest[r["delta"]],
-            "largest eps",
-            correction,
-            figures,
-        )
-    )
-    rows.append(_growth(over["eps_star_minus_delta"], alpha, model, figures))
-    return [claim_row("C1", model, "the two parts below combined", rows[:2], figures)] + rows
-
-
-def _comparisons(over: pd.DataFrame, acc: dict, eps_of: dict) -> tuple[list, list]:
-    """The per-δ comparisons (for :func:`tables.paired_tests`) of the two parts: ε* against ε = δ (or, where
-    ε* ≤ δ, the best ε > δ), and ε* against the largest ε (or, where ε* is the largest, the best smaller ε)."""
-
-    def best(d, candidates):  # the most accurate ε among candidates (ties: the smaller)
-        return max(sorted(candidates), key=lambda e: (acc[(e, d)], -e))
-
-    # part 1: eps* > delta with a significant gain over eps = delta
-    cells1, cells3 = [], []
-    for d, grid in eps_of.items():
-        star = int(over.at[d, "eps_star"])
-        above = [e for e in grid if e > d]
-        if d in grid and above:
-            other = d if star > d else best(d, above)
-            cells1.append(({"delta": d, "star": star, "other": other}, (star, d), (other, d)))
-        largest = grid[-1]
-        if len(grid) > 1:
-            if star != largest:
-                cells3.append(({"delta": d, "star": star, "other": largest}, (star, d), (largest, d)))
-            else:
-                alt = best(d, grid[:-1])
-                cells3.append(({"delta": d, "star": star, "other": alt}, (star, d), (alt, d)))
-    return cells1, cells3
-
-
-def _growth(gap: pd.Series, alpha: float, model: str, figures) -> dict:
-    """Reported beside the claim: does ε* − δ (``gap``, indexed by δ) grow with δ?"""
-    tau, p = kendall(gap.index.to_numpy(), gap.to_numpy())
-    growth = ", ".join(f"delta {d}: {int(g)}" for d, g in gap.items())
-    return row(
-        "C1",
-        model,
-        "eps* - delta grows with delta (beside the claim)",
-        signed(tau, p, alpha, +1),
-        "Kendall tau of eps* - delta against delta",
-        f"eps* - delta at {growth}; tau = {tau:.2f}, p = {_p(p)}"
-        if np.isfinite(tau)
-        else f"eps* - delta at {growth}; fewer than 3 deltas or no variation: no trend test",
-        figures,
-    )
-
-
-def _per_delta(
-    tests: pd.DataFrame, acc: dict, model: str, part: str, supports, against: str, correction: str, figures
-) -> dict:
-    """One C1 part from its per-δ McNemar tests: ``supports(row)`` says whether the tested comparison is the one
-    the claim predicts (else a significant result opposes it)."""
-    if tests.empty:
-        return not_run("C1", model, part, f"no delta with {against} and a larger eps in the grid", figures)
-    support = oppose = 0
-    words = []
-    for _, r in tests.iterrows():
-        d, star, other = int(r["delta"]), int(r["star"]), int(r["other"])
-        sig = bool(r["significant"])
-        if sig and supports(r):
-            support += 1
-        elif sig:
-            oppose += 1
-        words.append(
-            f"delta {d}: eps* {star} {_pct(acc[(star, d)])} vs eps {other} {_pct(acc[(other, d)])} "
-            f"(+{int(r['gained'])}/-{int(r['lost'])}, p_adj {_p(r['p_adjusted'])}"
-            f"{', significant' if sig else ''})"
-        )
-    how = "Holm-corrected" if correction == "holm" else "uncorrected"
-    return row(
-        "C1",
-        model,
-        part,
-        majority(support, oppose, len(tests)),
-        f"exact McNemar per delta ({how}); majority of deltas",
-        f"supports at {support}, opposes at {oppose} of {len(tests)} deltas; " + "; ".join(words),
-        figures,
-    )
+    return endpoint, details

@@ -1,94 +1,85 @@
-"""C2 quantization (Section 4): :func:`quantization` judges the claim for one model from the ``_ci.csv`` of its
-quantization tables.
+"""C2 quantization (Section 4: quantizing the features after the first layer (ResNet-18) / the second (WRN-28-10)
+improves accuracy on seen and unseen adaptive attacks): :func:`quantization` makes the claim's primary endpoint for
+one model.
 
-At the paper's quantization point (:func:`quant_point`: the first configured point for ResNet-18, the second for
-WideResNet), :func:`quant_cells` counts the cells where quantization is significantly better and worse than the
-unquantized model, and a sign test of the two counts gives each attack's verdict: the claim is transfer PGD and
-BPDA, APGD-BPDA and the per-example worst case are reported beside it. The rules in full are in the package
-docstring.
+The point by name (``claims.quant_point``), at the claims' β; cells ε > 0, δ > 0. Per attack the mean paired gain
+(quantized − unquantized, per seed and test image) over the cells; the claim names transfer PGD and BPDA
+(:data:`CLAIMED`) and holds only where it holds under both (:func:`atspectrum.inference.all_of`). Premise: the
+quantized model's clean accuracy within ``claims.premise.clean_drop`` of the unquantized one's. Beside it: per attack,
+seen (ε ≥ δ) and unseen (ε < δ) cells, and every other evaluated attack.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import numpy as np
 
-from .verdicts import QUANT_POINT, _p, claim_row, not_run, row, sign_test, signed
+from atspectrum import inference as inf
+from atspectrum.planning import NONE
 
+from .design import Endpoint, correct, detail
 
-def quant_point(arch: str, layers: list[str]) -> str | None:
-    """The paper's quantization point of an architecture among the configured ``layers`` (forward order)."""
-    k = QUANT_POINT.get(arch)
-    return layers[k] if k is not None and k < len(layers) else None
-
-
-def quant_cells(ci: pd.DataFrame, layer: str) -> tuple[int, int, int]:
-    """(significant wins, significant losses, cells) of quantization at ``layer`` in a quantization table's
-    ``_ci.csv`` (δ > 0 rows)."""
-    for col in ("delta", "layer", "gained", "lost", "significant"):
-        if col not in ci.columns:
-            raise ValueError(f"quantization statistics lack the column {col!r} (re-run aggregate_quantization)")
-    cells = ci[(ci["layer"] == layer) & (ci["delta"] > 0)]
-    sig = cells["significant"].astype(str).str.lower().isin(["true", "1"])
-    wins = int((sig & (cells["gained"] > cells["lost"])).sum())
-    losses = int((sig & (cells["lost"] > cells["gained"])).sum())
-    return wins, losses, len(cells)
+CLAIMED = ("transfer", "bpda")
+ENDPOINT = "mean paired gain of quantization over the (eps > 0, delta > 0) cells, under transfer PGD and BPDA"
 
 
-def quantization(
-    cis: dict,
-    arch: str,
-    layers: list[str],
-    alpha: float = 0.05,
-    model: str = "",
-    labels: dict | None = None,
-    figures=(),
-) -> list[dict]:
-    """C2 from ``{attack: (β, _ci frame or None)}`` (None: that attack did not run) for one model."""
-    labels = labels or {}
-    point = quant_point(arch, layers)
-    paper = ("transfer", "bpda")
-    beside = ("apgd-bpda", "worst")
-    if point is None:
-        which = {0: "first", 1: "second"}.get(QUANT_POINT.get(arch), "paper's")
-        return [
-            not_run(
-                "C2",
-                model,
-                "claim",
-                f"no {which} quantization point configured for {arch} (quant_layers {layers})",
-                figures,
-            )
-        ]
-    rows = []
-    for attack in paper + beside:
-        part = (
-            f"quantized beats unquantized under {attack}"
-            if attack in paper
-            else "survives the per-example worst case"
-            if attack == "worst"
-            else f"survives {attack}"
+def _gain(cells: dict, attack: str, seeds, keep, point: str) -> np.ndarray | None:
+    """Seeds × images: the mean over the kept (ε, δ) cells of quantized minus unquantized correctness."""
+    keys = sorted({(e, d) for (a, _, e, d, _) in cells if a == attack and keep(e, d)})
+    if not keys:
+        return None
+    diffs = [
+        correct(cells[(attack, s, e, d, point)] for s in seeds) - correct(cells[(attack, s, e, d, NONE)] for s in seeds)
+        for e, d in keys
+    ]
+    return sum(diffs) / len(diffs)
+
+
+def premise_words(clean: dict | None, seeds, point: str, limit: float) -> tuple[bool, str]:
+    """Is the premise there (clean accuracy kept)? From the clean cells ``clean`` (ε, seed, layer) → frame."""
+    if not clean:
+        return True, "not checked: no clean cells (quantization.clean is off)"
+    eps = sorted({e for e, _, _ in clean if e > 0})
+    drop = {
+        e: float(
+            np.mean([clean[(e, s, NONE)]["correct"].mean() - clean[(e, s, point)]["correct"].mean() for s in seeds])
         )
-        beta, ci = cis.get(attack, (None, None))
-        if ci is None:
-            rows.append(not_run("C2", model, part, f"{attack} is not configured", figures))
-            continue
-        rows.append(_attack_part(ci, point, beta, labels.get(attack, attack), part, alpha, model, figures))
-    statistic = "transfer PGD and BPDA combined (APGD-BPDA / worst case beside it)"
-    return [claim_row("C2", model, statistic, rows[:2], figures)] + rows
-
-
-def _attack_part(ci: pd.DataFrame, point: str, beta: float, label: str, part: str, alpha: float, model: str, figures):
-    """One attack's part: the sign test of its significantly better and worse cells after ``point``."""
-    wins, losses, n = quant_cells(ci, point)
-    p = sign_test(wins, losses)
-    return row(
-        "C2",
-        model,
-        part,
-        signed(wins - losses, p, alpha, +1),
-        "sign test of significantly better vs worse cells (per-cell exact McNemar, as the table)",
-        f"after {point} at beta {beta:g} under {label}: better in {wins}, "
-        f"worse in {losses}, no significant change in {n - wins - losses} of {n} cells; "
-        f"sign test p = {_p(p)}",
-        figures,
+        * 100
+        for e in eps
+    }
+    mean = float(np.mean(list(drop.values())))
+    words = f"clean accuracy lost by quantizing: {mean:.2f} points on average (limit {limit:g}); " + ", ".join(
+        f"eps {e}: {v:.2f}" for e, v in drop.items()
     )
+    return mean <= limit, words
+
+
+def quantization(cells: dict, clean: dict | None, point: str | None, beta, settings, model: str = "", figures=()):
+    """C2 from per-example frames ``cells`` keyed (attack, seed, ε, δ, layer) (``none`` and ``point``, δ > 0) and the
+    clean ones (``clean``: (ε, seed, layer)). Returns the endpoint and the details."""
+    kw = {"figures": list(figures)}
+    seeds = sorted({k[1] for k in cells})
+    attacks = sorted({k[0] for k in cells})
+    claimed = [a for a in CLAIMED if a in attacks]
+    if point is None or not claimed:
+        why = "no quantization point named by claims.quant_point" if point is None else "no transfer or BPDA"
+        return Endpoint.undecided("C2", model, ENDPOINT, inf.NOT_RUN, why, **kw), []
+    ok, premise = premise_words(clean, seeds, point, settings.clean_drop)
+    where = f"after {point} at beta {beta:g}"
+    if not ok:
+        return Endpoint.undecided("C2", model, ENDPOINT, inf.NOT_APPLICABLE, where, premise=premise, **kw), []
+    parts = {"all": lambda e, d: e > 0 and d > 0, "seen": lambda e, d: 0 < d <= e, "unseen": lambda e, d: e < d}
+    names, data = [], []
+    for a in attacks:
+        for part, keep in parts.items():
+            g = _gain(cells, a, seeds, keep, point)
+            if g is not None:
+                names.append((a, part))
+                data.append(g)
+    ests = dict(zip(names, inf.bootstrap(data, settings.resamples, inf.rng(settings.seed, f"C2 {model}"))))
+    margin = settings.margin["C2"]
+    mine = [ests[(a, "all")] for a in claimed]
+    shown = min(mine, key=lambda e: e.effect)
+    details = [detail("C2", model, f"{a}: {part} cells", e, where) for (a, part), e in ests.items()]
+    numbers = f"{where}; " + "; ".join(f"{a}: {ests[(a, 'all')].effect:+.2f}" for a in claimed)
+    pvalues = inf.all_of([inf.pvalues(e, margin) for e in mine])
+    return Endpoint("C2", model, ENDPOINT, shown, pvalues, margin, premise=premise, numbers=numbers, **kw), details

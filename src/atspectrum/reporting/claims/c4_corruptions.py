@@ -1,115 +1,88 @@
-"""C4 corruptions (Section 6): :func:`corruptions` judges the claim for one model from its corruption table, its
-Wilson intervals and its pre-activation table.
+"""C4 corruptions (Section 6: smaller ε are better on common corruptions; accuracy falls beyond ε = 1 or 2):
+:func:`corruptions` makes the claim's primary endpoint for one model from its per-example corruption results.
 
-Over the ε > 0 models: the best average corruption accuracy at a small ε (:func:`small_eps`), the accuracy falling
-beyond it (least-squares slope with its t interval), and the final pre-activation mean moving towards zero as ε
-grows (Kendall's τ). The rules in full are in the package docstring.
+Each base test image is one cluster: its corrupted versions (every corruption × severity) are averaged first. The
+small ε (:func:`small_eps`); premise: it beats ε = 0 (interval above 0). The endpoint: the small ε's average
+corruption accuracy minus each larger ε's, paired by seed and image; it holds where every comparison holds
+(intersection–union) and does not hold where any comparison lies below 0 or inside ±Δ. Beside it: each comparison
+and the final pre-activation mean moving towards zero (Kendall's τ of |mean| against ε > 0).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from atspectrum.reporting import tables
+from atspectrum import inference as inf
 
-from .verdicts import (
-    FAILS,
-    HOLDS,
-    INCONCLUSIVE,
-    SMALL_EPS,
-    _p,
-    _pct,
-    claim_row,
-    kendall,
-    not_run,
-    row,
-    signed,
-    slope_interval,
-)
+from .design import Endpoint, detail
+from .trend import kendall
+
+ENDPOINT = "average corruption accuracy of the small eps minus each larger eps (the smallest shown)"
 
 
-def small_eps(eps: list[int]) -> int:
-    """The largest ε that counts as small: 2 (the paper grid), or the run's smallest ε > 0 if that is larger."""
-    nonzero = [e for e in eps if e > 0]
-    return max(SMALL_EPS, min(nonzero)) if nonzero else SMALL_EPS
+def small_eps(eps, limit: int = 2) -> int | None:
+    """The largest ε > 0 of the grid at most ``limit``, else the smallest ε > 0 (None without an ε > 0)."""
+    nonzero = sorted(e for e in eps if e > 0)
+    if not nonzero:
+        return None
+    return max([e for e in nonzero if e <= limit] or nonzero[:1])
 
 
-def corruptions(
-    table: pd.DataFrame, ci: pd.DataFrame, preact: pd.DataFrame | None, alpha: float = 0.05, model: str = "", figures=()
-) -> list[dict]:
-    """C4 from ``tables/corruptions_<model>.csv`` and its ``_ci.csv`` and ``tables/preact_<model>.csv``."""
-    avg = table.loc[table["corruption"] == "average"]
-    if avg.empty:
-        raise ValueError("corruption table has no 'average' row")
-    acc = {int(c.removeprefix("eps")): float(avg.iloc[0][c]) for c in tables.percentage_columns(table)}
-    eps = sorted(e for e in acc if e > 0)
-    if not eps:
-        return [not_run("C4", model, "claim", "no eps > 0 model", figures)]
-    best = max(eps, key=lambda e: (acc[e], -e))
-    rows = [_best_part(acc, eps, best, ci, model, figures), _falls_part(acc, eps, best, model, figures)]
-    rows.append(_preact_part(preact, alpha, model, figures))
-    return [claim_row("C4", model, "the three parts below combined", rows, figures)] + rows
+def per_image(frame) -> np.ndarray:
+    """Points per base test image (sorted by index): its corrupted versions' mean correctness (clean rows left out)."""
+    f = frame[frame["corruption"] != "clean"]
+    return 100.0 * f.groupby("index")["correct"].mean().sort_index().to_numpy(dtype=float)
 
 
-def _best_part(acc: dict, eps: list[int], best: int, ci: pd.DataFrame, model: str, figures) -> dict:
-    """Is the best average corruption accuracy (at ε ``best``) at a small ε?"""
-    small = small_eps(eps)
-    clean0 = f"; eps 0 (standard training): {_pct(acc[0])}" if 0 in acc else ""
-    curve = ", ".join(f"eps {e}: {_pct(acc[e])}" for e in eps)
-    if best <= small:
-        where = HOLDS
-    else:
-        interval = ci[ci["corruption"] == "average"].set_index("column")
-        best_small = max((e for e in eps if e <= small), key=lambda e: (acc[e], -e))
-        where = (
-            FAILS if interval.at[f"eps{best}", "ci_low"] > interval.at[f"eps{best_small}", "ci_high"] else INCONCLUSIVE
-        )
-    return row(
-        "C4",
-        model,
-        f"best average corruption accuracy at a small eps (<= {small})",
-        where,
-        "eps of the highest average accuracy; a larger one against the best small eps by 95% Wilson intervals",
-        f"best at eps {best}; {curve}{clean0}",
-        figures,
-    )
+def corruptions(frames: dict, preact, settings, model: str = "", figures=()) -> tuple[Endpoint, list]:
+    """C4 from per-example corruption frames keyed (seed, ε) and ``tables/preact_<model>.csv`` (or None)."""
+    kw = {"figures": list(figures)}
+    seeds = sorted({s for s, _ in frames})
+    eps = sorted({e for _, e in frames})
+    small = small_eps(eps, settings.small_eps)
+    larger = [e for e in eps if small is not None and e > small]
+    if not larger:
+        why = "fewer than two eps > 0 models"
+        return Endpoint.undecided("C4", model, ENDPOINT, inf.NOT_RUN, why, **kw), []
+    acc = {e: np.vstack([per_image(frames[(s, e)]) for s in seeds]) for e in eps}
+    shapes = {a.shape for a in acc.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"corruption results of {model} cover different test images across eps or seeds: {shapes}")
+    names = [f"eps {small} minus eps {e}" for e in larger]
+    data = [acc[small] - acc[e] for e in larger]
+    if 0 in acc:
+        names.append(f"premise: eps {small} minus eps 0")
+        data.append(acc[small] - acc[0])
+    ests = dict(zip(names, inf.bootstrap(data, settings.resamples, inf.rng(settings.seed, f"C4 {model}"))))
+    curve = ", ".join(f"eps {e}: {a.mean():.2f}%" for e, a in acc.items())
+    premise, ok = "not checked: no eps = 0 model", True
+    if 0 in acc:
+        p = ests[names[-1]]
+        lo, hi = p.interval()
+        ok = lo > 0
+        premise = f"eps {small} beats eps 0 by {p.effect:+.2f} [{lo:+.2f}, {hi:+.2f}] points"
+    details = [detail("C4", model, n, e, curve) for n, e in ests.items()]
+    details.append(_preact(preact, seeds, settings, model))
+    if not ok:
+        return Endpoint.undecided("C4", model, ENDPOINT, inf.NOT_APPLICABLE, curve, premise=premise, **kw), details
+    comparisons = [ests[n] for n in names if not n.startswith("premise")]
+    margin = settings.margin["C4"]
+    pvalues = inf.all_of([inf.pvalues(e, margin) for e in comparisons])
+    shown = min(comparisons, key=lambda e: e.effect)
+    return Endpoint("C4", model, ENDPOINT, shown, pvalues, margin, premise=premise, numbers=curve, **kw), details
 
 
-def _falls_part(acc: dict, eps: list[int], best: int, model: str, figures) -> dict:
-    """Does the average corruption accuracy fall with ε from ``best`` on?"""
-    beyond = [e for e in eps if e >= best]
-    slope, lo, hi = slope_interval(beyond, [acc[e] for e in beyond])
-    verdict = INCONCLUSIVE if not np.isfinite(lo) else HOLDS if hi < 0 else FAILS if lo > 0 else INCONCLUSIVE
-    return row(
-        "C4",
-        model,
-        "accuracy falls with eps beyond it",
-        verdict,
-        "least-squares slope of average accuracy on eps >= eps_best, 95% t interval",
-        f"{slope:.3f} points per unit eps, interval [{lo:.3f}, {hi:.3f}] over eps {', '.join(map(str, beyond))}"
-        if np.isfinite(lo)
-        else f"only eps {', '.join(map(str, beyond))} at or beyond the best: fewer than 3 points",
-        figures,
-    )
-
-
-def _preact_part(preact: pd.DataFrame | None, alpha: float, model: str, figures) -> dict:
-    """Does the final pre-activation mean move towards zero as ε grows (over the ε > 0 models)?"""
-    part = "final pre-activation mean moves towards zero as eps grows"
+def _preact(preact, seeds, settings, model: str) -> dict:
+    """Beside the claim: Kendall's τ of |final pre-activation mean| (the paper code's statistic) against ε > 0."""
+    part = "final pre-activation mean moves towards zero as eps grows (Kendall tau of abs(mean))"
     if preact is None:
-        return not_run("C4", model, part, "no pre-activation table", figures)
-    p_ = preact[preact["eps"] > 0].sort_values("eps")
-    tau, p = kendall(p_["eps"], p_["code_mean"].abs())
-    means = ", ".join(f"eps {int(e)}: {m:.3g}" for e, m in zip(p_["eps"], p_["code_mean"]))
-    return row(
-        "C4",
-        model,
-        part,
-        signed(tau, p, alpha, -1),
-        "Kendall tau of abs(mean) (paper code's statistic: severity-5 mean per corruption, averaged) against eps",
-        f"{means}; tau = {tau:.2f}, p = {_p(p)}"
-        if np.isfinite(tau)
-        else f"{means}; fewer than 3 eps or no variation: no trend test",
-        figures,
-    )
+        return detail("C4", model, part, None, "no pre-activation table")
+    p = preact[preact["eps"] > 0]
+    p = p.assign(seed=p["seed"] if "seed" in p.columns else 0)
+    eps = sorted(int(e) for e in p["eps"].unique())
+    table = p.pivot_table(index="seed", columns="eps", values="code_mean").loc[seeds, eps].abs().to_numpy()
+    tau = lambda y: float(np.nan_to_num(kendall(eps, y)[0]))  # noqa: E731
+    est = inf.seed_bootstrap(table, tau, settings.resamples, inf.rng(settings.seed, f"C4 preact {model}"))
+    t, pv = kendall(eps, table.mean(axis=0))
+    words = ", ".join(f"eps {e}: {v:.3g}" for e, v in zip(eps, table.mean(axis=0)))
+    return detail("C4", model, part, est, f"{words}; tau {t:.2f}, exact p {pv:.2g}")

@@ -1,6 +1,8 @@
 """Running the claims: :func:`evaluate` reads every artifact the claims plan names (:mod:`atspectrum.planning.claims`:
-the tables, and the PGD cells of :meth:`atspectrum.planning.Plan.claims_cells`) and runs each claim
-(:mod:`.c1_overdesign` … :mod:`.c4_corruptions`) for every model and training seed: the claims table.
+the evaluation cells of :func:`~atspectrum.planning.claims.cells`, the validation evaluations of
+:func:`~atspectrum.planning.claims.val_runs`, the per-example corruption results of
+:func:`~atspectrum.planning.claims.corruption_runs` and the tables of :func:`~atspectrum.planning.claims.table_inputs`),
+makes every claim's endpoint for every model over all its seeds, and decides them as one family.
 """
 
 from __future__ import annotations
@@ -9,43 +11,19 @@ import os
 
 import pandas as pd
 
-from atspectrum.planning import Cell
-from atspectrum.planning.claims import figure_sources, quant_table_stem, table_inputs
+from atspectrum import inference as inf
+from atspectrum.planning import NONE, PGD, Cell
+from atspectrum.planning.claims import figure_sources, table_inputs
 
+from . import paper_verdicts
 from .c1_overdesign import overdesign
+from .c2_quantization import ENDPOINT as C2_ENDPOINT
 from .c2_quantization import quantization
+from .c3_filter_norms import ENDPOINT as C3_ENDPOINT
 from .c3_filter_norms import filter_norms
+from .c4_corruptions import ENDPOINT as C4_ENDPOINT
 from .c4_corruptions import corruptions
-from .verdicts import CLAIMS, COLUMNS, not_run
-
-
-def _of_seed(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """One seed's rows of a table written per seed (tables.write_seeds: a ``seed`` column)."""
-    if "seed" not in frame.columns:
-        return frame
-    return frame[frame["seed"] == seed].drop(columns="seed").reset_index(drop=True)
-
-
-def _claims_of_model(plan: dict, root: str, m: str, frames: dict, tables: dict) -> list[dict]:
-    """Every claim's rows for model ``m`` of one seed: ``frames`` its PGD cells by (ε, δ), ``tables`` its tables."""
-    alpha, correction, spec = plan["stats"]["alpha"], plan["stats"]["correction"], plan["models"][m]
-    mine = figure_sources(plan, root, m)
-    rows = overdesign(frames, plan["deltas"], alpha, correction, m, mine["C1"])
-    if spec["betas"]:
-        cis = {a: (b, tables[quant_table_stem(m, a, b) + "_ci"]) for a, b in spec["betas"].items()}
-        rows += quantization(cis, spec["arch"], spec["quant_layers"], alpha, m, spec["labels"], mine["C2"])
-    else:
-        rows.append(not_run("C2", m, "claim", "quantization is not configured"))
-    if plan["filters"]:
-        rows += filter_norms(tables[f"filter_norms_{m}"], spec["arch"], m, mine["C3"])
-    else:
-        rows.append(not_run("C3", m, "claim", "filters is off"))
-    if plan["corruptions"]:
-        t = [tables[f"corruptions_{m}"], tables[f"corruptions_{m}_ci"], tables[f"preact_{m}"]]
-        rows += corruptions(*t, alpha, m, mine["C4"])
-    else:
-        rows.append(not_run("C4", m, "claim", "corruptions is not configured"))
-    return rows
+from .design import COLUMNS, DETAIL_COLUMNS, Endpoint, Settings, table
 
 
 def _read_tables(files) -> dict[str, pd.DataFrame]:
@@ -58,23 +36,72 @@ def _read_tables(files) -> dict[str, pd.DataFrame]:
     }
 
 
-def evaluate(plan: dict, root: str, index, cells, table_files=None) -> pd.DataFrame:
-    """Every claim for every model of ``plan`` and every training seed, from the PGD cells ``cells`` (the plan's
-    :meth:`~atspectrum.planning.Plan.claims_cells`, as cells or their dicts) read through ``index`` (a
-    :class:`atspectrum.planning.CellIndex`) and the tables (``table_files``, default :func:`table_inputs` under
-    ``root``): the claims table, one row per (claim, model, part, seed)."""
+def _by_model(plan: dict, index, cells) -> dict[str, dict]:
+    """Per model: C1's test PGD frames (seed, ε, δ), C2's frames (attack, seed, ε, δ, layer) and clean frames."""
+    out = {m: {"pgd": {}, "quant": {}, "clean": {}} for m in plan["models"]}
+    for c in (c if isinstance(c, Cell) else Cell(**c) for c in cells):
+        frames = out[c.model]
+        if c.attack == PGD and c.layer == NONE:
+            frames["pgd"][(c.seed, c.eps, c.delta)] = index.frame(c)
+        elif c.delta == 0:
+            frames["clean"][(c.eps, c.seed, c.layer)] = index.frame(c)
+        else:
+            frames["quant"][(c.attack, c.seed, c.eps, c.delta, c.layer)] = index.frame(c)
+    return out
+
+
+def _endpoints(plan, settings, m, frames, val, corr, tables, root) -> tuple[list[Endpoint], list[dict]]:
+    spec, fig = plan["models"][m], figure_sources(plan, root, m)
+    endpoints, details = [], []
+
+    def add(result):
+        endpoints.append(result[0])
+        details.extend(result[1])
+
+    add(overdesign(frames["pgd"], val.get(m, {}), plan["deltas"], spec["eps"], settings, m, fig["C1"]))
+    if spec["point"] and frames["quant"]:
+        beta = next(iter(spec["betas"].values()))
+        add(quantization(frames["quant"], frames["clean"], spec["point"], beta, settings, m, fig["C2"]))
+    else:
+        why = "quantization, or its point for C2 (claims.quant_point), is not configured"
+        endpoints.append(Endpoint.undecided("C2", m, C2_ENDPOINT, inf.NOT_RUN, why))
+    if plan["filters"]:
+        add(filter_norms(tables[f"filter_norms_{m}"], spec["arch"], settings, m, fig["C3"]))
+    else:
+        endpoints.append(Endpoint.undecided("C3", m, C3_ENDPOINT, inf.NOT_RUN, "filters is off"))
+    if plan["corruptions"] and corr.get(m):
+        add(corruptions(corr[m], tables.get(f"preact_{m}"), settings, m, fig["C4"]))
+    else:
+        endpoints.append(Endpoint.undecided("C4", m, C4_ENDPOINT, inf.NOT_RUN, "corruptions is not configured"))
+    return endpoints, details
+
+
+def evaluate(plan: dict, root: str, index, cells, val_runs=(), corruption_runs=(), table_files=None):
+    """Every claim for every model of ``plan``: the claims table (:data:`~.design.COLUMNS`, one row per claim and
+    model) and the details (:data:`~.design.DETAIL_COLUMNS`). ``cells`` (cells or their dicts) are read through
+    ``index`` (a :class:`atspectrum.planning.CellIndex`); ``val_runs`` are (model, seed, δ, ε, file) of the
+    validation evaluations, ``corruption_runs`` (model, seed, ε, file) of the corruption results."""
+    settings = Settings.of(plan.get("claims"), plan["stats"]["alpha"])
     tables = _read_tables(table_inputs(plan, root) if table_files is None else table_files)
-    frames: dict[tuple[int, str], dict] = {}  # (seed, model) -> {(eps, delta): per-example frame}
-    for cell in (c if isinstance(c, Cell) else Cell(**c) for c in cells):
-        frames.setdefault((cell.seed, cell.model), {})[(cell.eps, cell.delta)] = index.frame(cell)
-    seeds = sorted({seed for seed, _ in frames})
-    rows = []
-    for (seed, m), seed_frames in sorted(frames.items()):
-        mine = {name: _of_seed(t, seed) for name, t in tables.items()}
-        rows += [{**r, "seed": int(seed)} for r in _claims_of_model(plan, root, m, seed_frames, mine)]
-    table = pd.DataFrame(rows, columns=[*COLUMNS, "seed"])
-    order = {c: i for i, c in enumerate(f"{k} {v}" for k, v in CLAIMS.items())}
-    table = table.sort_values(
-        ["claim", "model", "seed"], key=lambda s: s.map(order) if s.name == "claim" else s, kind="stable"
-    ).reset_index(drop=True)
-    return table[["seed", *COLUMNS]] if len(seeds) > 1 else table[COLUMNS]
+    frames = _by_model(plan, index, cells)
+    val: dict[str, dict] = {}
+    for m, s, d, e, f in val_runs:
+        val.setdefault(m, {})[(int(s), int(e), int(d))] = pd.read_parquet(f, columns=["index", "correct"])
+    corr: dict[str, dict] = {}
+    for m, s, e, f in corruption_runs:
+        corr.setdefault(m, {})[(int(s), int(e))] = pd.read_parquet(f, columns=["corruption", "index", "correct"])
+    endpoints, details = [], []
+    for m in sorted(plan["models"]):
+        e, d = _endpoints(plan, settings, m, frames[m], val, corr, tables, root)
+        endpoints += e
+        details += d
+    paper = paper_verdicts.verdicts(settings)
+    arch = {m: spec["arch"] for m, spec in plan["models"].items()}
+    words = {
+        (c, m): paper.get((c, arch[m]), "no paper model of this architecture")
+        for c in "C1 C2 C3 C4".split()
+        for m in arch
+    }
+    rows = table(endpoints, settings.alpha, {(c, m): w for (c, m), w in words.items()})
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    return out, pd.DataFrame(details, columns=DETAIL_COLUMNS)
