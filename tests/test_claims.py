@@ -175,9 +175,13 @@ def test_c3_does_not_hold_when_the_separation_is_below_the_margin():
     assert claims.filter_norms(norms(2.0, 1.0), "wrn28_10", FAST, "w")[1] == []  # no trend part for WRN
 
 
-def test_c3_one_seed_is_resampled_over_its_eps_models():
+def test_c3_replicates_over_seeds_only():
+    """The eps models of one seed are not replicates (the grid is fixed): one seed gives no interval, no verdict."""
     endpoint, _ = claims.filter_norms(norms(2.0, 1.0, seeds=[0]), "resnet18", FAST, "rn")
-    assert endpoint.estimate.n_seeds == 1 and np.isfinite(endpoint.estimate.interval()[0])
+    assert endpoint.estimate.n_seeds == 1 and np.isnan(endpoint.estimate.interval()[0])
+    assert verdict_of(endpoint) == (inf.INCONCLUSIVE, "")
+    shown = claims.table([claims.filter_norms(norms(2.0, 1.0), "resnet18", FAST, "rn")[0]], 0.05)[0]
+    assert 90 < shown["effect"] < 110 and shown["margin"] == pytest.approx(25.0)  # a ratio of 2 is +100%
 
 
 # ---------------------------------------------------------------------------------------------------- C4 corruptions

@@ -1,13 +1,15 @@
-"""Replicated verdicts (docs/statistics.md, "The claims: a design per claim"): the hierarchical paired bootstrap of a
-mean over training seeds × test images, its interval and p-values, the four outcomes, Holm over a family of primary
-endpoints, and how many seeds would decide an inconclusive one.
+"""Replicated verdicts (docs/statistics.md, "The claims: a design per claim"): the effect of a mean over training
+seeds × test images with its interval and p-values, the four outcomes, Holm over a family of primary endpoints, and
+how many seeds would decide an inconclusive one.
 
-An endpoint is a mean of a matrix ``D[s, i]`` (seeds × clusters: test images, base images of a corruption set, or
-models). :func:`bootstrap` resamples the seeds and, independently, the clusters (the two factors are crossed:
-every seed sees every image), with a fixed, seeded number of resamples; :func:`normal` draws the same kind of
-:class:`Estimate` from a normal approximation (the paper's tables, which have no per-image results). :func:`pvalues`
-turns an estimate into the p-values of *holds* / *opposite* / *equivalent*, :func:`all_of` joins several
-(intersection–union), and :func:`decide` makes the outcomes of a family, Holm-corrected.
+An endpoint is a mean of a matrix ``D[s, i]`` (seeds × clusters: test images, or base images of a corruption set),
+the two factors crossed (every seed sees every image). :func:`crossed` gives its variance as the hierarchical
+bootstrap of seeds and images would, without that bootstrap's bias, from the design's mean squares; :func:`seeds_only`
+a statistic with one value per seed; :func:`seed_bootstrap` a non-linear one (a trend) resampled over the seeds, with
+a fixed, seeded number of resamples; :func:`normal` the same kind of :class:`Estimate` from a normal approximation
+(the paper's tables, which have no per-image results). :func:`pvalues` turns an estimate into the p-values of
+*holds* / *opposite* / *equivalent*, :func:`all_of` joins several (intersection–union), and :func:`decide` makes the
+outcomes of a family, Holm-corrected.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import t as _t
 
-from atspectrum.stats import Z95, holm
+from atspectrum.stats import holm
 
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 NOT_APPLICABLE, NOT_RUN, NOT_AVAILABLE = "not applicable", "not run", "not available"
@@ -35,35 +37,17 @@ def rng(seed: int, key: str) -> np.random.Generator:
 
 @dataclass(frozen=True)
 class Estimate:
-    """An endpoint's effect, its resampled values ``samples`` and ``var_image``, the part of their variance left with
-    the seeds held fixed (the test images' part; the rest is the seeds').
-
-    The interval and p-values are t-based on the bootstrap's variance, with the seed part scaled by S/(S − 1) and
-    Welch–Satterthwaite degrees of freedom: with few seeds a plain percentile interval is too narrow (by about
-    √((S − 1)/S), and coarse), which the simulation in tests/test_inference.py shows as false verdicts above α."""
+    """An endpoint's effect, its standard error and degrees of freedom (the interval and p-values are t-based), the
+    number of seeds and clusters behind it and its variance components per unit (σ²_seed, σ²_cluster, σ²_residual:
+    :func:`seeds_needed` projects from them); ``samples`` holds resampled values where a bootstrap made it."""
 
     effect: float
-    samples: np.ndarray = field(repr=False)
+    se: float
+    df: float
     n_seeds: int
-    var_image: float
-    n_clusters: int = 10**6
-
-    @property
-    def var_seed(self) -> float:
-        return max(float(np.var(self.samples, ddof=1)) - self.var_image, 0.0) if self.n_seeds > 1 else 0.0
-
-    @property
-    def se(self) -> float:
-        s = self.n_seeds
-        return math.sqrt((self.var_seed * s / (s - 1) if s > 1 else 0.0) + self.var_image)
-
-    @property
-    def df(self) -> float:
-        s, a, b = self.n_seeds, 0.0, self.var_image
-        if s > 1:
-            a = self.var_seed * s / (s - 1)
-        denom = (a * a / (s - 1) if s > 1 else 0.0) + b * b / max(self.n_clusters - 1, 1)
-        return (a + b) ** 2 / denom if denom > 0 else math.inf
+    n_clusters: int = 1
+    components: tuple = (0.0, 0.0, 0.0)
+    samples: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         """The t interval (NaN where no variance was observed: one seed of a statistic without test images)."""
@@ -80,45 +64,78 @@ class Estimate:
         return min(1.0, 2.0 * float(_t.sf(z if below else -z, self.df)))
 
 
+def _satterthwaite(terms) -> float:
+    """Degrees of freedom of a sum of (variance, its df) terms."""
+    total = sum(v for v, _ in terms)
+    denom = sum(v * v / df for v, df in terms if df > 0 and v > 0)
+    return total * total / denom if denom > 0 else math.inf
+
+
+def crossed(data) -> list[Estimate]:
+    """The mean of each ``data[k]`` (seeds × clusters: every seed evaluated on the same test images, so the two
+    factors are crossed) with the variance of a two-way random-effects design from its mean squares,
+    var = (MS_seed + MS_cluster) / (S·N), and Welch–Satterthwaite degrees of freedom. This counts the seed × image
+    interaction twice (the hierarchical, "pigeonhole", bootstrap of seeds and images counts it three times: on
+    per-image 0/1 results about three times the variance); the unbiased MS_seed + MS_cluster − MS_residual was
+    anti-conservative with 3 seeds (tests/test_inference.py). One seed: the clusters' variance alone (the seeds' is
+    unknown)."""
+    data = np.asarray(data, dtype=float)
+    if data.ndim == 2:
+        data = data[None]
+    _, s, n = data.shape
+    if s < 1 or n < 2:
+        raise ValueError(f"an endpoint needs at least one seed and two clusters, got {s} x {n}")
+    if not np.isfinite(data).all():
+        raise ValueError("an endpoint's per-example values contain NaN or infinity")
+    out = []
+    for d in data:
+        grand = d.mean()
+        rows, cols = d.mean(axis=1) - grand, d.mean(axis=0) - grand
+        ms_c = s * float(np.sum(cols**2)) / (n - 1)
+        if s == 1:
+            var, df, comps = ms_c / n, n - 1.0, (0.0, ms_c, 0.0)
+        else:
+            ms_s = n * float(np.sum(rows**2)) / (s - 1)
+            resid = d - grand - rows[:, None] - cols[None, :]
+            ms_e = float(np.sum(resid**2)) / ((s - 1) * (n - 1))
+            var = (ms_s + ms_c) / (s * n)
+            df = _satterthwaite([(ms_s, s - 1), (ms_c, n - 1)]) if var > 0 else math.inf
+            comps = (max(ms_s - ms_e, 0.0) / n, max(ms_c - ms_e, 0.0) / s, ms_e)
+        out.append(Estimate(float(grand), math.sqrt(var), df, s, n, comps))
+    return out
+
+
+def seeds_only(values) -> Estimate:
+    """The mean of one value per seed (a statistic without test images, e.g. of the weights), its standard error
+    over the seeds, S − 1 degrees of freedom; one seed: no interval."""
+    v = np.asarray(values, dtype=float).ravel()
+    if not np.isfinite(v).all():
+        raise ValueError("an endpoint's per-seed values contain NaN or infinity")
+    var = float(np.var(v, ddof=1)) if len(v) > 1 else 0.0
+    return Estimate(float(v.mean()), math.sqrt(var / len(v)), max(len(v) - 1.0, 1.0), len(v), 1, (var, 0.0, 0.0))
+
+
 def _counts(gen: np.random.Generator, n: int, resamples: int) -> np.ndarray:
     """How often each of ``n`` units is drawn in each resample (rows sum to n)."""
     return gen.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(float)
 
 
-def bootstrap(data, resamples: int, gen: np.random.Generator) -> list[Estimate]:
-    """The mean of each ``data[k]`` (seeds × clusters, all the same shape), resampled jointly: one draw of seeds and
-    of clusters per resample serves every k, so the estimates can be compared or combined. One seed: only the
-    clusters are resampled."""
-    data = np.asarray(data, dtype=float)
-    if data.ndim == 2:
-        data = data[None]
-    _, s, n = data.shape
-    if s < 1 or n < 1:
-        raise ValueError(f"an endpoint needs at least one seed and one cluster, got {s} x {n}")
-    if not np.isfinite(data).all():
-        raise ValueError("an endpoint's per-example values contain NaN or infinity")
-    seeds = _counts(gen, s, resamples) if s > 1 else np.ones((resamples, 1))
-    clusters = _counts(gen, n, resamples)
-    out = []
-    for d in data:
-        samples = np.einsum("bs,sn,bn->b", seeds, d, clusters) / (s * n)
-        fixed = clusters @ d.mean(axis=0) / n  # seeds held fixed: the image part of the variance
-        out.append(Estimate(float(d.mean()), samples, s, float(np.var(fixed, ddof=1)), n))
-    return out
-
-
 def seed_bootstrap(values, statistic, resamples: int, gen: np.random.Generator) -> Estimate:
-    """``statistic`` of the seed-averaged row of ``values`` (seeds × points), resampled over the seeds only."""
+    """``statistic`` (non-linear: Kendall's τ of a curve) of the seed-averaged row of ``values`` (seeds × points),
+    resampled over the seeds: its standard error the resamples' (scaled by S/(S − 1)), S − 1 degrees of freedom."""
     values = np.asarray(values, dtype=float)
     s = len(values)
-    weights = _counts(gen, s, resamples) if s > 1 else np.ones((resamples, 1))
-    samples = np.array([statistic(w @ values / s) for w in weights])
-    return Estimate(float(statistic(values.mean(axis=0))), samples, s, 0.0)
+    effect = float(statistic(values.mean(axis=0)))
+    if s < 2:
+        return Estimate(effect, 0.0, 1.0, 1)
+    samples = np.array([statistic(w @ values / s) for w in _counts(gen, s, resamples)])
+    se = math.sqrt(float(np.var(samples, ddof=1)) * s / (s - 1))
+    return Estimate(effect, se, s - 1.0, s, 1, (se * se * s, 0.0, 0.0), samples)
 
 
-def normal(effect: float, se: float, resamples: int, gen: np.random.Generator) -> Estimate:
+def normal(effect: float, se: float, n_clusters: int) -> Estimate:
     """An estimate from a normal approximation (one seed; the whole variance is test-image sampling)."""
-    return Estimate(float(effect), effect + se * gen.standard_normal(resamples), 1, float(se * se))
+    return Estimate(float(effect), float(se), math.inf, 1, n_clusters, (0.0, float(se) ** 2 * n_clusters, 0.0))
 
 
 def pvalues(est: Estimate, margin: float, at_least: bool = False) -> dict[str, float]:
@@ -154,20 +171,21 @@ def decide(family: list[dict[str, float] | None], alpha: float) -> list[tuple[st
     return out
 
 
-def seeds_needed(est: Estimate, margin: float, at_least: bool = False, z: float = Z95) -> str:
-    """How many seeds the observed variance suggests would decide an inconclusive endpoint (a projection, assuming
-    the effect and the variances stay as observed)."""
+def seeds_needed(est: Estimate, margin: float, at_least: bool = False, level: float = 0.95) -> str:
+    """How many seeds the observed variance suggests would decide an inconclusive endpoint at the unadjusted
+    ``level`` (a projection, assuming the effect and the variance components stay as observed; Holm's correction
+    and a claim of several parts need more)."""
     if est.n_seeds < 2:
         return "seed variance unknown with one seed: run >= 3 seeds"
     e = est.effect
-    if at_least:
-        gap = abs(e - margin)
-    else:
-        gap = max(abs(e), margin - abs(e)) if margin > 0 else abs(e)
-    v_image, v_seed = est.var_image, est.var_seed * est.n_seeds / (est.n_seeds - 1)
-    room = (gap / z) ** 2 - v_image
-    if gap == 0 or room <= 0:
+    gap = abs(e - margin) if at_least else (max(abs(e), margin - abs(e)) if margin > 0 else abs(e))
+    seed, cluster, resid = est.components
+    n = est.n_clusters
+    for s in range(est.n_seeds + 1, 201):
+        a, b = seed / s + resid / (s * n), cluster / n
+        half = float(_t.ppf((1 + level) / 2, _satterthwaite([(a, s - 1), (b, n - 1)]))) * math.sqrt(a + b)
+        if half < gap:
+            return f"about {s} seeds"
+    if cluster / n * 1.96**2 >= gap**2:
         return "more seeds alone cannot decide it: the test-image variance exceeds the gap; more test images needed"
-    if v_seed == 0:
-        return f"{est.n_seeds} seeds (the seed variance observed is 0)"
-    return f"about {max(est.n_seeds + 1, math.ceil(est.n_seeds * v_seed / room))} seeds"
+    return "more than 200 seeds"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from atspectrum import inference as inf
 
-from .design import Endpoint, correct, detail
+from .design import Endpoint, detail, paired
 
 ENDPOINT = "test PGD_delta accuracy of eps*(delta) (picked on validation) minus eps = delta, mean over delta"
 
@@ -43,11 +43,11 @@ def overdesign(test: dict, val: dict, deltas, grid, settings, model: str = "", f
         why = "every delta's eps* is the grid's largest eps: the grid does not reach the optimum"
         return Endpoint.undecided("C1", model, ENDPOINT, inf.NOT_APPLICABLE, why, premise=premise, **kw), []
     per_delta = [
-        correct(test[(s, star, d)] for s, star in zip(seeds, stars[d])) - correct(test[(s, d, d)] for s in seeds)
+        paired([test[(s, star, d)] for s, star in zip(seeds, stars[d])], [test[(s, d, d)] for s in seeds])
         for d in included
     ]
     primary = sum(per_delta) / len(per_delta)
-    est, *each = inf.bootstrap([primary, *per_delta], settings.resamples, inf.rng(settings.seed, f"C1 {model}"))
+    est, *each = inf.crossed([primary, *per_delta])
     margin = settings.margin["C1"]
     details = [
         detail("C1", model, f"delta {d}: eps* minus eps = delta", e, f"eps* {', '.join(map(str, stars[d]))}")

@@ -16,7 +16,7 @@ import numpy as np
 from atspectrum import inference as inf
 from atspectrum.planning import NONE
 
-from .design import Endpoint, correct, detail
+from .design import Endpoint, detail, paired
 
 CLAIMED = ("transfer", "bpda")
 ENDPOINT = "mean paired gain of quantization over the (eps > 0, delta > 0) cells, under transfer PGD and BPDA"
@@ -28,7 +28,7 @@ def _gain(cells: dict, attack: str, seeds, keep, point: str) -> np.ndarray | Non
     if not keys:
         return None
     diffs = [
-        correct(cells[(attack, s, e, d, point)] for s in seeds) - correct(cells[(attack, s, e, d, NONE)] for s in seeds)
+        paired([cells[(attack, s, e, d, point)] for s in seeds], [cells[(attack, s, e, d, NONE)] for s in seeds])
         for e, d in keys
     ]
     return sum(diffs) / len(diffs)
@@ -75,7 +75,7 @@ def quantization(cells: dict, clean: dict | None, point: str | None, beta, setti
             if g is not None:
                 names.append((a, part))
                 data.append(g)
-    ests = dict(zip(names, inf.bootstrap(data, settings.resamples, inf.rng(settings.seed, f"C2 {model}"))))
+    ests = dict(zip(names, inf.crossed(data)))
     margin = settings.margin["C2"]
     mine = [ests[(a, "all")] for a in claimed]
     shown = min(mine, key=lambda e: e.effect)

@@ -11,6 +11,7 @@ and the final pre-activation mean moving towards zero (Kendall's τ of |mean| ag
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from atspectrum import inference as inf
 
@@ -28,10 +29,10 @@ def small_eps(eps, limit: int = 2) -> int | None:
     return max([e for e in nonzero if e <= limit] or nonzero[:1])
 
 
-def per_image(frame) -> np.ndarray:
-    """Points per base test image (sorted by index): its corrupted versions' mean correctness (clean rows left out)."""
+def per_image(frame) -> pd.Series:
+    """Points per base test image (by index): its corrupted versions' mean correctness (clean rows left out)."""
     f = frame[frame["corruption"] != "clean"]
-    return 100.0 * f.groupby("index")["correct"].mean().sort_index().to_numpy(dtype=float)
+    return 100.0 * f.groupby("index")["correct"].mean().sort_index()
 
 
 def corruptions(frames: dict, preact, settings, model: str = "", figures=()) -> tuple[Endpoint, list]:
@@ -44,16 +45,17 @@ def corruptions(frames: dict, preact, settings, model: str = "", figures=()) -> 
     if not larger:
         why = "fewer than two eps > 0 models"
         return Endpoint.undecided("C4", model, ENDPOINT, inf.NOT_RUN, why, **kw), []
-    acc = {e: np.vstack([per_image(frames[(s, e)]) for s in seeds]) for e in eps}
-    shapes = {a.shape for a in acc.values()}
-    if len(shapes) != 1:
-        raise ValueError(f"corruption results of {model} cover different test images across eps or seeds: {shapes}")
+    images = {k: per_image(f) for k, f in frames.items()}
+    first = next(iter(images.values())).index
+    if any(not v.index.equals(first) for v in images.values()):
+        raise ValueError(f"corruption results of {model} cover different test images across eps or seeds")
+    acc = {e: np.vstack([images[(s, e)].to_numpy(dtype=float) for s in seeds]) for e in eps}
     names = [f"eps {small} minus eps {e}" for e in larger]
     data = [acc[small] - acc[e] for e in larger]
     if 0 in acc:
         names.append(f"premise: eps {small} minus eps 0")
         data.append(acc[small] - acc[0])
-    ests = dict(zip(names, inf.bootstrap(data, settings.resamples, inf.rng(settings.seed, f"C4 {model}"))))
+    ests = dict(zip(names, inf.crossed(data)))
     curve = ", ".join(f"eps {e}: {a.mean():.2f}%" for e, a in acc.items())
     premise, ok = "not checked: no eps = 0 model", True
     if 0 in acc:

@@ -83,6 +83,7 @@ class Endpoint:
     numbers: str = ""
     figures: list = field(default_factory=list)
     unit: str = "points"
+    show: object = None  # how effect, interval and margin are shown (C3: a log ratio as a percentage)
 
     @classmethod
     def undecided(cls, claim: str, model: str, endpoint: str, status: str, why: str, **kw) -> Endpoint:
@@ -129,7 +130,7 @@ def table(endpoints: list[Endpoint], alpha: float, paper: dict | None = None) ->
     the paper's numbers of its claim (``paper``: (claim, model) → words) beside it."""
     rows = []
     for e, (verdict, how, p_adj) in zip(endpoints, decided(endpoints, alpha)):
-        est = e.estimate
+        est, show = e.estimate, e.show or (lambda v: v)
         lo, hi = est.interval() if est is not None else (math.nan, math.nan)
         to_decide = ""
         if verdict == inf.INCONCLUSIVE and est is not None:
@@ -139,10 +140,10 @@ def table(endpoints: list[Endpoint], alpha: float, paper: dict | None = None) ->
                 "claim": claim_label(e.claim),
                 "model": e.model,
                 "endpoint": e.endpoint,
-                "effect": est.effect if est is not None else math.nan,
-                "ci_low": lo,
-                "ci_high": hi,
-                "margin": e.margin,
+                "effect": show(est.effect) if est is not None else math.nan,
+                "ci_low": show(lo),
+                "ci_high": show(hi),
+                "margin": show(e.margin),
                 "n_seeds": est.n_seeds if est is not None else 0,
                 "verdict": verdict_words(verdict, how),
                 "p_adjusted": p_adj,
@@ -159,13 +160,22 @@ def table(endpoints: list[Endpoint], alpha: float, paper: dict | None = None) ->
 def correct(frames) -> np.ndarray:
     """Per-example correctness in points (0 or 100), seeds × examples, from one per-example frame per seed (columns
     ``index``, ``correct``), aligned on ``index``: every seed must have the same examples."""
-    rows, first = [], None
-    for f in frames:
+    return paired(frames)
+
+
+def paired(frames, minus=()) -> np.ndarray:
+    """Seeds × examples, in points: the correctness of ``frames`` (one per seed) minus that of ``minus`` (one per
+    seed, or none), aligned on ``index``; every frame must hold the same test examples (else the pairing is wrong)."""
+    frames, minus = list(frames), list(minus)
+    first = None
+    out = []
+    for f in frames + minus:
         f = f.sort_values("index")
         idx = f["index"].to_numpy()
         if first is None:
             first = idx
         elif not np.array_equal(idx, first):
             raise ValueError("paired results need the same test examples in every seed and cell")
-        rows.append(100.0 * f["correct"].to_numpy(dtype=float))
-    return np.vstack(rows)
+        out.append(100.0 * f["correct"].to_numpy(dtype=float))
+    a = np.vstack(out[: len(frames)])
+    return a - np.vstack(out[len(frames) :]) if minus else a

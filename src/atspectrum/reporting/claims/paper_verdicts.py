@@ -31,7 +31,7 @@ def _se(p1, p2) -> np.ndarray:
 
 def _mean_difference(a, b, settings: Settings, key: str) -> inf.Estimate:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return inf.normal(float(np.mean(a - b)), float(np.mean(_se(a, b))), settings.resamples, inf.rng(settings.seed, key))
+    return inf.normal(float(np.mean(a - b)), float(np.mean(_se(a, b))), N_TEST)
 
 
 def quantization(arch: str, settings: Settings) -> Endpoint:
