@@ -55,9 +55,7 @@ def test_an_effect_at_the_margin_rarely_holds_by_at_least_it():
     gen = np.random.default_rng(3)
     d = [_paired(gen, 5, 300, 0.2, 0.3)[..., 0] for _ in range(200)]
     true = float(np.mean([x.mean() for x in d]))  # the effect in points, by Monte Carlo
-    holds = [
-        inf.decide([inf.pvalues(inf.crossed(x)[0], true, True)], ALPHA)[0][0] for x in d
-    ]
+    holds = [inf.decide([inf.pvalues(inf.crossed(x)[0], true, True)], ALPHA)[0][0] for x in d]
     assert np.mean([h == inf.HOLDS for h in holds]) <= _mc_bound(ALPHA / 2, 200)
 
 
