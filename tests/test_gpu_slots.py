@@ -73,3 +73,48 @@ def test_a_scheduler_choice_is_respected_and_no_gpu_means_no_claim(tmp_path):
         [sys.executable, "-c", HOLD, "0"], capture_output=True, text=True, timeout=30, env=env(tmp_path, 0)
     )
     assert json.loads(out.stdout)["slot"] is None
+
+
+@pytest.fixture
+def slots(tmp_path, monkeypatch):
+    from atspectrum.runtime import gpu_slots
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setenv("ATSPECTRUM_NUM_GPUS", "1")
+    monkeypatch.setenv("ATSPECTRUM_GPU_LOCK_DIR", str(tmp_path / "locks"))
+    yield gpu_slots
+    gpu_slots.release()
+    os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+
+
+def test_a_planted_symlink_lock_changes_nothing_outside_the_lock_folder(tmp_path, slots):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file\n")
+    (tmp_path / "locks").mkdir(mode=0o700)
+    (tmp_path / "locks" / "gpu0.lock").symlink_to(victim)
+    with pytest.raises(slots.UnsafeLockDir, match="gpu0.lock"):
+        slots.claim(wait_seconds=0)
+    assert victim.read_text() == "the user's own file\n"
+
+
+@pytest.mark.parametrize("kind", ["symlink", "open to others"])
+def test_a_lock_folder_that_is_not_private_is_refused(tmp_path, slots, kind):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    if kind == "symlink":
+        (tmp_path / "locks").symlink_to(elsewhere)
+    else:
+        (tmp_path / "locks").mkdir()
+        os.chmod(tmp_path / "locks", 0o777)
+    with pytest.raises(slots.UnsafeLockDir, match=str(tmp_path / "locks")):
+        slots.claim(wait_seconds=0)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_the_default_lock_folder_is_private_to_the_user(tmp_path, slots, monkeypatch):
+    monkeypatch.delenv("ATSPECTRUM_GPU_LOCK_DIR")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert slots.claim(wait_seconds=0) == "0"
+    folder = tmp_path / "atspectrum-gpu-locks"
+    assert (folder.stat().st_mode & 0o777) == 0o700 and folder.stat().st_uid == os.getuid()
+    assert (folder / "gpu0.lock").read_text() == f"{os.getpid()}\n"

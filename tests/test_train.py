@@ -243,3 +243,22 @@ def test_learning_rate_steps_at_epoch_milestones_not_batches():
         handle.remove()
     assert lrs == pytest.approx([0.05] * 4 + [0.005] * 2)  # two batches per epoch, ×0.1 after epoch 2
     assert [r["lr"] for r in rows] == pytest.approx([0.05, 0.05, 0.005])
+
+
+def test_a_diverging_run_stops_naming_the_epoch_and_never_saves_its_weights(tmp_path):
+    # lr_gamma = inf: epoch 1 trains normally, epoch 2 steps with an infinite learning rate
+    tr, va = tiny_data(32, 0), tiny_data(16, 1)
+    state = tmp_path / "state.pt"
+    with pytest.raises(training.Diverged, match="epoch 2 of 3"):
+        train(fresh(), tr, va, cfg(lr_milestones=(1,), lr_gamma=float("inf")), state_path=str(state))
+    saved = torch.load(state, weights_only=True)
+    assert saved["epoch"] == 1  # the last finite epoch, never the diverged one
+    assert all(torch.isfinite(t).all() for t in saved["model"].values() if t.is_floating_point())
+    assert all(torch.isfinite(t).all() for t in saved["best_model"].values() if t.is_floating_point())
+
+
+def test_a_nan_learning_rate_stops_in_the_first_epoch_with_nothing_saved(tmp_path):
+    state = tmp_path / "state.pt"
+    with pytest.raises(training.Diverged, match="epoch 1 of 3"):
+        train(fresh(), tiny_data(32, 0), tiny_data(16, 1), cfg(lr=float("nan")), state_path=str(state))
+    assert not state.exists()

@@ -63,11 +63,18 @@ def relu_between_blocks_of(value: bool | None) -> bool:
     return value
 
 
+# The largest quantization scale: floor(x * beta) / beta must not overflow float32 (about 3.4e38) for any activation a
+# network produces, and above ~1e7 the quantizer is already the identity at float32 precision. The schema's
+# ``$defs/beta`` states the same bound (a test checks that they agree).
+MAX_BETA = 1e9
+
+
 def check_beta(beta: float) -> float:
-    """``beta`` as a float; anything but a finite number > 0 (negative, zero, NaN, infinite) is a ValueError."""
+    """``beta`` as a float; anything but a finite number in (0, :data:`MAX_BETA`] (negative, zero, NaN, infinite,
+    1e39) is a ValueError."""
     beta = float(beta)
-    if not (beta > 0 and math.isfinite(beta)):
-        raise ValueError(f"quantization beta must be a finite number > 0, got {beta!r}")
+    if not (0 < beta <= MAX_BETA):
+        raise ValueError(f"quantization beta must be a number in (0, {MAX_BETA:g}], got {beta!r}")
     return beta
 
 

@@ -36,6 +36,23 @@ from atspectrum.specs import PGDSpec, TrainConfig  # torch-free: the configurati
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)  # SLURM: the --signal warning, the time limit, preemption, scancel
 
 
+class Diverged(ValueError):
+    """The training loss or the weights stopped being finite: nothing of that epoch is saved or selected."""
+
+
+def _check_finite(model: nn.Module, mean_loss: float, epoch: int, epochs: int) -> None:
+    """Raises :class:`Diverged`, naming the epoch (1-based), when the epoch's mean loss or any weight or buffer is
+    NaN or infinite; called before the epoch can be checkpointed or selected."""
+    bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if math.isfinite(mean_loss) and not bad:
+        return
+    raise Diverged(
+        f"training diverged in epoch {epoch + 1} of {epochs}: mean loss {mean_loss!r}"
+        + (f", non-finite values in {', '.join(bad[:3])}" + (" ..." if len(bad) > 3 else "") if bad else "")
+        + "; nothing of this epoch was saved or selected (lower train.lr, or check the data)"
+    )
+
+
 class Interrupted(Exception):
     """Training stopped by a signal; the state file holds the last complete epoch and the next call resumes there."""
 
@@ -306,6 +323,7 @@ def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, l
         lr = opt.param_groups[0]["lr"]
         sched.step()
         loss_sum, correct = loss_sum.item(), correct.item()  # the epoch's one synchronisation
+        _check_finite(model, loss_sum / seen, epoch, cfg.epochs)
         train_seconds = time.perf_counter() - t0
         val_clean, val_robust = validate(model, xv, yv, cfg, device)
         row = dict(

@@ -30,10 +30,20 @@ def adv_file(eps):
     return advs.adv(w.model, seed, eps, delta) if attack == "transfer" and delta > 0 else None
 
 
+def adv_key(eps):
+    """The key the transfer examples must hold: their PGD cell's (from the PGD unit's manifest) or, made by their own
+    job, the key of that computation."""
+    recorded = advs.adv_key(w.model, seed, eps, delta)
+    if recorded is not None:
+        return recorded
+    digests = eval_units.file_digest(model_file[eps]), eval_units.file_digest(snakemake.input.test)
+    return transfer.examples_key(*digests, p.attack, seed, delta)
+
+
 @functools.lru_cache(maxsize=1)  # cells come sorted by eps: each model (and its transfer examples) loads once
 def loaded(eps):
     model = models.load(model_file[eps], device)
-    adv = transfer.load(adv_file(eps), images, labels, delta, device) if adv_file(eps) else None
+    adv = transfer.load(adv_file(eps), images, labels, delta, device, adv_key(eps)) if adv_file(eps) else None
     return model, adv
 
 
@@ -79,8 +89,10 @@ def compute(cell):
 
 
 manifest = eval_units.run(cells, key_of, compute, log, fresh)
+adv_keys = {c.eps: key_of(c) for c, _ in cells if c.eps in adv_out}  # the examples carry their PGD cell's key
 adv_entries = [
-    {"cell": {"model": w.model, "seed": seed, "eps": e, "delta": delta}, "file": f} for e, f in sorted(adv_out.items())
+    {"cell": {"model": w.model, "seed": seed, "eps": e, "delta": delta}, "file": f, "key": adv_keys[e]}
+    for e, f in sorted(adv_out.items())
 ]
 eval_units.write_manifest(snakemake.output[0], {"unit": unit_params, "adv": adv_entries, **manifest})
 log(

@@ -27,7 +27,9 @@ try:
 except Interrupted as stop:  # SIGTERM/SIGUSR1 (SLURM time limit, preemption, scancel): already logged by train()
     log(f"exiting with status {128 + stop.signum}: the job fails and its next attempt (--retries) resumes")
     sys.exit(128 + stop.signum)
-models.save(snakemake.output.model, model, eps=cfg.eps, **summary)
+w = snakemake.wildcards
+identity = {"model": w.model, "seed": int(w.seed), "eps": int(w.eps)}  # checked by every load (models.load)
+models.save(snakemake.output.model, model, eps=cfg.eps, identity=identity, **summary)
 with io.atomic_path(snakemake.output.log) as tmp:
     pd.DataFrame(rows).to_csv(tmp, index=False)
 io.write_json(snakemake.output.metrics, {"eps": cfg.eps, **summary, "hparams": p.hp})

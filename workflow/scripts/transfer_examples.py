@@ -1,6 +1,7 @@
 from atspectrum import data, models
 from atspectrum.attacks import transfer
 from atspectrum.evaluation import evaluate
+from atspectrum.evaluation.units import file_digest
 from atspectrum.runtime import jobs, logs
 from atspectrum.specs import PGDSpec
 
@@ -21,7 +22,10 @@ frame, adv = evaluate.attack_per_example(
     device=device,
     keep_adv=True,
 )
-transfer.save(snakemake.output[0], adv, labels, delta)
+key = transfer.examples_key(
+    file_digest(snakemake.input.model), file_digest(snakemake.input.test), p.attack, int(w.seed), delta
+)
+transfer.save(snakemake.output[0], adv, labels, delta, key)
 log(
     f"{w.model} seed={w.seed} eps={w.eps}: PGD delta={delta}-{spec.steps} transfer examples, white-box accuracy "
     f"{evaluate.accuracy(frame):.2f}% on {len(frame)}"

@@ -31,6 +31,18 @@ def save(path: str | os.PathLike, adv: torch.Tensor, labels: torch.Tensor, delta
         )
 
 
+def examples_key(model_digest: str, test_digest: str, settings: dict, seed: int, delta: int) -> str:
+    """The key of transfer examples made by their own job (``transfer_examples``): the model's and the test split's
+    contents, the attack's settings, the seed of its random starts and δ. A PGD unit's examples carry their PGD
+    cell's key instead (its manifest records it)."""
+    import hashlib
+    import json
+
+    payload = {"examples": "transfer", "model": model_digest, "test": test_digest, "settings": settings}
+    payload |= {"seed": int(seed), "delta": int(delta)}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def stored_key(path: str | os.PathLike) -> str | None:
     """The key stored with transfer examples; None for a missing or unreadable file, or one without a key."""
     try:
@@ -41,18 +53,31 @@ def stored_key(path: str | os.PathLike) -> str | None:
 
 
 def load(
-    path: str | os.PathLike, images: torch.Tensor, labels: torch.Tensor, delta: int, device: str | torch.device = "cpu"
+    path: str | os.PathLike,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    delta: int,
+    device: str | torch.device = "cpu",
+    key: str | None = None,
 ) -> torch.Tensor:
     """The stored adversarial examples on ``device``, after checking them against the clean uint8 ``images`` and
-    ``delta`` (the check runs on ``device`` too: one bulk copy, no per-batch transfers later)."""
+    ``delta`` (the check runs on ``device`` too: one bulk copy, no per-batch transfers later) and, when ``key`` is
+    given, that they were made by that computation (the key stored with them)."""
     path = os.fspath(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             adv, stored_labels, stored_delta = z["adv"], z["labels"], int(z["delta"])
+            stored_key = str(z["key"]) if "key" in z.files else None
     except Exception as exc:
         raise TransferError(
-            f"transfer examples {path} are unreadable ({type(exc).__name__}: {exc}); delete the file to recompute it"
+            f"transfer examples {path} are unreadable ({type(exc).__name__}: {exc}); a plain rerun of snakemake "
+            f"recomputes them (or delete the file and rerun)"
         ) from exc
+    if key is not None and stored_key != key:
+        raise TransferError(
+            f"transfer examples {path} hold key {stored_key} but the computation that should have made them has key "
+            f"{key} (copied over, or made by another attack); a plain rerun of snakemake recomputes them"
+        )
     if adv.dtype != np.float32 or adv.shape != tuple(images.shape):
         raise TransferError(
             f"transfer examples {path}: expected float32 {tuple(images.shape)}, found {adv.dtype} {adv.shape}"

@@ -50,6 +50,7 @@ from atspectrum.config.validation import (
     canonical,
     check,
     check_betas,
+    check_finite,
     check_masking,
     check_quant_attacks,
     check_search,
@@ -80,6 +81,7 @@ __all__ = [
     # validation
     "canonical",
     "check",
+    "check_finite",
     "check_betas",
     "check_masking",
     "check_quant_attacks",

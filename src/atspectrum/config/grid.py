@@ -223,7 +223,8 @@ def checklist_settings(config: dict) -> dict:
     """The ``checklist`` section (tolerances, the very large delta and beta, the step factor, ``strict``): a copy,
     with the schema's defaults where the config has no ``checklist`` section (validation fills them too)."""
     section = copy.deepcopy(config.get("checklist") or {})
-    schema = load_schema()["properties"]["checklist"]
+    full = load_schema()
+    schema = {**full["properties"]["checklist"], "$defs": full["$defs"]}  # its $refs point into the whole schema
     validator()(schema).validate(section)  # fills the defaults in place
     return section
 

@@ -5,6 +5,7 @@ semantic checks a schema cannot express (:func:`check`); every error is a
 
 from __future__ import annotations
 
+import math
 import os
 
 import yaml
@@ -53,6 +54,7 @@ def validate(config: dict, schema_path: str | os.PathLike = SCHEMA_PATH, check_d
             "config key 'seed' is now two keys: 'data.seed' (the data split, the subsets and the generated "
             "corruptions) and 'seeds' (the training seeds, a list: a dimension of the grid); see config/README.md"
         )
+    check_finite(config)
     errors = sorted(validator()(schema).iter_errors(config), key=lambda e: (len(e.path), list(map(str, e.path))))
     if errors:
         err = errors[0]
@@ -65,6 +67,20 @@ def validate(config: dict, schema_path: str | os.PathLike = SCHEMA_PATH, check_d
     config.update(spelled)
     check(config, check_data=check_data)
     return config
+
+
+def check_finite(value, where: tuple = ()) -> None:
+    """Every number in ``value`` (a configuration, walked recursively) is finite. YAML spells NaN and infinity
+    (``.nan``, ``.inf``) and JSON-schema bounds cannot reject NaN (every comparison with it is false): a NaN learning
+    rate would train NaN weights and a NaN alpha would call every test not significant. A ConfigError names the key."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_finite(v, (*where, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            check_finite(v, (*where, i))
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"config key '{key_path(where)}': {value!r} is not a finite number")
 
 
 def check(config: dict, check_data: bool = True) -> None:

@@ -20,9 +20,9 @@ import json
 import os
 
 from atspectrum import __version__
+from atspectrum.planning.cells import CELL_KEY as KEY
 from atspectrum.runtime import io
 
-KEY = b"atspectrum.cell_key"
 RECOMPUTE_ENV = "ATSPECTRUM_RECOMPUTE"
 
 

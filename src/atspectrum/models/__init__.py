@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from atspectrum.runtime.io import atomic_path
+from atspectrum.runtime.paths import parse_model_file
 from atspectrum.specs import DEFAULT_WIDTH, PAPER_BN_MOMENTUM
 
 from .base import SpectrumModel
@@ -77,7 +78,22 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         ) from exc
     if not isinstance(ckpt, dict) or "spec" not in ckpt or "state_dict" not in ckpt:
         raise CheckpointError(f"checkpoint {path} is not an atspectrum checkpoint (no 'spec'/'state_dict')")
+    _check_identity(ckpt, path)
     return ckpt
+
+
+def _check_identity(ckpt: dict, path: str) -> None:
+    """A checkpoint under the run layout (``models/<model>/seed<s>/eps<ε>/model.pt``) holds that training run's
+    weights: the (model, seed, ε) the training job stored (``identity``) must be those of its path. A checkpoint
+    copied over another's is an error, never another model's numbers."""
+    expected, stored = parse_model_file(path), (ckpt.get("meta") or {}).get("identity")
+    if expected is None or stored is None:  # outside the run layout, or written before identities were stored
+        return
+    if {k: stored.get(k) for k in expected} != expected:
+        raise CheckpointError(
+            f"checkpoint {path} holds the model of {stored}, not of {expected} (copied over?); delete it and rerun "
+            f"snakemake: a plain rerun retrains it (every planned checkpoint is a target)"
+        )
 
 
 def from_checkpoint(ckpt: dict, path: str = "<checkpoint>") -> SpectrumModel:

@@ -25,13 +25,14 @@ from .cells import (
     parse_adv,
 )
 from .grid import Plan
-from .index import CellIndex, MissingInput
+from .index import CellIndex, DamagedCell, MissingInput
 
 __all__ = [
     "NONE",
     "PGD",
     "Cell",
     "CellIndex",
+    "DamagedCell",
     "MissingInput",
     "Plan",
     "Unit",

@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from atspectrum.runtime.paths import adv_file as adv_path  # noqa: F401 (re-exported: a cell's path vocabulary)
 from atspectrum.runtime.paths import beta_token, beta_value, qpoint  # noqa: F401 (beta_token re-exported)
 
+# the parquet metadata entry holding a cell file's key (written by atspectrum.evaluation.units, checked by CellIndex)
+CELL_KEY = b"atspectrum.cell_key"
+
 NONE = "none"
 PGD = "pgd"
 # the attacks whose unquantized cell is the grid's PGD cell when they share its settings (Plan.canonical)

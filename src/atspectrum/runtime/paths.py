@@ -6,6 +6,7 @@ Wildcards are canonical tokens (``eps8``, ``delta4``) so paths never change with
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import PurePosixPath
 
 RESULTS = "results"
@@ -45,6 +46,15 @@ def model_dir(root: str, model: str, seed, eps) -> str:
 def model_file(root: str, model: str, seed, eps, name: str = "model.pt") -> str:
     """A file of the (model, seed, ε) training job: ``model.pt``, ``train_log.csv``, ``metrics.json``."""
     return f"{model_dir(root, model, seed, eps)}/{name}"
+
+
+_MODEL_FILE = re.compile(r"/models/(?P<model>[A-Za-z][A-Za-z0-9_]*)/seed(?P<seed>\d+)/eps(?P<eps>\d+)/model\.pt$")
+
+
+def parse_model_file(path) -> dict | None:
+    """``{"model", "seed", "eps"}`` of a checkpoint path :func:`model_file` built; None for any other path."""
+    m = _MODEL_FILE.search(str(path).replace("\\", "/"))
+    return None if m is None else {"model": m["model"], "seed": int(m["seed"]), "eps": int(m["eps"])}
 
 
 def train_state_file(root: str, model: str, seed, eps) -> str:
