@@ -70,8 +70,17 @@ onstart:
     # Before the first job (not in a dry run, which only plans): every input a later job reads, unless already
     # prepared: the dataset files (every missing one named), and a configured CIFAR-10-C directory complete, well
     # formed and holding the corrupted versions of exactly the test images evaluated (atconfig.check_inputs).
+    # A CUDA device asked for must exist where the jobs run: checked here when they run on this machine (on SLURM the
+    # jobs run elsewhere, and each checks its own device).
     try:
         prepared = all(os.path.exists(data_input(s)) for s in ("train", "val", "test"))
         atconfig.check_inputs(config, data_input("test") if prepared else None)
+        if workflow.local_exec and config["device"].startswith("cuda"):
+            from atspectrum.runtime import devices
+
+            try:
+                devices.check(config["device"])
+            except RuntimeError as exc:
+                raise atconfig.ConfigError(f"config key 'device': {exc}") from None
     except atconfig.ConfigError as exc:
         raise WorkflowError(f"invalid configuration: {exc}") from None

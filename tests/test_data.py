@@ -423,3 +423,17 @@ def test_to_float():
     assert x.tolist() == [[0, 51, 255]]  # input untouched
     with pytest.raises(TypeError, match="expects a uint8 tensor, got torch.float32"):
         data.to_float(y)
+
+
+def test_a_payload_in_torchvisions_processed_cache_names_the_file(tmp_path):
+    """A pickled object (not tensors) in FashionMNIST/processed/*.pt: refused by torch's weights-only loading, and
+    the error names the file (it was a bare UnpicklingError from the Snakefile)."""
+    import datetime
+
+    processed = tmp_path / "tv" / "FashionMNIST" / "processed"
+    processed.mkdir(parents=True)
+    for name in ("training.pt", "test.pt"):
+        torch.save({"payload": datetime.datetime(2020, 1, 1)}, processed / name)
+    with pytest.raises(DataError) as exc:
+        data.load("fashion_mnist", root=str(tmp_path / "tv"), split="test")
+    assert str(processed / "test.pt") in str(exc.value)

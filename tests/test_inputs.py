@@ -168,3 +168,32 @@ def test_before_preparation_the_test_rows_are_those_prepare_will_write(tmp_path,
     C.check_inputs({**cfg, "corruptions": {**cfg["corruptions"], "root": str(complete)}})
     with pytest.raises(C.ConfigError, match=r"'corruptions.root': .*test image 2 but .*c10c-short/labels.npy holds 2"):
         C.check_inputs({**cfg, "corruptions": {**cfg["corruptions"], "root": str(short)}})
+
+
+def test_the_configured_cifar10c_files_are_declared_inputs(cifar10c):
+    """Replacing a CIFAR-10-C file must rerun the corruption evaluations: its files are their inputs (those that
+    exist; a missing one is named by the check before the first job)."""
+    cfg = configured(**{"corruptions.root": cifar10c})
+    assert C.corruption_inputs(cfg) == [f"{cifar10c}/contrast.npy", f"{cifar10c}/fog.npy", f"{cifar10c}/labels.npy"]
+    assert C.corruption_inputs(configured(**{"corruptions.root": None})) == []  # generated: prepare_corruptions'
+
+
+def test_the_dataset_files_are_the_data_preparations_inputs(cifar):
+    files = C.dataset_inputs({"dataset": "cifar10", "root": cifar["root"]})
+    assert len(files) == 7 and all(f.startswith(cifar["root"]) for f in files)
+    assert any(f.endswith("test_batch") for f in files)
+    assert C.dataset_inputs({"dataset": "cifar10", "root": cifar["root"], "download": True}) == []
+
+
+def test_corrupted_images_of_another_shape_than_the_datasets_are_refused_before_any_job(cifar10c):
+    """CIFAR-10-C's 32x32x3 images with Fashion-MNIST (28x28x1): refused up front, naming the file and both shapes
+    (it failed after training, in the first corruption evaluation)."""
+    cfg = C.validate(
+        {**copy.deepcopy(BASE), "data": {"dataset": "fashion_mnist", "root": None, "val_size": 10}}
+        | {"corruptions": {"names": NAMES, "root": cifar10c}},
+        check_data=False,
+    )
+    with pytest.raises(C.ConfigError, match=re.escape("(32, 32, 3)") + ".*" + re.escape("(28, 28, 1)")) as err:
+        C.check_corruptions(cfg)
+    assert "corruptions.root" in str(err.value) and f"{cifar10c}/contrast.npy" in str(err.value)
+    C.check_corruptions(configured(**{"corruptions.root": cifar10c}))  # CIFAR-10's own shape passes

@@ -278,3 +278,14 @@ def test_a_seeded_build_gives_the_same_weights_in_any_process_and_leaves_the_glo
     assert torch.equal(weights(a), weights(models.build("resnet18", 10, 1, width=4, seed=7)))
     assert not torch.equal(weights(a), weights(models.build("resnet18", 10, 1, width=4, seed=8)))
     assert "seed" not in a.spec  # a checkpoint rebuilds the architecture, not the initialization
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_a_missing_cuda_device_is_named_before_any_job(device):
+    from atspectrum.runtime import devices
+
+    with pytest.raises(RuntimeError, match=f"device '{device}' requested but this machine has 0"):
+        devices.check(device)
+    devices.check("cpu")
+    devices.check("auto")

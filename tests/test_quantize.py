@@ -275,7 +275,7 @@ def test_layer_points_sit_before_the_final_relu_for_the_straight_through_gradien
 
 # --- beta: a finite number > 0 at every entry point (issue #11) ----------------------------------------------------
 
-BAD_BETAS = [-1.0, 0.0, math.nan, math.inf]
+BAD_BETAS = [-1.0, 0.0, math.nan, math.inf, 1e39]
 BETA_MESSAGE = "quantization beta must be a finite number > 0"
 
 

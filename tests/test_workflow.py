@@ -210,6 +210,13 @@ def test_missing_dataset_root_fails_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_cuda_device_on_a_machine_without_one_fails_before_any_job(tmp_path):
+    res = snakemake(tmp_path, changed(device="cuda"), "--cores", "1")
+    assert res.returncode != 0 and "config key 'device'" in res.stderr + res.stdout
+    assert not (tmp_path / "results").exists()  # not even the data was prepared
+
+
 def test_changing_the_evaluation_batch_size_reruns_only_the_config_record(tiny_run):
     res = snakemake(tiny_run, changed(eval__batch_size=16), "-n")
     assert res.returncode == 0, res.stderr[-3000:]
@@ -380,6 +387,50 @@ def test_a_unit_rerun_reuses_every_finished_cell(tiny_run, tmp_path):
     assert "1 cell(s) computed, 1 reused" in log.read_text()
     assert cells[0].stat().st_mtime_ns == before[0][1]
     assert pd.read_parquet(cells[16]).equals(pd.read_parquet(io.BytesIO(before[16][0])))
+
+
+@pytest.mark.parametrize("damage", ["copied over", "garbage", "deleted"])
+def test_a_plain_rerun_heals_a_damaged_cell(tiny_run, tmp_path, damage):
+    """A cell file replaced by another cell's, overwritten with garbage or deleted while its unit's manifest stays:
+    the next plain run recomputes exactly that cell, and every table reads as before (issue #25, part 2)."""
+    work = tmp_path / "wf"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    out = work / "results/tiny"
+    cells = {e: out / f"eval/rn/seed0/eps{e}/bpda/delta8/conv0/beta4.parquet" for e in (0, 16)}
+    table = out / "tables/quantization_rn_bpda_beta4.csv"
+    before_cell, before_table = cells[16].read_bytes(), table.read_text()
+    if damage == "copied over":
+        shutil.copyfile(cells[0], cells[16])
+    elif damage == "garbage":
+        cells[16].write_bytes(b"garbage" * 100)
+    else:
+        cells[16].unlink()
+    res = snakemake(work, TINY, "--cores", "1")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert str(cells[16].relative_to(work)) in res.stderr  # the run says what it found
+    log = (out / "logs/evaluate_bpda/rn_seed0_delta8_beta4.log").read_text()
+    assert log.rstrip().endswith("1 cell(s) computed, 1 reused")
+    assert pd.read_parquet(cells[16]).equals(pd.read_parquet(io.BytesIO(before_cell)))
+    assert table.read_text() == before_table
+    assert "Nothing to be done" in snakemake(work, TINY, "-n").stdout
+
+
+def test_a_plain_rerun_heals_a_truncated_checkpoint(tiny_run, tmp_path):
+    """A truncated model.pt is moved aside and retrained by a plain run, and everything evaluated on it reruns; then
+    nothing is left to do."""
+    work = tmp_path / "wf"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    model = work / "results/tiny/models/rn/seed0/eps16/model.pt"
+    data = model.read_bytes()
+    model.write_bytes(data[: len(data) // 2])
+    res = snakemake(work, TINY, "-n")
+    counts = job_counts(res.stdout)
+    assert counts.get("train") == 1 and counts.get("evaluate_quantized", 0) >= 1, res.stdout[-3000:]
+    assert (work / "results/tiny/models/rn/seed0/eps16/model.pt.damaged").read_bytes() == data[: len(data) // 2]
+    res = snakemake(work, TINY, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert models.load(model).state_dict().keys()
+    assert "Nothing to be done" in snakemake(work, TINY, "-n").stdout
 
 
 def test_filter_norm_and_corruption_outputs(tiny_run):

@@ -15,6 +15,8 @@ DATASET_INFO = {
     "cifar10": {"num_classes": 10, "in_channels": 3},
     "fashion_mnist": {"num_classes": 10, "in_channels": 1},
 }
+# each dataset's images as CIFAR-10-C stores them, (H, W, C): what a corruption directory must hold for that dataset
+IMAGE_SHAPE = {"cifar10": (32, 32, 3), "fashion_mnist": (28, 28, 1)}
 
 # The architectures: the paper's quantization points in forward order (the default grid; each model's docstring says
 # which tensor each point is), every selectable point (the paper's and named extras, in forward order), default width.
@@ -74,7 +76,7 @@ def check_beta(beta: float) -> float:
     1e39) is a ValueError."""
     beta = float(beta)
     if not (0 < beta <= MAX_BETA):
-        raise ValueError(f"quantization beta must be a number in (0, {MAX_BETA:g}], got {beta!r}")
+        raise ValueError(f"quantization beta must be a finite number > 0 and at most {MAX_BETA:g}, got {beta!r}")
     return beta
 
 

@@ -4,16 +4,23 @@
 import functools
 
 import atspectrum.planning as planning
+import atspectrum.planning.heal as heal
 import atspectrum.planning.jobs as planned_jobs
 import atspectrum.planning.outputs as outputs
 import atspectrum.runtime.paths as paths
 import atspectrum.evaluation.search as search
 import atspectrum.planning.claims as planned_claims
+from snakemake.logging import logger as snakemake_logger
 from snakemake.io import report as report_flag  # `report(` at a line start would parse as the report: directive
 
 RUN_DIR = paths.run_dir(config["run"])
 DATASET = config["data"]["dataset"]
 PLAN = planning.Plan(config, RUN_DIR)
+# A plain rerun heals (docs/running.md, "Damaged results"): a unit manifest whose cell or transfer files changed, or a
+# checkpoint or transfer file that is no complete archive, is removed (moved aside) before Snakemake plans, so this
+# run recomputes exactly that; jobs (and SLURM jobs) re-parse this file and must not.
+if workflow.is_main_process:
+    heal.heal(PLAN, log=snakemake_logger.warning)
 MODELS = PLAN.models
 SEEDS = PLAN.seeds
 QUANT_ATTACKS = outputs.quant_attacks(PLAN)  # may include "worst" (an aggregate)
@@ -186,7 +193,8 @@ def get_quant_clean_cells(w):
 
 def corruption_files():
     """The generated corrupted test sets (prepare_corruptions). A configured CIFAR-10-C directory is read through
-    params instead: it is checked file by file before the first job (onstart), and a dry run plans without it."""
+    params instead: it is checked file by file before the first job (onstart), and a dry run plans without it; a
+    replaced file there reruns the corruption evaluations through the heal at start (atspectrum.planning.heal)."""
     if not CORRUPT or config["corruptions"]["root"] is not None:
         return []
     root = atconfig.corruption_dir(config, RUN_DIR)
@@ -295,7 +303,8 @@ def get_checklist_inputs(w):
 
 
 def all_targets():
-    return outputs.targets(PLAN)
+    """Every table and figure, and every checkpoint and transfer file (a missing one is made again: heal.artifacts)."""
+    return outputs.targets(PLAN) + heal.artifacts(PLAN)
 
 
 # The grid the compute table projects to: the paper's (config/config.yaml), whatever this run's config is.

@@ -6,6 +6,7 @@ from atspectrum.attacks.quantize import Quantizer
 from atspectrum.evaluation import evaluate
 from atspectrum.evaluation import units as eval_units
 from atspectrum.planning import Cell, CellIndex
+from atspectrum.planning.heal import stamp
 from atspectrum.runtime import jobs, logs, paths
 from atspectrum.specs import APGDSpec, PGDSpec
 
@@ -33,9 +34,8 @@ def adv_file(eps):
 def adv_key(eps):
     """The key the transfer examples must hold: their PGD cell's (from the PGD unit's manifest) or, made by their own
     job, the key of that computation."""
-    recorded = advs.adv_key(w.model, seed, eps, delta)
-    if recorded is not None:
-        return recorded
+    if advs.adv(w.model, seed, eps, delta) in advs.manifests:  # None from a manifest written before keys: unchecked
+        return advs.adv_key(w.model, seed, eps, delta)
     digests = eval_units.file_digest(model_file[eps]), eval_units.file_digest(snakemake.input.test)
     return transfer.examples_key(*digests, p.attack, seed, delta)
 
@@ -91,7 +91,7 @@ def compute(cell):
 manifest = eval_units.run(cells, key_of, compute, log, fresh)
 adv_keys = {c.eps: key_of(c) for c, _ in cells if c.eps in adv_out}  # the examples carry their PGD cell's key
 adv_entries = [
-    {"cell": {"model": w.model, "seed": seed, "eps": e, "delta": delta}, "file": f, "key": adv_keys[e]}
+    {"cell": {"model": w.model, "seed": seed, "eps": e, "delta": delta}, "file": f, "key": adv_keys[e], **stamp(f)}
     for e, f in sorted(adv_out.items())
 ]
 eval_units.write_manifest(snakemake.output[0], {"unit": unit_params, "adv": adv_entries, **manifest})

@@ -73,7 +73,7 @@ def load(
             f"transfer examples {path} are unreadable ({type(exc).__name__}: {exc}); a plain rerun of snakemake "
             f"recomputes them (or delete the file and rerun)"
         ) from exc
-    if key is not None and stored_key != key:
+    if key is not None and stored_key and stored_key != key:  # no stored key: written before keys, unchecked
         raise TransferError(
             f"transfer examples {path} hold key {stored_key} but the computation that should have made them has key "
             f"{key} (copied over, or made by another attack); a plain rerun of snakemake recomputes them"

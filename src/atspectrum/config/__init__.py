@@ -41,6 +41,8 @@ from atspectrum.config.inputs import (
     check_corruptions,
     check_dataset,
     check_inputs,
+    corruption_inputs,
+    dataset_inputs,
     missing_dataset_files,
     prepared_test_rows,
 )
@@ -119,6 +121,8 @@ __all__ = [
     "check_corruptions",
     "check_dataset",
     "check_inputs",
+    "corruption_inputs",
+    "dataset_inputs",
     "missing_dataset_files",
     "prepared_test_rows",
     # resources

@@ -9,6 +9,7 @@ import os
 
 from atspectrum.config.grid import corruptions_enabled
 from atspectrum.config.schema import ConfigError
+from atspectrum.specs import IMAGE_SHAPE
 
 
 def check_dataset(data: dict, files: bool = False) -> None:
@@ -59,6 +60,43 @@ def missing_dataset_files(name: str, root: str) -> list[str]:
         return []
     found = {**datamod.find_fashion_sources(os.path.join(tv, "raw")), **datamod.find_fashion_sources(root)}
     return [os.path.join(root, f"{stem}[.gz]") for stem in datamod.FASHION_FILES if stem not in found]
+
+
+def dataset_inputs(data: dict) -> list[str]:
+    """The dataset files the data preparation reads, as far as they exist now (declared as its inputs: a replaced
+    file is newer than the prepared arrays, so Snakemake prepares them again and reruns what depends on them; a
+    missing one is named by the checks before the first job). Empty with ``data.download`` before the download."""
+    from atspectrum import data as datamod
+
+    if data.get("download"):  # the files appear during the preparation: declaring them would rerun it once more
+        return []
+    root = data.get("root") or datamod.default_root(data["dataset"])
+    if root is None or not os.path.isdir(root):
+        return []
+    if data["dataset"] == "cifar10":
+        base = os.path.join(root, datamod.CIFAR10_DIRNAME)
+        names = [f"data_batch_{b}" for b in range(1, 6)] + ["test_batch", "batches.meta"]
+        return [p for p in (os.path.join(base, f) for f in names) if os.path.isfile(p)]
+    tv = os.path.join(root, "FashionMNIST")
+    processed = [os.path.join(tv, "processed", f) for f in ("training.pt", "test.pt")]
+    if all(os.path.isfile(p) for p in processed):
+        return processed
+    found = {**datamod.find_fashion_sources(os.path.join(tv, "raw")), **datamod.find_fashion_sources(root)}
+    return sorted(found.values())
+
+
+def corruption_inputs(config: dict) -> list[str]:
+    """The files of a configured CIFAR-10-C directory the corruption evaluation reads (each configured corruption's
+    ``.npy`` and ``labels.npy``), as far as they exist now: declared as inputs, so replacing one reruns the
+    corruption evaluations (and only them) and their aggregates; a missing one is named before the first job
+    (:func:`check_corruptions`)."""
+    from atspectrum.data import cifar10c
+
+    if not corruptions_enabled(config) or config["corruptions"]["root"] is None:
+        return []
+    root = config["corruptions"]["root"]
+    names = [f"{n}.npy" for n in config["corruptions"]["names"]] + [cifar10c.LABELS_FILE]
+    return [p for p in (os.path.join(root, n) for n in names) if os.path.isfile(p)]
 
 
 def prepared_test_rows(config: dict, prepared_test: str | None = None):
@@ -124,7 +162,7 @@ def check_corruptions(config: dict, test=None) -> None:
     if not os.path.isdir(root):
         raise ConfigError(f"config key 'corruptions.root': CIFAR-10-C directory {root!r} does not exist")
     try:
-        cifar10c.check(root, config["corruptions"]["names"])
+        cifar10c.check(root, config["corruptions"]["names"], IMAGE_SHAPE[config["data"]["dataset"]])
     except cifar10c.CorruptionDataError as exc:
         raise ConfigError(f"config key 'corruptions.root': {exc}") from None
     labels_file = os.path.join(root, cifar10c.LABELS_FILE)

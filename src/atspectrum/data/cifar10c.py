@@ -197,10 +197,11 @@ def _check_name(name) -> str:
     return name
 
 
-def check(root, corruptions: Sequence[str] = CORRUPTIONS) -> None:
+def check(root, corruptions: Sequence[str] = CORRUPTIONS, image_shape: Optional[tuple] = None) -> None:
     """Validate ``<root>/labels.npy`` and every ``<root>/<corruption>.npy`` from their headers (memory-mapped, no
     pixel data is read). Raises :class:`CorruptionDataError` naming every missing file at once, else the first
-    malformed one; files must also agree on the image shape ``(H, W, C)``."""
+    malformed one; files must also agree on the image shape ``(H, W, C)``, and with ``image_shape`` be of that shape
+    (the dataset's images: corrupted 32x32x3 images cannot be evaluated by a model of 28x28x1 ones)."""
     root = os.fspath(root)
     names = _check_names(corruptions)
     labels_path = os.path.join(root, LABELS_FILE)
@@ -215,6 +216,10 @@ def check(root, corruptions: Sequence[str] = CORRUPTIONS) -> None:
     for name in names:
         path = os.path.join(root, f"{name}.npy")
         shape = _check_images(path, n_labels).shape[1:]
+        if image_shape is not None and tuple(shape) != tuple(image_shape):
+            raise CorruptionDataError(
+                f"{path}: images of shape (H, W, C) = {tuple(shape)}, but the dataset's are {tuple(image_shape)}"
+            )
         if first_shape is None:
             first_shape, first_path = shape, path
         elif shape != first_shape:

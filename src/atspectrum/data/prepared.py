@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import zipfile
 import zlib
@@ -83,9 +84,11 @@ def subset(indices: torch.Tensor, size: Optional[int], key: str, seed: int, what
     return torch.sort(indices[perm[:size]]).values
 
 
-def _write_npz_atomic(path: str, images: np.ndarray, labels: np.ndarray, index: np.ndarray) -> None:
+def _write_npz_atomic(
+    path: str, images: np.ndarray, labels: np.ndarray, index: np.ndarray, sources: str = "{}"
+) -> None:
     with io.atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, images=images, labels=labels, index=index)
+        np.savez(fh, images=images, labels=labels, index=index, sources=np.str_(sources))
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -99,9 +102,13 @@ def prepare(
     seed: int,
     train_size: Optional[int] = None,
     test_size: Optional[int] = None,
+    sources: Optional[dict] = None,
 ) -> dict[str, int]:
     """Write ``out_dir/{train,val,test}.npz`` and return their sizes.
 
+    ``sources`` (the dataset files read, each with its size and modification time) is stored in every file as
+    ``sources`` (JSON): a run's start compares it with the files now (:mod:`atspectrum.planning.heal`), so a replaced
+    dataset file prepares the data again.
     The source train split is split into train/val (:func:`split_train_val`);
     then ``train_size`` / ``test_size`` optionally keep a seeded random subset of
     the train part / test split. Each file has ``images`` (uint8 N×C×H×W),
@@ -128,6 +135,7 @@ def prepare(
             images[idx].numpy(),
             labels[idx].numpy().astype(np.int64, copy=False),
             idx.numpy().astype(np.int64, copy=False),
+            json.dumps(sources or {}, sort_keys=True),
         )
         counts[split] = int(len(idx))
     return counts

@@ -250,14 +250,20 @@ def _load_fashion_mnist(root: str, train: bool, download: bool):
                     f"{', '.join(missing)} (looked in {root!r} and {tv_raw!r}). Fix: " + _install_hint("fashion_mnist")
                 )
 
+    processed = tv_root == root and os.path.isfile(os.path.join(tv_processed, "training.pt"))
     try:
         ds = torchvision.datasets.FashionMNIST(tv_root, train=train, download=tv_download)
-    except (RuntimeError, OSError, ValueError, TypeError, AssertionError, EOFError) as exc:
-        where = os.path.join(tv_root, "FashionMNIST", "raw")
+    except (RuntimeError, OSError, ValueError, TypeError, AssertionError, EOFError, pickle.UnpicklingError) as exc:
         what = "download into" if tv_download else "reading"
+        if processed:  # torchvision reads its legacy cache, one file per split
+            where = os.path.join(tv_processed, "training.pt" if train else "test.pt")
+            involved = f"file {where} (torchvision's processed cache; delete it to read the raw files instead)"
+        else:
+            where = os.path.join(tv_root, "FashionMNIST", "raw")
+            involved = f"files involved: {', '.join(split_files)}"
         raise DataError(
-            f"Fashion-MNIST {what} {where!r} failed ({type(exc).__name__}: {exc}); "
-            f"files involved: {', '.join(split_files)}. Fix: {_install_hint('fashion_mnist')}"
+            f"Fashion-MNIST {what} {where!r} failed ({type(exc).__name__}: {exc}); {involved}. "
+            f"Fix: {_install_hint('fashion_mnist')}"
         ) from exc
     data, targets = ds.data, ds.targets
     if data.dtype != torch.uint8 or data.dim() != 3 or tuple(data.shape[1:]) != (28, 28):

@@ -21,6 +21,7 @@ import os
 
 from atspectrum import __version__
 from atspectrum.planning.cells import CELL_KEY as KEY
+from atspectrum.planning.heal import stamp
 from atspectrum.runtime import io
 
 RECOMPUTE_ENV = "ATSPECTRUM_RECOMPUTE"
@@ -90,7 +91,7 @@ def run(cells, key_of, compute, log=print, fresh=None) -> dict:
             log(f"eps={cell.eps} {cell.layer}: reused {path}")
         else:
             write_cell(path, compute(cell), key)
-        entries.append({"cell": cell.as_dict(), "file": path, "key": key})
+        entries.append({"cell": cell.as_dict(), "file": path, "key": key, **stamp(path)})
     return {"cells": entries, "reused": reused, "computed": len(entries) - reused}
 
 

@@ -57,6 +57,16 @@ def write_json(path: str | os.PathLike, obj) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def write_parquet(path: str | os.PathLike, frame) -> None:
+def write_parquet(path: str | os.PathLike, frame, metadata: dict[bytes, bytes] | None = None) -> None:
+    """``frame`` as parquet, atomically; ``metadata`` joins the file's schema metadata."""
+    if not metadata:
+        with atomic_path(path) as tmp:
+            frame.to_parquet(tmp, index=False)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
     with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
+        pq.write_table(table, tmp)
