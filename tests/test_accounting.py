@@ -128,3 +128,13 @@ def test_evaluation_units_are_projected_per_cell(tmp_path):
     # 40 s for 8 cells: 5 s per cell; PGD 6 s for 2 cells: 3 s per cell
     assert rows.loc["evaluate_bpda", "grid_gpu_hours"] == pytest.approx(grid_cells["evaluate_bpda"] * 5 / 3600)
     assert rows.loc["evaluate_pgd", "grid_gpu_hours"] == pytest.approx((20 * 13 + 2) * 3 / 3600)
+
+
+def test_a_repeated_benchmark_counts_its_mean_time_and_its_peak_memory(tmp_path):
+    """Snakemake's ``repeat`` writes one line per run: the job's seconds are their mean (by hand: (4 + 8) / 2 = 6),
+    its memory their peak; a max for the time would inflate every projection."""
+    path = tmp_path / "benchmarks/evaluate_pgd/rn_delta4.tsv"
+    path.parent.mkdir(parents=True)
+    path.write_text(HEADER + "4\t0:00:04\t100\t1\t1\t1\t0\t0\t50\t2\n8\t0:00:08\t300\t1\t1\t1\t0\t0\t50\t6\n")
+    row = accounting.read_benchmarks(str(tmp_path)).iloc[0]
+    assert row["seconds"] == 6 and row["max_rss_mb"] == 300 and row["cpu_seconds"] == 4

@@ -201,3 +201,10 @@ def test_corruption_tables_mark_best_and_second_best():
     )
     assert list(average.columns) == ["model", "eps0", "eps2", "eps8"] and pd.isna(average.loc[1, "eps2"])
     assert list(amarks.loc[1]) == ["", "2", "", "+"]
+
+
+def test_figure3_without_severity_5_takes_the_largest_evaluated_severity():
+    """Bug caught: a fallback to the smallest evaluated severity (the mildest corruption) instead of the largest."""
+    preact = preact_json({"fog": {1: (9.0, 10, 1, 9), 3: (-2.0, 10, 8, 2)}}, clean=(3.0, 10, 4, 6))
+    fig = analysis.figure3(preact)
+    assert fig["code"]["severity"] == 3 and fig["code"]["mean"] == pytest.approx(-2.0)

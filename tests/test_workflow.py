@@ -217,6 +217,22 @@ def test_a_cuda_device_on_a_machine_without_one_fails_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()  # not even the data was prepared
 
 
+def test_every_units_time_limit_is_the_planned_one(tmp_path):
+    """The rules hand each unit its own time limit (jobs.runtime_minutes, checked by hand in test_runtimes.py): a
+    constant limit would kill the paper grid's large units (54 of 214 need more than 60 minutes)."""
+    res = snakemake(tmp_path, TINY, "-n")
+    assert res.returncode == 0, res.stderr[-3000:]
+    plan = Plan(atconfig.validate(yaml.safe_load(yaml.safe_dump(TINY)), check_data=False), "results/tiny")
+    expected = {u.file(plan.root): jobs.runtime_minutes(plan, u.attack, len(c)) for u, c in plan.units.items()}
+    found = {}
+    for block in re.split(r"^\[.*\]$", res.stdout, flags=re.M):  # one block per job, each after its date line
+        output = re.search(r"output: (\S+\.json)", block)
+        runtime = re.search(r"runtime=(\d+)", block)
+        if output and runtime and "/units/" in output.group(1):
+            found[output.group(1)] = int(runtime.group(1))
+    assert found == expected and len(set(found.values())) > 1
+
+
 def test_changing_the_evaluation_batch_size_reruns_only_the_config_record(tiny_run):
     res = snakemake(tiny_run, changed(eval__batch_size=16), "-n")
     assert res.returncode == 0, res.stderr[-3000:]

@@ -312,8 +312,9 @@ PAPER_CONFIG = atconfig.load(os.path.join(workflow.basedir, "config", "config.ya
 
 
 def get_compute_inputs(w):
-    """Every other target: the compute table runs last, so it sees every job's benchmark."""
-    return all_targets()
+    """Every table and figure: the compute table runs last, so it sees every job's benchmark (the checkpoints,
+    manifests and data that are targets too are upstream of these)."""
+    return outputs.targets(PLAN)
 
 
 def get_gpu_rules(w):

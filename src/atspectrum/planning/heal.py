@@ -6,7 +6,8 @@ checks, from file metadata only (no artifact is read in full: the paper grid's c
 
 - **every unit manifest** of the plan: it must parse, and every cell file and transfer-examples file it lists must
   exist with the size and modification time the unit recorded when it wrote or verified it. A manifest whose files
-  are damaged, truncated, replaced or missing is removed: Snakemake reruns that unit, which recomputes the cells whose
+  are damaged, truncated, replaced or missing is removed: the manifests are targets of the run (:func:`artifacts`), so
+  Snakemake reruns that unit (and, its manifest being newer, what reads it), which recomputes the cells whose
   stored key no longer matches and reuses the rest (:func:`atspectrum.evaluation.units.run`);
 - **every planned checkpoint**, the **prepared data**, the **transfer examples** of rule ``transfer_examples`` and the
   **one-cell results** the plan knows in advance (C1's validation evaluations, the corruption evaluations): each must
@@ -130,10 +131,11 @@ def single_cells(plan: Plan) -> list[str]:
 
 
 def artifacts(plan: Plan) -> list[str]:
-    """Every planned checkpoint, the results computed from outside files (:func:`from_outside`) and every
-    transfer-examples file a ``transfer_examples`` job makes: targets of the run, so a missing one is made again
+    """Every planned checkpoint, unit manifest, the prepared data, the one-cell results the plan knows
+    (:func:`single_cells`) and every transfer-examples file a ``transfer_examples`` job makes: targets of the run, so a missing one is made again
     (Snakemake would otherwise skip a missing intermediate whose consumers are up to date)."""
     out = [paths.model_file(plan.root, m, s, e) for m in plan.models for s, e in plan.runs(m)]
+    out += [unit.file(plan.root) for unit in plan.units]
     out += [paths.data_file(plan.root, plan.config["data"]["dataset"], s) for s in ("train", "val", "test")]
     out += single_cells(plan)
     if not plan.adv_from_pgd:
@@ -165,8 +167,8 @@ def _parquet_problem(path: str) -> str | None:
 
 
 def _archive_problem(path: str) -> str | None:
-    if not os.path.exists(path):
-        return None  # missing: a target, so Snakemake makes it
+    if path.endswith(".json") or not os.path.exists(path):
+        return None  # a manifest (checked above), or missing: a target, so Snakemake makes it
     return _parquet_problem(path) if path.endswith(".parquet") else _zip_problem(path)
 
 
