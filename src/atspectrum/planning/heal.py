@@ -132,8 +132,9 @@ def single_cells(plan: Plan) -> list[str]:
 
 def artifacts(plan: Plan) -> list[str]:
     """Every planned checkpoint, unit manifest, the prepared data, the one-cell results the plan knows
-    (:func:`single_cells`) and every transfer-examples file a ``transfer_examples`` job makes: targets of the run, so a missing one is made again
-    (Snakemake would otherwise skip a missing intermediate whose consumers are up to date)."""
+    (:func:`single_cells`) and every transfer-examples file a ``transfer_examples`` job makes: targets of the run,
+    so a missing one is made again (Snakemake would otherwise skip a missing intermediate whose consumers are up to
+    date)."""
     out = [paths.model_file(plan.root, m, s, e) for m in plan.models for s, e in plan.runs(m)]
     out += [unit.file(plan.root) for unit in plan.units]
     out += [paths.data_file(plan.root, plan.config["data"]["dataset"], s) for s in ("train", "val", "test")]
