@@ -48,7 +48,7 @@ proxy: $(STAMP) demo-data
 	mkdir -p docs/proxy
 	for t in claims claims_details; do cp results/proxy/tables/$$t.md results/proxy/tables/$$t.csv docs/proxy/; done
 	for f in $(PROXY_FIGURES); do cp results/proxy/figures/$$f.png docs/proxy/; done
-	{ echo "commit: $$(git rev-parse HEAD)$$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"; \
+	{ echo "commit: $$(git rev-parse HEAD)$$(git diff --quiet HEAD -- . ':!docs/proxy' || echo ' (with uncommitted changes)')"; \
 	  echo "config/proxy.yaml sha256: $$(sha256sum config/proxy.yaml | cut -d' ' -f1)"; \
 	  echo "machine: $$(nproc) CPU cores, $$(uname -m), torch $$($(PY) -c 'import torch; print(torch.__version__)')"; \
 	} > docs/proxy/PROVENANCE

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import kendalltau
 
 from atspectrum import inference as inf
 
@@ -147,3 +148,13 @@ def test_seeds_needed_projects_from_the_seed_variance():
     assert words.startswith("about ") and int(words.split()[1]) > 3
     one = inf.crossed(d[:1])[0]
     assert "one seed" in inf.seeds_needed(one, 0.5)
+
+
+def test_a_trends_interval_stays_within_the_range_of_kendalls_tau():
+    """The proxy's C3 max-norm trend read tau 0.33 [-0.79, +1.46]: a t interval of a bounded statistic is cut to it."""
+    values = np.array([[0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1], [0.1, 0.3, 0.2, 0.4], [0.2, 0.1, 0.4, 0.3]])
+    est = inf.seed_bootstrap(
+        values, lambda y: float(np.nan_to_num(kendalltau(np.arange(4), y)[0])), 400, inf.rng(0, "t")
+    )
+    low, high = est.interval()
+    assert est.se > 0.3 and -1.0 <= low < high <= 1.0  # unclipped: effect ± t(3) se reaches far beyond ±1

@@ -142,7 +142,7 @@ def test_a_config_that_means_the_same_schedules_nothing(tiny_run):
         models__rn__eps=[0.0, 16.0],
         train__epochs=6.0,
         quantization__beta=[4.0],
-        checklist={"large_beta": {"beta": 1e6}},
+        checklist={"large_beta": {"beta": 1e6}, "large_delta": {"delta": 128.0}},
     )
     for cfg in (yaml.safe_dump(reordered(TINY), sort_keys=False), written_out, floats):
         res = snakemake(tiny_run, cfg, "-n")
@@ -178,7 +178,7 @@ def test_adding_a_delta_schedules_only_its_evaluations_and_the_aggregate(tiny_ru
 
 def test_changing_the_pgd_attack_reruns_the_pgd_jobs_and_parts_the_shared_computations(tiny_run):
     counts, units = planned(tiny_run, changed(overdesign__attack={"steps": 6}))
-    # PGD at delta 0, 8, 16 and the checklist's 64 (units), and its more-steps PGD. TINY's transfer and BPDA had the
+    # PGD at delta 0, 8, 16 and the checklist's 128 (units), and its more-steps PGD. TINY's transfer and BPDA had the
     # grid's PGD settings, so their unquantized cells and the transfer examples were the PGD units'; now that PGD
     # differs they are their own again: transfer's and BPDA's unquantized units, the transfer examples of each eps at
     # delta 8 (rule transfer_examples), and the transfer unit that reads them. No quantized cell is recomputed.
@@ -192,7 +192,7 @@ def test_changing_the_pgd_attack_reruns_the_pgd_jobs_and_parts_the_shared_comput
         "aggregate_quantization_clean": 1,
         **FOLLOWERS,
     }
-    assert units == {("pgd", d, "none") for d in ("0", "8", "16", "64")} | {
+    assert units == {("pgd", d, "none") for d in ("0", "8", "16", "128")} | {
         ("transfer", "8", "none"),
         ("transfer", "0", "none"),
         ("bpda", "8", "none"),
@@ -352,7 +352,7 @@ def planned(workdir, config) -> tuple[dict[str, int], set[tuple[str, str, str]]]
 def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
     counts, units = planned(tiny_run, changed(quantization__beta=[4, 8]))
     # transfer at delta 8 and delta 0 (clean) and BPDA at delta 8, at beta 8 (each over both eps); and beta 8 becomes
-    # the checklist's headline beta (checklist.masking.beta: null): its BPDA at delta 64 and BPDA-25 at eps 16
+    # the checklist's headline beta (checklist.masking.beta: null): its BPDA at delta 128 and BPDA-25 at eps 16
     assert counts == {
         "evaluate_quantized": 3 + 1,
         "evaluate_quantized_steps": 1,
@@ -364,7 +364,7 @@ def test_adding_a_beta_schedules_only_its_evaluations_and_aggregates(tiny_run):
         ("transfer", "8", "beta8"),
         ("transfer", "0", "beta8"),
         ("bpda", "8", "beta8"),
-        ("bpda", "64", "beta8"),
+        ("bpda", "128", "beta8"),
         ("bpda5x", "8", "beta8"),
     }
 
@@ -384,7 +384,7 @@ def test_adding_a_quantization_delta_schedules_only_its_units(tiny_run):
 
 def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
     counts, units = planned(tiny_run, changed(quantization__bpda={"steps": 7}))
-    assert counts == {  # + the checklist's BPDA at delta 64 and BPDA with 5x the steps (eps 16, conv0)
+    assert counts == {  # + the checklist's BPDA at delta 128 and BPDA with 5x the steps (eps 16, conv0)
         "evaluate_quantized": 3,
         "evaluate_quantized_steps": 1,
         "aggregate_quantization": 1,
@@ -394,7 +394,7 @@ def test_changing_bpda_steps_reruns_bpda_jobs_only(tiny_run):
     assert units == {
         ("bpda", "8", "none"),
         ("bpda", "8", "beta4"),
-        ("bpda", "64", "beta4"),
+        ("bpda", "128", "beta4"),
         ("bpda5x", "8", "beta4"),
     }
 
@@ -689,7 +689,7 @@ def test_compute_table_and_the_config_used(tiny_run):
 
 def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path):
     """The checklist runs on the tiny grid: every check with a verdict and numbers that match the evaluations; its
-    extra evaluations are PGD at delta 64, PGD with 5x the steps and beta 1e6; strict fails the run, naming checks."""
+    extra evaluations are PGD at delta 128, PGD with 5x the steps and beta 1e6; strict fails the run, naming checks."""
     import shutil
 
     out = tiny_run / "results" / "tiny"
@@ -719,7 +719,7 @@ def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path
         return 100 * pd.read_parquet(out / "eval/rn/seed0/eps16" / rel)["correct"].mean()
 
     assert rows.loc["large_delta", "eps"] == 16 and rows.loc["large_delta", "limit"] == 1.0
-    assert rows.loc["large_delta", "value"] == pytest.approx(acc("pgd/delta64/none.parquet"), abs=1e-3)
+    assert rows.loc["large_delta", "value"] == pytest.approx(acc("pgd/delta128/none.parquet"), abs=1e-3)
     more = acc("pgd/delta16/none.parquet") - acc("pgd5x/delta16/none.parquet")
     assert rows.loc["more_steps", "value"] == pytest.approx(more, abs=1e-3)
     assert "PGD_16-25" in rows.loc["more_steps", "measured"]  # 5 x the tiny grid's 5 steps
@@ -731,8 +731,8 @@ def test_checklist_table_reports_every_check_with_its_numbers(tiny_run, tmp_path
     huge_beta = acc("transfer/delta0/conv0/beta1000000.parquet") - acc("pgd/delta0/none.parquet")
     assert rows.loc["large_beta", "value"] == pytest.approx(abs(huge_beta), abs=1e-3)
     assert "| large_delta | rn | 16 |" in (out / "tables/checklist.md").read_text()
-    # gradient masking on the quantized cell (conv0 at TINY's only beta, 4): BPDA at delta 64, BPDA-25 at delta 8
-    assert rows.loc["bpda_large_delta", "value"] == pytest.approx(acc("bpda/delta64/conv0/beta4.parquet"), abs=1e-3)
+    # gradient masking on the quantized cell (conv0 at TINY's only beta, 4): BPDA at delta 128, BPDA-25 at delta 8
+    assert rows.loc["bpda_large_delta", "value"] == pytest.approx(acc("bpda/delta128/conv0/beta4.parquet"), abs=1e-3)
     more = acc("bpda/delta8/conv0/beta4.parquet") - acc("bpda5x/delta8/conv0/beta4.parquet")
     assert rows.loc["bpda_more_steps", "value"] == pytest.approx(more, abs=1e-3)
     assert "BPDA_8-25" in rows.loc["bpda_more_steps", "measured"]

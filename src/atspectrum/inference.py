@@ -48,13 +48,16 @@ class Estimate:
     n_clusters: int = 1
     components: tuple = (0.0, 0.0, 0.0)
     samples: np.ndarray | None = field(default=None, repr=False, compare=False)
+    bounds: tuple = (-math.inf, math.inf)  # the statistic's range (Kendall's tau: [-1, 1]); the interval stays in it
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
-        """The t interval (NaN where no variance was observed: one seed of a statistic without test images)."""
+        """The t interval, within :attr:`bounds` (NaN where no variance was observed: one seed of a statistic without
+        test images)."""
         if not self.se > 0:
             return math.nan, math.nan
         half = float(_t.ppf((1 + level) / 2, self.df)) * self.se
-        return self.effect - half, self.effect + half
+        low, high = self.bounds
+        return max(self.effect - half, low), min(self.effect + half, high)
 
     def _tail(self, below: bool, bound: float) -> float:
         """Two-sided p of the effect lying above ``bound`` (``below``: of its lying below it)."""
@@ -120,17 +123,20 @@ def _counts(gen: np.random.Generator, n: int, resamples: int) -> np.ndarray:
     return gen.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(float)
 
 
-def seed_bootstrap(values, statistic, resamples: int, gen: np.random.Generator) -> Estimate:
-    """``statistic`` (non-linear: Kendall's τ of a curve) of the seed-averaged row of ``values`` (seeds × points),
-    resampled over the seeds: its standard error the resamples' (scaled by S/(S − 1)), S − 1 degrees of freedom."""
+def seed_bootstrap(
+    values, statistic, resamples: int, gen: np.random.Generator, bounds: tuple = (-1.0, 1.0)
+) -> Estimate:
+    """``statistic`` (non-linear: Kendall's τ of a curve, within ``bounds``) of the seed-averaged row of ``values``
+    (seeds × points), resampled over the seeds: its standard error the resamples' (scaled by S/(S − 1)), S − 1
+    degrees of freedom; the interval is cut to ``bounds`` (a τ beyond ±1 means nothing)."""
     values = np.asarray(values, dtype=float)
     s = len(values)
     effect = float(statistic(values.mean(axis=0)))
     if s < 2:
-        return Estimate(effect, 0.0, 1.0, 1)
+        return Estimate(effect, 0.0, 1.0, 1, bounds=bounds)
     samples = np.array([statistic(w @ values / s) for w in _counts(gen, s, resamples)])
     se = math.sqrt(float(np.var(samples, ddof=1)) * s / (s - 1))
-    return Estimate(effect, se, s - 1.0, s, 1, (se * se * s, 0.0, 0.0), samples)
+    return Estimate(effect, se, s - 1.0, s, 1, (se * se * s, 0.0, 0.0), samples, bounds)
 
 
 def normal(effect: float, se: float, n_clusters: int) -> Estimate:
