@@ -117,22 +117,145 @@ def test_transfer_scores_the_examples_on_the_quantized_model(tmp_path, calls):
     assert all(args[0] == Quantizer("conv0", 4.0, False) for _, args, _ in calls)
 
 
-@pytest.mark.parametrize("change", ["nothing", "settings", "model weights", "test split"])
+def _same_files(again, first):
+    """``again`` writing its cells to ``first``'s files: only their stored keys can tell the two computations apart."""
+    again.params.cells = [[c, path] for (c, _), (_, path) in zip(again.params.cells, first.params.cells)]
+    return again
+
+
+# Each change alone, the cells' files kept where they are; the number of cells the second run must compute. Changes
+# that set what a cell computes recompute it; speed-only ones (batch size, threads) reuse it.
+CHANGES = {
+    "nothing": 0,
+    "settings": 2,
+    "attack": 2,
+    "seed": 2,
+    "delta": 2,
+    "eps": 1,
+    "layer": 2,
+    "beta": 2,
+    "model weights": 1,
+    "test split": 2,
+    "eval batch size": 0,
+    "threads": 0,
+}
+BOTH = {**SETTINGS, "restarts": 1, "losses": ["ce"]}  # settings that both BPDA and APGD-BPDA read
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
 def test_a_unit_recomputes_exactly_when_what_determines_its_cells_changes(tmp_path, calls, change):
-    """Bug caught: a cell key without the attack's settings (or without a file's contents): a changed attack would
-    reuse the old attack's cells and the tables keep its numbers."""
-    first = job(tmp_path, "bpda", 8, "beta4", 4.0, [0, 8])
+    """Bug caught: a cell key without the attack's settings, its kind, the seed, δ, ε, the layer, β or a file's
+    contents: the changed unit would reuse the old computation's cells and the tables keep its numbers. And: a key
+    with a speed-only setting (every rerun on another machine would recompute the grid)."""
+    first = job(tmp_path, "bpda", 8, "beta4", 4.0, [0, 8], BOTH)
     run(first)
     assert len(calls) == 2
     calls.clear()
-    again = job(tmp_path, "bpda", 8, "beta4", 4.0, [0, 8])  # the same files
+    attack, delta, q, beta, cells_eps = "bpda", 8, "beta4", 4.0, [0, 8]
+    if change == "attack":
+        attack = "apgd-bpda"
+    elif change == "delta":
+        delta = 16
+    elif change == "beta":
+        q, beta = "beta8", 8.0
+    again = job(tmp_path, attack, delta, q, beta, cells_eps, BOTH)  # the same model and test files
     if change == "settings":
-        again.params.attack = {**SETTINGS, "steps": 3}
+        again.params.attack = {**BOTH, "steps": 3}
+    elif change == "seed":
+        again.wildcards.seed = "1"
+        again.params.cells = [[{**c, "seed": 1}, path] for c, path in again.params.cells]
+    elif change == "eps":  # the eps-8 model's file evaluated as eps 9
+        again.params.eps = [0, 9]
+        again.params.cells = [[{**c, "eps": 9 if c["eps"] == 8 else 0}, path] for c, path in again.params.cells]
+    elif change == "layer":
+        again.params.cells = [[{**c, "layer": "layer1"}, path] for c, path in again.params.cells]
     elif change == "model weights":
         models.save(again.input.models[1], models.build("resnet18", num_classes=3, in_channels=1, width=2, seed=99))
     elif change == "test split":
         test = np.load(again.input.test)
         prepared._write_npz_atomic(again.input.test, test["images"][::-1].copy(), test["labels"], test["index"])
-    run(again)
-    expected = {"nothing": 0, "settings": 2, "model weights": 1, "test split": 2}[change]
-    assert len(calls) == expected
+    elif change == "eval batch size":
+        again.resources.eval_batch = 2
+    elif change == "threads":
+        again.threads = 2
+    run(_same_files(again, first))
+    assert len(calls) == CHANGES[change]
+    if change == "layer":
+        assert all(kwargs["eval_quantize"].layer == "layer1" for _, _, kwargs in calls)
+    if change == "seed":  # the attack's random start follows the unit's training seed
+        assert all(kwargs["seed"] == 1 for _, _, kwargs in calls)
+
+
+def test_transfer_examples_are_the_units_pgd_at_its_seed_and_delta(tmp_path, monkeypatch):
+    """Bug caught: transfer_examples.py attacking with seed 0 (every seed's examples from the same random start) or
+    the key it stores without its seed (another seed's examples would pass the check when read)."""
+    from atspectrum.attacks import transfer
+
+    made = []
+
+    def pgd(model, images, labels, delta, spec, **kwargs):
+        made.append((delta, spec, kwargs))
+        frame = pd.DataFrame({"index": np.arange(len(labels)), "label": labels.numpy(), "pred": 0, "correct": False})
+        return frame, images.float() / 255
+
+    monkeypatch.setattr(evaluate, "attack_per_example", pgd)
+    keys = []
+    for seed in (1, 2):
+        base = job(tmp_path, "pgd", 8, "none", None, [16])
+        out = str(tmp_path / f"adv{seed}.npz")
+        stand_in = types.SimpleNamespace(
+            log=base.log,
+            params=types.SimpleNamespace(attack=SETTINGS, device="cpu"),
+            wildcards=types.SimpleNamespace(model="rn", seed=str(seed), eps="16", delta="8"),
+            input=Input(test=base.input.test, model=base.input.models[0]),
+            output=[out],
+            resources=base.resources,
+            threads=1,
+        )
+        runpy.run_path(f"{SCRIPTS}/transfer_examples.py", init_globals={"snakemake": stand_in})
+        keys.append(transfer.stored_key(out))
+    assert [(d, kw["seed"], kw["keep_adv"]) for d, _, kw in made] == [(8, 1, True), (8, 2, True)]
+    assert all(spec.steps == SETTINGS["steps"] for _, spec, _ in made)
+    assert keys[0] and keys[0] != keys[1]
+
+
+def test_training_starts_from_the_seeds_weights_the_same_for_every_eps(tmp_path, monkeypatch):
+    """Bug caught: train.py building the model with a fixed seed (every training seed would start from the same
+    weights) or with the eps (a model's eps would differ in more than its training strength); and the checkpoint
+    without its (model, seed, eps) identity."""
+    import atspectrum.train as training
+    from atspectrum import config as atconfig
+
+    cfg = atconfig.load("config/demo.yaml", check_data=False)
+    name = next(iter(cfg["models"]))
+    started = {}
+
+    def train(model, train_data, val_data, config, **kwargs):
+        started[(config.seed, config.eps)] = {k: v.clone() for k, v in model.state_dict().items()}
+        return model, [{"epoch": 1}], {"selected_epoch": 1}
+
+    monkeypatch.setattr(training, "train", train)
+    base = job(tmp_path, "pgd", 8, "none", None, [0])
+    for seed, eps in ((0, 0), (0, 16), (1, 0)):
+        folder = tmp_path / f"s{seed}e{eps}" / "results/w/models" / name / f"seed{seed}" / f"eps{eps}"
+        stand_in = types.SimpleNamespace(
+            log=base.log,
+            params=types.SimpleNamespace(
+                spec=atconfig.model_spec(cfg, name),
+                hp=atconfig.train_hparams(cfg, name, eps, seed),
+                state=str(folder / "state.pt"),
+                device="cpu",
+            ),
+            wildcards=types.SimpleNamespace(model=name, seed=str(seed), eps=str(eps)),
+            input=Input(train=base.input.test, val=base.input.test),
+            output=Input(model=str(folder / "model.pt"), log=str(folder / "log.csv"), metrics=str(folder / "m.json")),
+            resources=base.resources,
+            threads=1,
+        )
+        runpy.run_path(f"{SCRIPTS}/train.py", init_globals={"snakemake": stand_in})
+        models.load(stand_in.output.model)  # its identity is the one of its path
+        stored = torch.load(stand_in.output.model, weights_only=True)["meta"]["identity"]
+        assert stored == {"model": name, "seed": seed, "eps": eps}
+    same = [torch.equal(started[(0, 0)][k], started[(0, 16)][k]) for k in started[(0, 0)]]
+    other = [torch.equal(started[(0, 0)][k], started[(1, 0)][k]) for k in started[(0, 0)]]
+    assert all(same) and not all(other)
