@@ -59,7 +59,7 @@ LINTED := src tests bench workflow/scripts
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
-	$(VENV)/bin/snakefmt --no-sort --check Snakefile workflow/rules
+	$(VENV)/bin/snakefmt --no-sort --check Snakefile workflow/rules examples/module/Snakefile
 
 # lint, pytest, then the workflow on a real one-node SLURM cluster (tests/slurm/cluster_test.sh: root only, skipped
 # otherwise)

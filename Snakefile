@@ -14,7 +14,10 @@ import sys
 
 # The atspectrum package comes from src/, installed or not: planning imports it here, and every job (local, or a
 # SLURM job, which inherits this environment) finds it on PYTHONPATH, also inside the rules' conda environment.
-SRC = os.path.join(workflow.basedir, "src")
+# atspectrum's own folder: this file's, also when a user's Snakefile elsewhere imports the workflow as a module
+# (workflow.basedir would be the user's folder then)
+ATSPECTRUM_DIR = workflow.current_basedir
+SRC = os.path.join(ATSPECTRUM_DIR, "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
 if os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] != SRC:
@@ -25,14 +28,15 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 # A --configfile replaces the paper config instead of being merged into it (a merge would keep the paper's models).
+# Imported as a module, the importing Snakefile's `config:` is the configuration (Snakemake skips this then).
 if not workflow.overwrite_configfiles:
 
-    configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+    configfile: os.path.join(ATSPECTRUM_DIR, "config", "config.yaml")
 
 
 import atspectrum.config as atconfig
 
-SCHEMA = os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
+SCHEMA = os.path.join(ATSPECTRUM_DIR, "workflow", "schemas", "config.schema.yaml")
 
 # Clear messages naming the offending key first, then Snakemake's own validation (which also fills defaults).
 try:
@@ -73,14 +77,6 @@ onstart:
     # A CUDA device asked for must exist where the jobs run: checked here when they run on this machine (on SLURM the
     # jobs run elsewhere, and each checks its own device).
     try:
-        prepared = all(os.path.exists(data_input(s)) for s in ("train", "val", "test"))
-        atconfig.check_inputs(config, data_input("test") if prepared else None)
-        if workflow.local_exec and config["device"].startswith("cuda"):
-            from atspectrum.runtime import devices
-
-            try:
-                devices.check(config["device"])
-            except RuntimeError as exc:
-                raise atconfig.ConfigError(f"config key 'device': {exc}") from None
+        atconfig.check_before_jobs(config, workflow.local_exec)
     except atconfig.ConfigError as exc:
         raise WorkflowError(f"invalid configuration: {exc}") from None

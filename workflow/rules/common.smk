@@ -54,7 +54,7 @@ def caption_file(name):
     """The caption ``workflow/report/<name>.rst``: the report shows it with every output ``reported`` under that name,
     and the rule's script heads its tables with it. An absolute path (read from the working directory as an input,
     from the rule file's directory as a report caption)."""
-    return os.path.join(workflow.basedir, "workflow", "report", f"{name}.rst")
+    return os.path.join(ATSPECTRUM_DIR, "workflow", "report", f"{name}.rst")
 
 
 def reported(files, caption, category, **labels):
@@ -308,7 +308,7 @@ def all_targets():
 
 
 # The grid the compute table projects to: the paper's (config/config.yaml), whatever this run's config is.
-PAPER_CONFIG = atconfig.load(os.path.join(workflow.basedir, "config", "config.yaml"), check_data=False)
+PAPER_CONFIG = atconfig.load(os.path.join(ATSPECTRUM_DIR, "config", "config.yaml"), check_data=False)
 
 
 def get_compute_inputs(w):

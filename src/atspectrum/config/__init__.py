@@ -38,6 +38,7 @@ from atspectrum.config.grid import (
     train_settings,
 )
 from atspectrum.config.inputs import (
+    check_before_jobs,
     check_corruptions,
     check_dataset,
     check_inputs,
@@ -118,6 +119,7 @@ __all__ = [
     "train_hparams",
     "train_settings",
     # inputs
+    "check_before_jobs",
     "check_corruptions",
     "check_dataset",
     "check_inputs",

@@ -140,6 +140,26 @@ def check_inputs(config: dict, prepared_test: str | None = None) -> None:
     check_corruptions(config, prepared_test_rows(config, prepared_test) if corruptions_enabled(config) else None)
 
 
+def check_before_jobs(config: dict, local: bool) -> None:
+    """What the workflow's ``onstart`` checks before the first job (not in a dry run, which only plans): the inputs
+    (:func:`check_inputs`, against the prepared test split once it exists) and, when the jobs run on this machine
+    (``local``), that a CUDA device asked for exists (on SLURM each job checks its own). Raises :class:`ConfigError`
+    naming the key. A Snakefile that imports the workflow as a module calls it from its own ``onstart`` (Snakemake
+    runs only the importing Snakefile's)."""
+    from atspectrum.runtime import paths
+
+    root, dataset = paths.run_dir(config["run"]), config["data"]["dataset"]
+    splits = [paths.data_file(root, dataset, s) for s in ("train", "val", "test")]
+    check_inputs(config, splits[-1] if all(os.path.exists(f) for f in splits) else None)
+    if local and config["device"].startswith("cuda"):
+        from atspectrum.runtime import devices
+
+        try:
+            devices.check(config["device"])
+        except RuntimeError as exc:
+            raise ConfigError(f"config key 'device': {exc}") from None
+
+
 def check_corruptions(config: dict, test=None) -> None:
     """A configured CIFAR-10-C root must hold every configured corruption, well formed (checked up front), and the
     images the corruption evaluation pairs with the clean ones: ``test`` is (source index, labels) of the prepared
