@@ -534,6 +534,27 @@ def test_a_replaced_cifar10c_file_reruns_exactly_its_corruption_evaluations(tiny
     assert "Nothing to be done" in snakemake(work, cfg, "-n").stdout
 
 
+def test_a_replaced_dataset_file_prepares_the_data_again_and_reruns_what_depends_on_it(tiny_run, tmp_path):
+    """The dataset's files under data.root: new contents in one of them (same name and size) move the prepared data
+    aside as stale, naming the file, and the run prepares it again and retrains on it (issue #25, part 3)."""
+    work = tmp_path / "wf"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    root = tmp_path / "fashion"
+    shutil.copytree(data.default_root("fashion_mnist"), root)
+    cfg = changed(data__root=str(root))
+    res = snakemake(work, cfg, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Nothing to be done" in snakemake(work, cfg, "-n").stdout
+    labels = root / "t10k-labels-idx1-ubyte.gz"
+    raw = labels.read_bytes()
+    labels.write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))  # the same size, other contents
+    dry = snakemake(work, cfg, "-n")
+    counts = job_counts(dry.stdout)
+    assert counts.get("prepare_data") == 1 and counts.get("train") == 2, dry.stdout[-3000:]
+    assert "t10k-labels-idx1-ubyte.gz was replaced" in dry.stdout + dry.stderr
+    assert (work / "results/tiny/data/fashion_mnist/test.npz.stale").exists()
+
+
 def test_filter_norm_and_corruption_outputs(tiny_run):
     out = tiny_run / "results" / "tiny"
     norms = one_seed(out / "tables/filter_norms_rn.csv")

@@ -63,9 +63,11 @@ def missing_dataset_files(name: str, root: str) -> list[str]:
 
 
 def dataset_inputs(data: dict) -> list[str]:
-    """The dataset files the data preparation reads, as far as they exist now (declared as its inputs: a replaced
-    file is newer than the prepared arrays, so Snakemake prepares them again and reruns what depends on them; a
-    missing one is named by the checks before the first job). Empty with ``data.download`` before the download."""
+    """The dataset files the data preparation reads, as far as they exist now. The preparation records them (size
+    and modification time) in the prepared arrays; a run's start moves arrays whose files were replaced aside
+    (``*.stale``, :mod:`atspectrum.planning.heal`), so the data is prepared again and what depends on it reruns. A
+    missing one is named by the checks before the first job. Empty with ``data.download`` (the files appear during
+    the preparation)."""
     from atspectrum import data as datamod
 
     if data.get("download"):  # the files appear during the preparation: declaring them would rerun it once more
