@@ -262,3 +262,85 @@ def test_a_nan_learning_rate_stops_in_the_first_epoch_with_nothing_saved(tmp_pat
     with pytest.raises(training.Diverged, match="epoch 1 of 3"):
         train(fresh(), tiny_data(32, 0), tiny_data(16, 1), cfg(lr=float("nan")), state_path=str(state))
     assert not state.exists()
+
+
+# ---- training methods (issue #24, part 3): TRADES against a reference written here, FGSM-RS as configured ---------
+
+
+def reference_trades_loss(model, x, y, eps, steps, step, beta, seed):
+    """TRADES as its authors' reference recipe states it, written independently of atspectrum (a model without
+    BatchNorm, so train and eval mode agree): PGD on KL(f(x) || f(x')) from x + 0.001 N(0, 1), then
+    CE(f(x), y) + beta KL(f(x) || f(x')) averaged over the batch."""
+    p_clean = torch.softmax(model(x), 1).detach()
+    g = torch.Generator().manual_seed(seed)
+    adv = (x + 0.001 * torch.randn(x.shape, generator=g)).clamp(x - eps, x + eps).clamp(0, 1)
+    for _ in range(steps):
+        adv = adv.detach().requires_grad_(True)
+        kl = (p_clean * (p_clean.log() - torch.log_softmax(model(adv), 1))).sum()
+        (grad,) = torch.autograd.grad(kl, adv)
+        adv = torch.min(torch.max(adv.detach() + step * grad.sign(), x - eps), x + eps).clamp(0, 1)
+    logits = model(x)
+    p = torch.softmax(logits, 1)
+    kl = (p * (p.log() - torch.log_softmax(model(adv), 1))).sum(1).mean()
+    return torch.nn.functional.cross_entropy(logits, y) + beta * kl
+
+
+def test_trades_loss_is_the_reference_recipes():
+    """Bugs caught: the KL's direction reversed, the clean term on the examples, beta not applied, the batch sum
+    instead of the mean, a uniform start."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+    x = torch.rand(10, 1, 8, 8)
+    y = torch.randint(0, 3, (10,))
+    c = cfg(eps=16, method="trades", trades_beta=3.0, attack_steps=4, attack_step_factor=0.25)
+    run = training._Run(
+        model, model, None, c, torch.device("cpu"), torch.contiguous_format, lambda m, i: m(i), 16 / 255
+    )
+    loss, _ = training.trades_loss(run, x, y, torch.Generator().manual_seed(5))
+    expected = reference_trades_loss(model, x, y, 16 / 255, 4, 0.25 * 16 / 255, 3.0, seed=5)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    plain = reference_trades_loss(model, x, y, 16 / 255, 4, 0.25 * 16 / 255, 0.0, seed=5)
+    assert abs(expected.item() - plain.item()) > 1e-3  # the KL term weighs in: the comparison can fail
+
+
+def test_trades_training_learns_and_differs_from_pgd_at():
+    data = tiny_data(96, 0), tiny_data(16, 1)
+    trades, rows, _ = train(fresh(), *data, cfg(method="trades", select="last"))
+    pgd, _, _ = train(fresh(), *data, cfg(select="last"))
+    assert rows[-1]["val_clean_acc"] > 50  # three classes: chance is 33%
+    assert not same_weights(weights(trades), weights(pgd))
+
+
+def test_fgsm_rs_is_one_step_of_its_factor_from_a_uniform_start_and_eps_0_stays_standard():
+    from atspectrum import config as atconfig
+
+    config = atconfig.load("config/demo.yaml", check_data=False)
+    name = next(iter(config["models"]))
+    config["train"].update(method="fgsm_rs", fgsm_rs={"step_factor": 1.5})
+    c = atconfig.train_config(config, name, 8)
+    assert (c.method, c.attack_steps, c.attack_step_factor, c.attack_random_start) == ("fgsm_rs", 1, 1.5, True)
+    standard = atconfig.train_config(config, name, 0)
+    assert standard.method == "pgd" and standard.attack_steps == config["train"]["attack"]["steps"]
+
+
+def test_adding_a_training_option_leaves_existing_models_params_alone():
+    """A training job's params are what decides whether Snakemake retrains it: a key added with the value that means
+    the old behaviour must not appear in them (else every finished model retrains after an upgrade). These are the
+    params' keys of a PGD-AT model as they were before training methods existed; a new TrainConfig field must join
+    NEUTRAL_TRAIN_KEYS (or be conditional, as trades_beta) to keep them so."""
+    from atspectrum import config as atconfig
+
+    config = atconfig.load("config/demo.yaml", check_data=False)
+    name = next(iter(config["models"]))
+    before = {"eps", "epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_milestones", "lr_gamma"}
+    before |= {"attack_steps", "attack_step_factor", "attack_random_start", "attack_bn_eval", "crop_padding", "flip"}
+    before |= {"select", "val_attack_steps", "val_attack_step_factor", "seed", "precision", "channels_last", "compile"}
+    for eps in (0, 8):
+        assert set(atconfig.train_hparams(config, name, eps)) == before
+    config["train"]["trades"] = {"beta": 2.0}  # not used by PGD-AT: no change
+    assert set(atconfig.train_hparams(config, name, 8)) == before
+    config["train"]["method"] = "trades"
+    hp = atconfig.train_hparams(config, name, 8)
+    assert hp["method"] == "trades" and hp["trades_beta"] == 2.0
+    assert TrainConfig(**hp).params() == hp
+    assert set(atconfig.train_hparams(config, name, 0)) == before  # eps 0: standard training whatever the method

@@ -203,6 +203,24 @@ def test_changing_training_hyperparameters_retrains_that_model(tiny_run):
     assert counts.get("train") == 2 and "prepare_data" not in counts
 
 
+def test_trades_retrains_only_the_adversarially_trained_model_and_runs_end_to_end(tiny_run, tmp_path):
+    """train.method: trades retrains the eps-16 model (eps 0 is standard training whatever the method) and everything
+    downstream of it; the run completes with the method recorded in the model's metrics (issue #24, part 3)."""
+    work = tmp_path / "wf"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    cfg = changed(train__method="trades")
+    counts = job_counts(snakemake(work, cfg, "-n").stdout)
+    assert counts.get("train") == 1 and "prepare_data" not in counts, counts
+    res = snakemake(work, cfg, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    metrics = yaml.safe_load((work / "results/tiny/models/rn/seed0/eps16/metrics.json").read_text())
+    assert metrics["hparams"]["method"] == "trades" and metrics["hparams"]["trades_beta"] == 6.0
+    assert (
+        "method" not in yaml.safe_load((work / "results/tiny/models/rn/seed0/eps0/metrics.json").read_text())["hparams"]
+    )
+    assert "Nothing to be done" in snakemake(work, cfg, "-n").stdout
+
+
 def test_invalid_config_fails_before_any_job_and_names_the_key(tmp_path):
     res = snakemake(tmp_path, changed(models__rn__eps=[0, -4]), "--cores", "1")
     assert res.returncode != 0

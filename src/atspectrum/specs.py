@@ -108,6 +108,11 @@ def search_part_size(n: int, search_fraction: float) -> int:
 
 
 SELECT = ("best_val", "last")
+TRAIN_METHODS = ("pgd", "trades", "fgsm_rs")
+# Training keys added after a run's params were first written, each with the value that means the behaviour from
+# before it existed: at that value it stays out of a training job's params (config.train_hparams), so that adding
+# an option never retrains finished models. A new TrainConfig field must be listed here (tests/test_config.py).
+NEUTRAL_TRAIN_KEYS = {"method": "pgd"}
 PRECISIONS = ("fp32", "bf16")
 
 
@@ -137,11 +142,15 @@ class TrainConfig:
     precision: str = "fp32"  # fp32 | bf16: autocast for the training forward/backward and its PGD (not validation)
     channels_last: bool = False
     compile: bool = False  # torch.compile the model used for training and its attack
+    method: str = "pgd"  # pgd | trades | fgsm_rs (fgsm_rs is pgd with one step from a uniform start)
+    trades_beta: float = 6.0  # TRADES: the weight of its KL term (only with method trades)
 
     def __post_init__(self):
         self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.method not in TRAIN_METHODS:
+            raise ValueError(f"method must be one of {TRAIN_METHODS}, got {self.method!r}")
         if self.select not in SELECT:
             raise ValueError(f"select must be one of {SELECT}, got {self.select!r}")
         for key in ("epochs", "batch_size", "eval_batch_size"):
@@ -149,6 +158,20 @@ class TrainConfig:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)!r}")
         if self.eps < 0:
             raise ValueError(f"eps must be >= 0, got {self.eps!r}")
+
+    def params(self) -> dict:
+        """What defines the training run, as plain values (a training job's params; the record a resumed state must
+        match): every field but the validation batch size (speed only), less the keys of ``NEUTRAL_TRAIN_KEYS`` at
+        their neutral value and ``trades_beta`` unless the method is TRADES. ``TrainConfig(**params)`` is this
+        config again."""
+        record = dataclasses.asdict(self) | {"lr_milestones": list(self.lr_milestones)}
+        del record["eval_batch_size"]
+        for key, neutral in NEUTRAL_TRAIN_KEYS.items():
+            if record[key] == neutral:
+                del record[key]
+        if self.method != "trades":
+            del record["trades_beta"]
+        return record
 
 
 # ----------------------------------------------------------------------------------------- attack specifications

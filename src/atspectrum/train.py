@@ -114,10 +114,8 @@ def validate(
 
 
 def _config_record(cfg: TrainConfig) -> dict:
-    """What defines a training run (the batch size of validation is speed only and left out)."""
-    record = dataclasses.asdict(cfg) | {"lr_milestones": list(cfg.lr_milestones)}
-    record.pop("eval_batch_size")
-    return record
+    """What defines a training run: :meth:`TrainConfig.params` (the batch size of validation is speed only)."""
+    return cfg.params()
 
 
 def _load_state(path: str) -> dict:
@@ -221,23 +219,14 @@ def _train_epoch(run: _Run, xs, ys, epoch: int, stop: list[int], state_path: str
         x = x.contiguous(memory_format=run.memory_format)
         y = ys[idx]
         data_seconds += time.perf_counter() - td
-        if cfg.eps > 0:
-            x = attacks.pgd(
-                run.net,
-                x,
-                y,
-                run.eps,
-                cfg.attack_steps,
-                cfg.attack_step_factor * run.eps,
-                random_start=cfg.attack_random_start,
-                generator=gen,
-                eval_mode=cfg.attack_bn_eval,
-                forward=run.forward,
-                allow_reduced_precision=cfg.precision != "fp32",
-            )
-        run.model.train()
-        logits = run.forward(run.net, x)
-        loss = F.cross_entropy(logits.float(), y)
+        if cfg.eps > 0 and cfg.method == "trades":
+            loss, logits = trades_loss(run, x, y, gen)
+        else:  # PGD-AT (FGSM-RS: its one step from a uniform start), or standard training at eps 0
+            if cfg.eps > 0:
+                x = _attack(run, x, y, gen)
+            run.model.train()
+            logits = run.forward(run.net, x)
+            loss = F.cross_entropy(logits.float(), y)
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         run.opt.step()
@@ -245,6 +234,46 @@ def _train_epoch(run: _Run, xs, ys, epoch: int, stop: list[int], state_path: str
         correct += (logits.argmax(1) == y).sum()
         seen += len(y)
     return loss_sum, correct, seen, data_seconds
+
+
+def _attack(run: _Run, x, y, gen, loss_fn=None, init=None):
+    """The training attack: PGD in the eps-ball with the configured steps, step factor and start (``loss_fn`` and
+    ``init`` as :func:`atspectrum.attacks.pgd` takes them; TRADES passes its KL loss and start)."""
+    cfg = run.cfg
+    return attacks.pgd(
+        run.net,
+        x,
+        y,
+        run.eps,
+        cfg.attack_steps,
+        cfg.attack_step_factor * run.eps,
+        random_start=cfg.attack_random_start,
+        loss_fn=loss_fn,
+        init=init,
+        generator=gen,
+        eval_mode=cfg.attack_bn_eval,
+        forward=run.forward,
+        allow_reduced_precision=cfg.precision != "fp32",
+    )
+
+
+def trades_loss(run: _Run, x, y, gen) -> tuple[torch.Tensor, torch.Tensor]:
+    """TRADES (Zhang et al. 2019, their reference recipe): the examples maximise KL(f(x) ‖ f(x')) by PGD from
+    x + 0.001·N(0, 1) (BatchNorm as ``attack_bn_eval`` says, the clean prediction fixed); the loss is the cross-entropy
+    on the clean images plus ``trades_beta`` times that KL on the examples, averaged over the batch. Returns the loss
+    and the logits on the examples (the epoch's training accuracy, as for PGD-AT)."""
+    with attacks.frozen(run.model, run.cfg.attack_bn_eval), torch.no_grad():
+        clean = F.softmax(run.forward(run.net, x).float(), dim=1)
+
+    def kl(logits, target):  # summed over the batch: the attack steps by the gradient's sign
+        return F.kl_div(F.log_softmax(logits.float(), dim=1), target, reduction="sum")
+
+    start = x + 0.001 * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+    adv = _attack(run, x, clean, gen, loss_fn=kl, init=start)
+    run.model.train()
+    logits_clean, logits_adv = run.forward(run.net, x).float(), run.forward(run.net, adv).float()
+    robust = F.kl_div(F.log_softmax(logits_adv, dim=1), F.softmax(logits_clean, dim=1), reduction="batchmean")
+    return F.cross_entropy(logits_clean, y) + run.cfg.trades_beta * robust, logits_adv
 
 
 def _select(best: dict, model: nn.Module, score: float, epoch: int) -> dict:

@@ -39,8 +39,14 @@ def train_settings(config: dict, model: str, eps: int) -> dict:
 
 
 def train_config(config: dict, model: str, eps: int, seed: int = 0) -> TrainConfig:
-    """The training recipe of (model, ε) at one training seed."""
+    """The training recipe of (model, ε) at one training seed. ``train.method`` applies to ε > 0 (ε = 0 is standard
+    training whatever the method); FGSM-RS is PGD-AT with one step of ``fgsm_rs.step_factor`` · ε from a uniform
+    start."""
     t = train_settings(config, model, eps)
+    method = t.get("method", "pgd") if int(eps) > 0 else "pgd"
+    attack = dict(t["attack"])
+    if method == "fgsm_rs":
+        attack.update(steps=1, step_factor=t["fgsm_rs"]["step_factor"], random_start=True)
     return TrainConfig(
         eps=int(eps),
         epochs=t["epochs"],
@@ -50,10 +56,10 @@ def train_config(config: dict, model: str, eps: int, seed: int = 0) -> TrainConf
         weight_decay=t["weight_decay"],
         lr_milestones=tuple(t["lr_milestones"]),
         lr_gamma=t["lr_gamma"],
-        attack_steps=t["attack"]["steps"],
-        attack_step_factor=t["attack"]["step_factor"],
-        attack_random_start=t["attack"]["random_start"],
-        attack_bn_eval=t["attack"]["bn_eval"],
+        attack_steps=attack["steps"],
+        attack_step_factor=attack["step_factor"],
+        attack_random_start=attack["random_start"],
+        attack_bn_eval=attack["bn_eval"],
         crop_padding=t["augment"]["crop_padding"],
         flip=t["augment"]["flip"],
         select=t["select"],
@@ -64,17 +70,15 @@ def train_config(config: dict, model: str, eps: int, seed: int = 0) -> TrainConf
         precision=t["precision"],
         channels_last=t["channels_last"],
         compile=t["compile"],
+        method=method,
+        trades_beta=t.get("trades", {}).get("beta", 6.0),
     )
 
 
 def train_hparams(config: dict, model: str, eps: int, seed: int = 0) -> dict:
-    """:func:`train_config` as plain scalars and lists (a rule's params: changing one retrains that model only)."""
-    import dataclasses
-
-    hp = dataclasses.asdict(train_config(config, model, eps, seed))
-    hp["lr_milestones"] = list(hp["lr_milestones"])
-    del hp["eval_batch_size"]  # speed only; the job reads eval.batch_size from the config
-    return hp
+    """:func:`train_config` as plain scalars and lists (a rule's params: changing one retrains that model only; a key
+    at its neutral value, or one its method does not use, is left out: :meth:`TrainConfig.params`)."""
+    return train_config(config, model, eps, seed).params()
 
 
 def model_spec(config: dict, model: str) -> dict:

@@ -51,7 +51,8 @@ def train_runtime_minutes(config: dict, model: str, eps: int, bench_dir: str | o
     ``--set-resources train:runtime=<minutes>``."""
     t = train_config(config, model, eps)
     images = config["data"]["train_size"] or {"cifar10": 49_000, "fashion_mnist": 59_000}[config["data"]["dataset"]]
-    passes = (t.attack_steps + 1) / 11 if eps else 1 / 11
+    # forward-backward passes per image, in units of a PGD-10 AT step's 11; TRADES adds the clean term's pass
+    passes = (t.attack_steps + 1 + (t.method == "trades")) / 11 if eps else 1 / 11
     rate = at_images_per_second(config["models"][model]["arch"], t.precision, bench_dir)
     seconds = t.epochs * images / rate * passes
     return int(30 + 1.5 * seconds / 60)
