@@ -1,7 +1,9 @@
 """Small synthetic datasets for tests."""
 
 import functools
+import os
 
+import numpy as np
 import torch
 
 
@@ -31,3 +33,22 @@ def trained_bars_model():
     m, rows, _ = train(m, bars(192, 0), bars(0, 1), cfg)
     assert rows[-1]["train_acc"] > 90
     return m.eval()
+
+
+def write_svhn(root, sizes=None, seed=0):
+    """SVHN's cropped-digits files (``train_32x32.mat``, ``test_32x32.mat``) in their real format: ``X`` uint8
+    32×32×3×N, ``y`` N×1 with labels 1..10 (10 is the digit 0), each image with a bright class-dependent bar so that
+    a small model can learn it. Returns ``{split: (X, y)}`` as written."""
+    from scipy.io import savemat
+
+    sizes = sizes or {"train": 400, "test": 64}
+    g = np.random.default_rng(seed)
+    written = {}
+    for split, n in sizes.items():
+        y = g.integers(1, 11, size=(n, 1)).astype(np.uint8)
+        x = g.integers(0, 80, size=(32, 32, 3, n)).astype(np.uint8)
+        for i, label in enumerate(y[:, 0] % 10):
+            x[3 * label : 3 * label + 3, 4:28, :, i] = 230
+        savemat(os.path.join(root, f"{split}_32x32.mat"), {"X": x, "y": y})
+        written[split] = (x, y)
+    return written

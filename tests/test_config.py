@@ -168,3 +168,22 @@ def test_planning_a_run_imports_no_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_wrn_normalises_by_its_datasets_statistics_and_cifar10_models_keep_their_params():
+    """SVHN's WRN gets SVHN's channel statistics (issue #24: it used CIFAR-10's); CIFAR-10's and Fashion-MNIST's
+    model specs stay as they were (no key added: no retraining after an upgrade)."""
+    import torch
+
+    from atspectrum import models
+    from atspectrum.specs import WRN_NORMALIZATION
+
+    config = C.load("config/config.yaml", check_data=False)
+    assert "mean" not in C.model_spec(config, "wrn28_10")
+    config["data"]["dataset"] = "svhn"
+    spec = C.model_spec(config, "wrn28_10")
+    assert spec["mean"] == list(WRN_NORMALIZATION["svhn"]["mean"]) and spec["num_classes"] == 10
+    assert "mean" not in C.model_spec(config, "resnet18")  # ResNet-18 normalises nothing (the paper's code)
+    model = models.build(**{**spec, "width": 1})
+    assert torch.allclose(model.mean.flatten(), torch.tensor(WRN_NORMALIZATION["svhn"]["mean"]))
+    assert torch.allclose(model.std.flatten(), torch.tensor(WRN_NORMALIZATION["svhn"]["std"]))

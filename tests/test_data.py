@@ -437,3 +437,41 @@ def test_a_payload_in_torchvisions_processed_cache_names_the_file(tmp_path):
     with pytest.raises(DataError) as exc:
         data.load("fashion_mnist", root=str(tmp_path / "tv"), split="test")
     assert str(processed / "test.pt") in str(exc.value)
+
+
+# ---- SVHN (issue #24, part 1): the cropped-digits MATLAB files, read by SciPy ----------------------------------
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_svhn_loads_exact_pixels_and_maps_label_10_to_digit_0(tmp_path, split):
+    from synthetic import write_svhn
+
+    x, y = write_svhn(str(tmp_path), {"train": 30, "test": 12})[split]
+    images, labels = data.load("svhn", str(tmp_path), split)
+    assert images.dtype == torch.uint8 and images.shape == (x.shape[3], 3, 32, 32)
+    assert torch.equal(images, torch.from_numpy(x).permute(3, 2, 0, 1))  # X is H×W×C×N
+    assert labels.dtype == torch.int64 and labels.tolist() == [int(v) % 10 for v in y[:, 0]]
+    assert (y[:, 0] == 10).any()  # the case that matters: 10 is the digit 0
+
+
+def test_svhn_missing_or_malformed_file_is_named(tmp_path):
+    from scipy.io import savemat
+
+    with pytest.raises(DataError, match="test_32x32.mat.*missing.*data.root"):
+        data.load("svhn", str(tmp_path), "test")
+    (tmp_path / "test_32x32.mat").write_bytes(b"not a mat file")
+    with pytest.raises(DataError, match="test_32x32.mat.*unreadable"):
+        data.load("svhn", str(tmp_path), "test")
+    savemat(tmp_path / "test_32x32.mat", {"X": np.zeros((28, 28, 1, 4), np.uint8), "y": np.ones((4, 1))})
+    with pytest.raises(DataError, match="test_32x32.mat.*32x32x3xN"):
+        data.load("svhn", str(tmp_path), "test")
+    savemat(tmp_path / "test_32x32.mat", {"X": np.zeros((32, 32, 3, 4), np.uint8), "y": np.zeros((4, 1))})
+    with pytest.raises(DataError, match="test_32x32.mat.*labels in 0..0"):
+        data.load("svhn", str(tmp_path), "test")
+
+
+def test_svhn_config_names_every_missing_file_before_any_job(tmp_path):
+    from atspectrum import config as atconfig
+
+    with pytest.raises(atconfig.ConfigError, match="data.root.*2 svhn file.*train_32x32.mat.*test_32x32.mat"):
+        atconfig.check_dataset({"dataset": "svhn", "root": str(tmp_path)}, files=True)

@@ -14,6 +14,7 @@ from atspectrum.specs import (
     QUANT_POINTS,
     SELECTABLE_QUANT_POINTS,
     WORST,
+    WRN_NORMALIZATION,
     TrainConfig,
     relu_between_blocks_of,
 )
@@ -91,6 +92,8 @@ def model_spec(config: dict, model: str) -> dict:
         spec["bn_momentum"] = m["bn_momentum"]
     if m["arch"] == "resnet18":
         spec["relu_between_blocks"] = relu_between_blocks_of(m.get("relu_between_blocks"))
+    if m["arch"] == "wrn28_10" and config["data"]["dataset"] in WRN_NORMALIZATION:
+        spec.update({k: list(v) for k, v in WRN_NORMALIZATION[config["data"]["dataset"]].items()})
     return spec
 
 

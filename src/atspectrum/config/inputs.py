@@ -35,11 +35,10 @@ def check_dataset(data: dict, files: bool = False) -> None:
             )
         return
     if datamod.default_root(name) is None:
-        hint = (
-            "install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist)"
-            if name == "fashion_mnist"
-            else "set it to a directory holding cifar-10-batches-py"
-        )
+        hint = {
+            "fashion_mnist": "install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist)",
+            "svhn": f"set it to a directory holding {' and '.join(datamod.SVHN_FILES.values())}",
+        }.get(name, "set it to a directory holding cifar-10-batches-py")
         raise ConfigError(
             f"config key 'data.root' is not set and {name} has no default location; {hint}, or set data.download: true"
         )
@@ -47,9 +46,13 @@ def check_dataset(data: dict, files: bool = False) -> None:
 
 def missing_dataset_files(name: str, root: str) -> list[str]:
     """The dataset files the data preparation reads that ``root`` lacks (every one): CIFAR-10's python batches
-    under ``<root>/cifar-10-batches-py``; Fashion-MNIST's four idx files (``.gz`` or not) in ``root`` or
-    torchvision's ``<root>/FashionMNIST/raw`` (or its processed ``.pt`` files)."""
+    under ``<root>/cifar-10-batches-py``; SVHN's two ``.mat`` files in ``root``; Fashion-MNIST's four idx files
+    (``.gz`` or not) in ``root`` or torchvision's ``<root>/FashionMNIST/raw`` (or its processed ``.pt`` files)."""
     from atspectrum import data as datamod
+
+    if name == "svhn":
+        paths = [os.path.join(root, f) for f in datamod.SVHN_FILES.values()]
+        return [p for p in paths if not os.path.isfile(p)]
 
     if name == "cifar10":
         base = os.path.join(root, datamod.CIFAR10_DIRNAME)
@@ -75,6 +78,8 @@ def dataset_inputs(data: dict) -> list[str]:
     root = data.get("root") or datamod.default_root(data["dataset"])
     if root is None or not os.path.isdir(root):
         return []
+    if data["dataset"] == "svhn":
+        return [p for p in (os.path.join(root, f) for f in datamod.SVHN_FILES.values()) if os.path.isfile(p)]
     if data["dataset"] == "cifar10":
         base = os.path.join(root, datamod.CIFAR10_DIRNAME)
         names = [f"data_batch_{b}" for b in range(1, 6)] + ["test_batch", "batches.meta"]

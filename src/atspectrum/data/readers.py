@@ -1,4 +1,5 @@
-"""Reading the original dataset files: CIFAR-10 through torchvision's reader, Fashion-MNIST's idx files checked
+"""Reading the original dataset files: CIFAR-10 through torchvision's reader, SVHN's MATLAB files through SciPy's,
+Fashion-MNIST's idx files checked
 and, for Debian's flat directory of ``*-ubyte.gz`` files, staged into the ``FashionMNIST/raw/`` layout torchvision
 expects (in a writable cache, the system directory being read-only), with :class:`DataError` messages that name the
 file and the fix."""
@@ -23,6 +24,7 @@ from atspectrum.data.sources import (
     _FASHION_SPLIT_FILES,
     CIFAR10_DIRNAME,
     FASHION_FILES,
+    SVHN_FILES,
     DataError,
     _check_split,
     _install_hint,
@@ -277,6 +279,44 @@ def _load_fashion_mnist(root: str, train: bool, download: bool):
 
 
 # --------------------------------------------------------------------------- #
+# SVHN
+# --------------------------------------------------------------------------- #
+def _load_svhn(root: str, train: bool, download: bool):
+    """One split of SVHN's cropped digits from ``<root>/{train,test}_32x32.mat`` (read by SciPy, no pickle; with
+    ``download`` fetched by torchvision first when absent): uint8 N×3×32×32 images, labels 0..9 (the file's 10 is
+    the digit 0)."""
+    split = "train" if train else "test"
+    path = os.path.join(root, SVHN_FILES[split])
+    if not os.path.isfile(path) and download:
+        import torchvision
+
+        torchvision.datasets.SVHN(root, split=split, download=True)
+    if not os.path.isfile(path):
+        raise DataError(f"SVHN file {path!r} is missing. Fix: {_install_hint('svhn')}")
+    try:
+        from scipy.io import loadmat
+
+        mat = loadmat(path, variable_names=["X", "y"])
+        images, labels = mat["X"], mat["y"]
+    except Exception as exc:  # not a MATLAB file, truncated, or without X / y
+        raise DataError(
+            f"SVHN file {path!r} is unreadable ({type(exc).__name__}: {exc}); it must be SVHN's cropped-digits "
+            f"format (X: uint8 32x32x3xN, y: N labels 1..10). Fix: {_install_hint('svhn')}"
+        ) from exc
+    labels = np.asarray(labels).reshape(-1)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[:3] != (32, 32, 3):
+        raise DataError(f"SVHN file {path!r}: X must be uint8 of shape 32x32x3xN, got {images.dtype} {images.shape}")
+    if labels.shape[0] != images.shape[3] or not np.isin(labels, np.arange(1, 11)).all():
+        seen = f"{labels.min():g}..{labels.max():g}" if labels.size else "none"
+        raise DataError(
+            f"SVHN file {path!r}: y must hold one label in 1..10 per image ({images.shape[3]} images), got "
+            f"{labels.shape[0]} labels in {seen}"
+        )
+    x = torch.from_numpy(np.ascontiguousarray(images.transpose(3, 2, 0, 1)))
+    return x, torch.from_numpy(labels.astype(np.int64) % 10)
+
+
+# --------------------------------------------------------------------------- #
 # public loading API
 # --------------------------------------------------------------------------- #
 def load(
@@ -289,4 +329,6 @@ def load(
     train = split == "train"
     if name == "cifar10":
         return _load_cifar10(path, train, download)
+    if name == "svhn":
+        return _load_svhn(path, train, download)
     return _load_fashion_mnist(path, train, download)

@@ -25,6 +25,7 @@ from atspectrum.specs import DataError
 
 __all__ = [
     "CIFAR10_DIRNAME",
+    "SVHN_FILES",
     "DataError",
     "DATASETS",
     "SPLITS",
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 
-DATASETS = ("cifar10", "fashion_mnist")
+DATASETS = ("cifar10", "fashion_mnist", "svhn")
 SPLITS = ("train", "test")
 
 # Where Debian's `dataset-fashion-mnist` installs its files; used when dpkg
@@ -48,6 +49,10 @@ DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 DEBIAN_FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
 
 CIFAR10_DIRNAME = "cifar-10-batches-py"
+
+# SVHN's cropped-digits format (http://ufldl.stanford.edu/housenumbers/, torchvision's layout): one MATLAB file per
+# split, `X` uint8 32×32×3×N and `y` N×1 with labels 1..10, 10 standing for the digit 0
+SVHN_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
 
 # The four Fashion-MNIST idx files (names without the .gz suffix), with the
 # idx "magic" number and the number of dimensions of each.
@@ -111,6 +116,12 @@ def _install_hint(name: str) -> str:
             "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; "
             "gzipped or not, flat or in torchvision's FashionMNIST/raw/ layout), "
             "or set data.download: true to let torchvision download it"
+        )
+    if name == "svhn":
+        return (
+            f"set data.root to a directory holding {' and '.join(SVHN_FILES.values())} (SVHN's cropped digits from "
+            "http://ufldl.stanford.edu/housenumbers/, torchvision's layout), or set data.download: true to let "
+            "torchvision download them"
         )
     return (
         f"set data.root to a directory containing {CIFAR10_DIRNAME}/ (the extracted "
