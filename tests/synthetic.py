@@ -52,3 +52,28 @@ def write_svhn(root, sizes=None, seed=0):
         savemat(os.path.join(root, f"{split}_32x32.mat"), {"X": x, "y": y})
         written[split] = (x, y)
     return written
+
+
+def write_cifar100(root, sizes=None, seed=0, classes=100):
+    """CIFAR-100's python version (``<root>/cifar-100-python/{train,test}``) in its real format: a pickled dict with
+    ``data`` (uint8 N×3072, the channel-major rows of 32×32×3 images), ``fine_labels`` and ``coarse_labels``; each
+    image has a bright class-dependent bar (labels drawn from the first ``classes`` classes). Returns
+    ``{split: (data, fine_labels)}`` as written."""
+    import pickle
+
+    sizes = sizes or {"train": 400, "test": 64}
+    base = os.path.join(root, "cifar-100-python")
+    os.makedirs(base, exist_ok=True)
+    g = np.random.default_rng(seed)
+    written = {}
+    for split, n in sizes.items():
+        fine = g.integers(0, classes, size=n)
+        images = g.integers(0, 80, size=(n, 3, 32, 32)).astype(np.uint8)
+        for i, label in enumerate(fine):
+            images[i, :, label % 32, 4:28] = 230
+        data = images.reshape(n, 3072)
+        batch = {"data": data, "fine_labels": fine.tolist(), "coarse_labels": (fine // 5).tolist()}
+        with open(os.path.join(base, split), "wb") as fh:
+            pickle.dump(batch, fh, protocol=2)
+        written[split] = (data, fine)
+    return written

@@ -475,3 +475,71 @@ def test_svhn_config_names_every_missing_file_before_any_job(tmp_path):
 
     with pytest.raises(atconfig.ConfigError, match="data.root.*2 svhn file.*train_32x32.mat.*test_32x32.mat"):
         atconfig.check_dataset({"dataset": "svhn", "root": str(tmp_path)}, files=True)
+
+
+# ---- CIFAR-100 (issue #24, part 1): a pickle reader that builds arrays, lists and dicts only ----------------------
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_cifar100_loads_exact_pixels_and_fine_labels(tmp_path, split):
+    from synthetic import write_cifar100
+
+    flat, fine = write_cifar100(str(tmp_path), {"train": 20, "test": 8})[split]
+    images, labels = data.load("cifar100", str(tmp_path), split)
+    assert images.dtype == torch.uint8 and images.shape == (len(fine), 3, 32, 32)
+    assert torch.equal(images.reshape(len(fine), -1), torch.from_numpy(flat))  # channel-major rows
+    assert labels.dtype == torch.int64 and labels.tolist() == list(fine)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("touch payload-ran",))
+
+
+def test_cifar100_refuses_a_pickled_payload_before_it_runs(tmp_path, monkeypatch):
+    import pickle
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cifar-100-python").mkdir()
+    with open(tmp_path / "cifar-100-python" / "test", "wb") as fh:
+        pickle.dump({"data": _Payload(), "fine_labels": [0]}, fh)
+    with pytest.raises(DataError, match="cifar-100-python/test.*unreadable.*os.system|cifar-100-python/test.*posix"):
+        data.load("cifar100", str(tmp_path), "test")
+    assert not (tmp_path / "payload-ran").exists()
+
+
+def test_cifar100_full_size_file_must_be_the_official_one(tmp_path, monkeypatch):
+    """A file with as many images as the real split is held to torchvision's MD5 (a damaged or altered copy of the
+    official file is refused); smaller files (subsets, fixtures) are checked for their structure only."""
+    from synthetic import write_cifar100
+
+    from atspectrum.data import readers
+
+    monkeypatch.setitem(readers.CIFAR100_SIZES, "test", 8)  # our 8-image file counts as full size
+    write_cifar100(str(tmp_path), {"test": 8})
+    with pytest.raises(DataError, match="cifar-100-python/test.*not the official file.*MD5"):
+        data.load("cifar100", str(tmp_path), "test")
+
+
+def test_cifar100_malformed_or_missing_files_are_named(tmp_path):
+    import pickle
+
+    from atspectrum import config as atconfig
+
+    with pytest.raises(atconfig.ConfigError, match="2 cifar100 file.*cifar-100-python/train.*cifar-100-python/test"):
+        atconfig.check_dataset({"dataset": "cifar100", "root": str(tmp_path)}, files=True)
+    with pytest.raises(DataError, match="cifar-100-python/test.*missing"):
+        data.load("cifar100", str(tmp_path), "test")
+    (tmp_path / "cifar-100-python").mkdir()
+    path = tmp_path / "cifar-100-python" / "test"
+    path.write_bytes(b"\x80\x02garbage")
+    with pytest.raises(DataError, match="cifar-100-python/test.*unreadable"):
+        data.load("cifar100", str(tmp_path), "test")
+    with open(path, "wb") as fh:
+        pickle.dump({"data": np.zeros((4, 100), np.uint8), "fine_labels": [0] * 4}, fh)
+    with pytest.raises(DataError, match="uint8 N×3072"):
+        data.load("cifar100", str(tmp_path), "test")
+    with open(path, "wb") as fh:
+        pickle.dump({"data": np.zeros((4, 3072), np.uint8), "fine_labels": [0, 1, 2, 100]}, fh)
+    with pytest.raises(DataError, match="fine_labels.*0..99"):
+        data.load("cifar100", str(tmp_path), "test")

@@ -221,17 +221,19 @@ def test_trades_retrains_only_the_adversarially_trained_model_and_runs_end_to_en
     assert "Nothing to be done" in snakemake(work, cfg, "-n").stdout
 
 
-def test_svhn_runs_end_to_end_from_its_files(tmp_path):
-    """data.dataset: svhn from SVHN's two .mat files (fake ones, in the real format) under data.root: planned,
-    trained, evaluated and tabulated like CIFAR-10, the paths named after it (issue #24, part 1)."""
-    from synthetic import write_svhn
+@pytest.mark.parametrize("dataset", ["svhn", "cifar100"])
+def test_another_dataset_runs_end_to_end_from_its_files(tmp_path, dataset):
+    """data.dataset: svhn (SVHN's two .mat files) or cifar100 (CIFAR-100's two pickles), fake files in the real
+    formats under data.root: planned, trained, evaluated and tabulated like CIFAR-10, with the dataset's classes and
+    the paths named after it (issue #24, part 1)."""
+    import synthetic
 
-    root = tmp_path / "svhn"
+    root = tmp_path / dataset
     root.mkdir()
-    write_svhn(str(root))
+    getattr(synthetic, f"write_{dataset}")(str(root))
     cfg = changed(
-        run="svhn",
-        data={"dataset": "svhn", "root": str(root), "val_size": 16, "train_size": 256, "test_size": 32},
+        run=dataset,
+        data={"dataset": dataset, "root": str(root), "val_size": 16, "train_size": 256, "test_size": 32},
         train__epochs=2,
         train__lr_milestones=[1],
         train__standard={"epochs": 2, "batch_size": 32},
@@ -239,13 +241,15 @@ def test_svhn_runs_end_to_end_from_its_files(tmp_path):
     )
     res = snakemake(tmp_path, cfg, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
-    out = tmp_path / "results/svhn"
-    test = np.load(out / "data/svhn/test.npz")
-    assert test["images"].shape == (32, 3, 32, 32) and set(test["labels"]) <= set(range(10))
+    out = tmp_path / "results" / dataset
+    test = np.load(out / f"data/{dataset}/test.npz")
+    assert test["images"].shape == (32, 3, 32, 32)
+    classes = {"svhn": 10, "cifar100": 100}[dataset]
+    assert set(test["labels"]) <= set(range(classes))
+    assert models.load(out / "models/rn/seed0/eps16/model.pt").spec["num_classes"] == classes
     robust = one_seed(out / "tables/robust_accuracy_rn.csv")
-    assert (
-        list(robust["eps"]) == [0, 16] and robust[["delta8", "delta16"]].apply(lambda c: c.between(0, 100)).all().all()
-    )
+    assert list(robust["eps"]) == [0, 16]
+    assert robust[["delta8", "delta16"]].apply(lambda c: c.between(0, 100)).all().all()
     assert "Nothing to be done" in snakemake(tmp_path, cfg, "-n").stdout
 
 

@@ -13,18 +13,22 @@ import math
 
 DATASET_INFO = {
     "cifar10": {"num_classes": 10, "in_channels": 3},
+    "cifar100": {"num_classes": 100, "in_channels": 3},
     "fashion_mnist": {"num_classes": 10, "in_channels": 1},
     "svhn": {"num_classes": 10, "in_channels": 3},
 }
 # each dataset's images as CIFAR-10-C stores them, (H, W, C): what a corruption directory must hold for that dataset
-IMAGE_SHAPE = {"cifar10": (32, 32, 3), "fashion_mnist": (28, 28, 1), "svhn": (32, 32, 3)}
+IMAGE_SHAPE = {"cifar10": (32, 32, 3), "cifar100": (32, 32, 3), "fashion_mnist": (28, 28, 1), "svhn": (32, 32, 3)}
 # The WRN-28-10 normalises its input inside (ResNet-18 does not, as in the paper's code): by CIFAR-10's channel mean
 # and standard deviation (the paper's), 0.5 / 0.5 for a single channel, and by these for the datasets listed (the
 # training split's per-channel statistics as commonly quoted; ours). A dataset listed here passes them to the model.
-WRN_NORMALIZATION = {"svhn": {"mean": (0.4377, 0.4438, 0.4728), "std": (0.1980, 0.2010, 0.1970)}}
+WRN_NORMALIZATION = {
+    "cifar100": {"mean": (0.5071, 0.4865, 0.4409), "std": (0.2673, 0.2564, 0.2762)},
+    "svhn": {"mean": (0.4377, 0.4438, 0.4728), "std": (0.1980, 0.2010, 0.1970)},
+}
 # images trained on per epoch for the time limits when data.train_size is not set: the training split less the
 # default 1,000 validation images
-TRAIN_IMAGES = {"cifar10": 49_000, "fashion_mnist": 59_000, "svhn": 72_257}
+TRAIN_IMAGES = {"cifar10": 49_000, "cifar100": 49_000, "fashion_mnist": 59_000, "svhn": 72_257}
 
 # The architectures: the paper's quantization points in forward order (the default grid; each model's docstring says
 # which tensor each point is), every selectable point (the paper's and named extras, in forward order), default width.

@@ -38,26 +38,38 @@ def check_dataset(data: dict, files: bool = False) -> None:
         hint = {
             "fashion_mnist": "install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist)",
             "svhn": f"set it to a directory holding {' and '.join(datamod.SVHN_FILES.values())}",
+            "cifar100": f"set it to a directory holding {datamod.CIFAR100_DIRNAME}",
         }.get(name, "set it to a directory holding cifar-10-batches-py")
         raise ConfigError(
             f"config key 'data.root' is not set and {name} has no default location; {hint}, or set data.download: true"
         )
 
 
-def missing_dataset_files(name: str, root: str) -> list[str]:
-    """The dataset files the data preparation reads that ``root`` lacks (every one): CIFAR-10's python batches
-    under ``<root>/cifar-10-batches-py``; SVHN's two ``.mat`` files in ``root``; Fashion-MNIST's four idx files
-    (``.gz`` or not) in ``root`` or torchvision's ``<root>/FashionMNIST/raw`` (or its processed ``.pt`` files)."""
+def _fixed_files(name: str, root: str) -> list[str] | None:
+    """The files a dataset with a fixed layout reads under ``root`` (None for Fashion-MNIST, whose layouts vary):
+    CIFAR-10's python batches, CIFAR-100's two pickles, SVHN's two ``.mat`` files."""
     from atspectrum import data as datamod
 
-    if name == "svhn":
-        paths = [os.path.join(root, f) for f in datamod.SVHN_FILES.values()]
-        return [p for p in paths if not os.path.isfile(p)]
-
     if name == "cifar10":
-        base = os.path.join(root, datamod.CIFAR10_DIRNAME)
         names = [f"data_batch_{b}" for b in range(1, 6)] + ["test_batch", "batches.meta"]
-        return [os.path.join(base, f) for f in names if not os.path.isfile(os.path.join(base, f))]
+        return [os.path.join(root, datamod.CIFAR10_DIRNAME, f) for f in names]
+    if name == "cifar100":
+        return [os.path.join(root, datamod.CIFAR100_DIRNAME, f) for f in ("train", "test")]
+    if name == "svhn":
+        return [os.path.join(root, f) for f in datamod.SVHN_FILES.values()]
+    return None
+
+
+def missing_dataset_files(name: str, root: str) -> list[str]:
+    """The dataset files the data preparation reads that ``root`` lacks (every one): CIFAR-10's python batches
+    under ``<root>/cifar-10-batches-py``; CIFAR-100's ``train`` and ``test`` under ``<root>/cifar-100-python``;
+    SVHN's two ``.mat`` files in ``root``; Fashion-MNIST's four idx files (``.gz`` or not) in ``root`` or
+    torchvision's ``<root>/FashionMNIST/raw`` (or its processed ``.pt`` files)."""
+    from atspectrum import data as datamod
+
+    fixed = _fixed_files(name, root)
+    if fixed is not None:
+        return [p for p in fixed if not os.path.isfile(p)]
     tv = os.path.join(root, "FashionMNIST")
     if all(os.path.isfile(os.path.join(tv, "processed", f)) for f in ("training.pt", "test.pt")):
         return []
@@ -78,12 +90,9 @@ def dataset_inputs(data: dict) -> list[str]:
     root = data.get("root") or datamod.default_root(data["dataset"])
     if root is None or not os.path.isdir(root):
         return []
-    if data["dataset"] == "svhn":
-        return [p for p in (os.path.join(root, f) for f in datamod.SVHN_FILES.values()) if os.path.isfile(p)]
-    if data["dataset"] == "cifar10":
-        base = os.path.join(root, datamod.CIFAR10_DIRNAME)
-        names = [f"data_batch_{b}" for b in range(1, 6)] + ["test_batch", "batches.meta"]
-        return [p for p in (os.path.join(base, f) for f in names) if os.path.isfile(p)]
+    fixed = _fixed_files(data["dataset"], root)
+    if fixed is not None:
+        return [p for p in fixed if os.path.isfile(p)]
     tv = os.path.join(root, "FashionMNIST")
     processed = [os.path.join(tv, "processed", f) for f in ("training.pt", "test.pt")]
     if all(os.path.isfile(p) for p in processed):

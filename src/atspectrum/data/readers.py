@@ -1,8 +1,9 @@
-"""Reading the original dataset files: CIFAR-10 through torchvision's reader, SVHN's MATLAB files through SciPy's,
-Fashion-MNIST's idx files checked
-and, for Debian's flat directory of ``*-ubyte.gz`` files, staged into the ``FashionMNIST/raw/`` layout torchvision
-expects (in a writable cache, the system directory being read-only), with :class:`DataError` messages that name the
-file and the fix."""
+"""Reading the original dataset files, with :class:`DataError` messages that name the file and the fix: CIFAR-10
+through torchvision's reader (official files only: MD5-checked); CIFAR-100 through a pickle reader that builds
+nothing but arrays, lists and dicts (a full-size file must be the official one, by torchvision's MD5; a smaller one,
+a subset or a test fixture, is checked for its structure); SVHN's MATLAB files through SciPy's; Fashion-MNIST's idx
+files checked and, for Debian's flat directory of ``*-ubyte.gz`` files, staged into the ``FashionMNIST/raw/``
+layout torchvision expects (in a writable cache, the system directory being read-only)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from atspectrum.data.sources import (
     _FASHION_IMAGE_SIDE,
     _FASHION_SPLIT_FILES,
     CIFAR10_DIRNAME,
+    CIFAR100_DIRNAME,
+    CIFAR100_SIZES,
     FASHION_FILES,
     SVHN_FILES,
     DataError,
@@ -279,6 +282,71 @@ def _load_fashion_mnist(root: str, train: bool, download: bool):
 
 
 # --------------------------------------------------------------------------- #
+# CIFAR-100
+# --------------------------------------------------------------------------- #
+# what a pickled CIFAR file may build besides dicts, lists, strings and numbers: numpy arrays (both module paths,
+# numpy 1's and numpy 2's); anything else (a payload calling os.system, say) is refused before it runs
+_ARRAY_GLOBALS = {
+    (module, name)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("_reconstruct", "scalar")
+} | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}  # the last: bytes in pickle protocol 2
+
+
+class _ArraysOnly(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) in _ARRAY_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it asks for {module}.{name}: only numpy arrays, lists and dicts are read")
+
+
+def _md5(path: str) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _load_cifar100(root: str, train: bool, download: bool):
+    """One split of CIFAR-100 (the 100 fine labels) from ``<root>/cifar-100-python/{train,test}``."""
+    split = "train" if train else "test"
+    path = os.path.join(root, CIFAR100_DIRNAME, split)
+    if not os.path.isfile(path) and download:
+        import torchvision
+
+        torchvision.datasets.CIFAR100(root, train=train, download=True)
+    if not os.path.isfile(path):
+        raise DataError(f"CIFAR-100 file {path!r} is missing. Fix: {_install_hint('cifar100')}")
+    try:
+        with open(path, "rb") as fh:
+            batch = _ArraysOnly(fh, encoding="latin1").load()
+        data, labels = np.asarray(batch["data"]), np.asarray(batch["fine_labels"])
+    except Exception as exc:  # not a pickle, truncated, a payload, or without data / fine_labels
+        raise DataError(
+            f"CIFAR-100 file {path!r} is unreadable ({type(exc).__name__}: {exc}); it must be CIFAR-100's python "
+            f"version (a dict with data: uint8 N×3072 and fine_labels). Fix: {_install_hint('cifar100')}"
+        ) from exc
+    n = data.shape[0] if data.ndim == 2 else -1
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise DataError(f"CIFAR-100 file {path!r}: data must be uint8 N×3072, got {data.dtype} {data.shape}")
+    if labels.shape != (n,) or not np.isin(labels, np.arange(100)).all():
+        raise DataError(f"CIFAR-100 file {path!r}: fine_labels must hold one label in 0..99 per image ({n} images)")
+    if n == CIFAR100_SIZES[split]:  # full size: the official file, or a damaged or altered copy of it
+        import torchvision
+
+        expected = dict(torchvision.datasets.CIFAR100.train_list + torchvision.datasets.CIFAR100.test_list)[split]
+        found = _md5(path)
+        if found != expected:
+            raise DataError(
+                f"CIFAR-100 file {path!r} holds {n} images but is not the official file (MD5 {found}, expected "
+                f"{expected}): damaged or altered. Fix: {_install_hint('cifar100')}"
+            )
+    images = torch.from_numpy(np.ascontiguousarray(data.reshape(n, 3, 32, 32)))
+    return images, torch.from_numpy(labels.astype(np.int64))
+
+
+# --------------------------------------------------------------------------- #
 # SVHN
 # --------------------------------------------------------------------------- #
 def _load_svhn(root: str, train: bool, download: bool):
@@ -331,4 +399,6 @@ def load(
         return _load_cifar10(path, train, download)
     if name == "svhn":
         return _load_svhn(path, train, download)
+    if name == "cifar100":
+        return _load_cifar100(path, train, download)
     return _load_fashion_mnist(path, train, download)

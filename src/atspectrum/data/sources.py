@@ -25,6 +25,7 @@ from atspectrum.specs import DataError
 
 __all__ = [
     "CIFAR10_DIRNAME",
+    "CIFAR100_DIRNAME",
     "SVHN_FILES",
     "DataError",
     "DATASETS",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 
-DATASETS = ("cifar10", "fashion_mnist", "svhn")
+DATASETS = ("cifar10", "cifar100", "fashion_mnist", "svhn")
 SPLITS = ("train", "test")
 
 # Where Debian's `dataset-fashion-mnist` installs its files; used when dpkg
@@ -49,6 +50,10 @@ DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 DEBIAN_FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
 
 CIFAR10_DIRNAME = "cifar-10-batches-py"
+# CIFAR-100's python version (torchvision's layout): one pickled dict per split (`train`, `test`) with `data` (uint8
+# N×3072, channel-major rows of 32×32 images) and `fine_labels` (the 100 classes)
+CIFAR100_DIRNAME = "cifar-100-python"
+CIFAR100_SIZES = {"train": 50_000, "test": 10_000}
 
 # SVHN's cropped-digits format (http://ufldl.stanford.edu/housenumbers/, torchvision's layout): one MATLAB file per
 # split, `X` uint8 32×32×3×N and `y` N×1 with labels 1..10, 10 standing for the digit 0
@@ -116,6 +121,12 @@ def _install_hint(name: str) -> str:
             "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; "
             "gzipped or not, flat or in torchvision's FashionMNIST/raw/ layout), "
             "or set data.download: true to let torchvision download it"
+        )
+    if name == "cifar100":
+        return (
+            f"set data.root to a directory containing {CIFAR100_DIRNAME}/ (the extracted cifar-100-python.tar.gz "
+            "from https://www.cs.toronto.edu/~kriz/cifar.html), or set data.download: true to let torchvision "
+            "download it"
         )
     if name == "svhn":
         return (
