@@ -287,7 +287,7 @@ def test_no_root_no_system_data(monkeypatch, _isolated_cache):
 
 
 def test_unknown_dataset_and_split(fashion_flat):
-    with pytest.raises(DataError, match="'mnist'.*cifar10, fashion_mnist"):
+    with pytest.raises(DataError, match="'mnist'.*cifar10, cifar100, fashion_mnist, svhn"):
         data.load("mnist", root=fashion_flat)
     with pytest.raises(DataError, match="'imagenet'"):
         data.resolve_root("imagenet", None, False)
