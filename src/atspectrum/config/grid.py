@@ -44,7 +44,7 @@ def train_config(config: dict, model: str, eps: int, seed: int = 0) -> TrainConf
     training whatever the method); FGSM-RS is PGD-AT with one step of ``fgsm_rs.step_factor`` · ε from a uniform
     start."""
     t = train_settings(config, model, eps)
-    method = t.get("method", "pgd") if int(eps) > 0 else "pgd"
+    method = t["method"] if int(eps) > 0 else "pgd"
     attack = dict(t["attack"])
     if method == "fgsm_rs":
         attack.update(steps=1, step_factor=t["fgsm_rs"]["step_factor"], random_start=True)
@@ -72,7 +72,7 @@ def train_config(config: dict, model: str, eps: int, seed: int = 0) -> TrainConf
         channels_last=t["channels_last"],
         compile=t["compile"],
         method=method,
-        trades_beta=t.get("trades", {}).get("beta", 6.0),
+        trades_beta=t["trades"]["beta"],
     )
 
 
