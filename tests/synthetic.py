@@ -77,3 +77,29 @@ def write_cifar100(root, sizes=None, seed=0, classes=100):
             pickle.dump(batch, fh, protocol=2)
         written[split] = (data, fine)
     return written
+
+
+def write_imagefolder(root, classes=("ant", "bee", "cat"), sizes=None, seed=0, side=(40, 36), gray=False):
+    """An ImageFolder (``<root>/{train,test}/<class>/<i>.png``, every fourth image a ``.jpg``) of ``side`` (W, H)
+    images, RGB or (``gray``) single-channel, each with a bright bar whose row depends on its class. Returns
+    ``{split: [(path, label), ...]}`` in the order the files sort."""
+    from PIL import Image
+
+    sizes = sizes or {"train": 400, "test": 64}
+    g = np.random.default_rng(seed)
+    written = {}
+    for split, n in sizes.items():
+        written[split] = []
+        for i in range(n):
+            label = i % len(classes)
+            pixels = g.integers(0, 80, size=(side[1], side[0], 3)).astype(np.uint8)
+            row = side[1] * (label + 1) // (len(classes) + 1)
+            pixels[row - 2 : row + 2, 4:-4] = 230
+            folder = os.path.join(root, split, classes[label])
+            os.makedirs(folder, exist_ok=True)
+            path = os.path.join(folder, f"{i:04d}.{'jpg' if i % 4 == 3 else 'png'}")
+            image = Image.fromarray(pixels)
+            (image.convert("L") if gray else image).save(path)
+            written[split].append((path, label))
+        written[split].sort()
+    return written

@@ -287,7 +287,7 @@ def test_no_root_no_system_data(monkeypatch, _isolated_cache):
 
 
 def test_unknown_dataset_and_split(fashion_flat):
-    with pytest.raises(DataError, match="'mnist'.*cifar10, cifar100, fashion_mnist, svhn"):
+    with pytest.raises(DataError, match="'mnist'.*cifar10, cifar100, fashion_mnist, imagefolder, svhn"):
         data.load("mnist", root=fashion_flat)
     with pytest.raises(DataError, match="'imagenet'"):
         data.resolve_root("imagenet", None, False)
@@ -543,3 +543,110 @@ def test_cifar100_malformed_or_missing_files_are_named(tmp_path):
         pickle.dump({"data": np.zeros((4, 3072), np.uint8), "fine_labels": [0, 1, 2, 100]}, fh)
     with pytest.raises(DataError, match="fine_labels.*0..99"):
         data.load("cifar100", str(tmp_path), "test")
+
+
+# --------------------------------------------------------------------------- #
+# ImageFolder
+# --------------------------------------------------------------------------- #
+def test_imagefolder_labels_follow_sorted_class_folders_and_images_are_resized_like_torchvision(tmp_path):
+    """Label i is the i-th class folder by name (torchvision's ImageFolder numbering), the images are read in RGB and
+    resized as torchvision's Resize(s) + CenterCrop(s) would, the pixels exactly (PNG) as written."""
+    import torchvision
+    import torchvision.transforms as T
+    from PIL import Image
+    from synthetic import write_imagefolder
+
+    write_imagefolder(str(tmp_path), classes=("zebra", "ant", "mole"), sizes={"train": 30, "test": 9})
+    reference = torchvision.datasets.ImageFolder(str(tmp_path / "test"))
+    assert reference.classes == ["ant", "mole", "zebra"]
+    for size in (32, 24):
+        images, labels = data.load("imagefolder", str(tmp_path), "test", image_size=size)
+        assert images.shape == (9, 3, size, size) and images.dtype == torch.uint8
+        assert labels.tolist() == [label for _, label in reference.samples]
+        for i, (path, _) in enumerate(reference.samples):
+            expected = np.asarray(T.CenterCrop(size)(T.Resize(size)(Image.open(path).convert("RGB"))))
+            assert np.array_equal(images[i].permute(1, 2, 0).numpy(), expected), path
+    # a class missing from test/ is fine; labels still number the training classes
+    for path in (tmp_path / "test" / "ant").iterdir():
+        os.remove(path)
+    _, labels = data.load("imagefolder", str(tmp_path), "test")
+    assert set(labels.tolist()) == {1, 2}
+
+
+def test_imagefolder_of_grayscale_images_has_one_channel_and_sets_the_models_input(tmp_path):
+    from synthetic import write_imagefolder
+
+    from atspectrum import config as atconfig
+
+    write_imagefolder(str(tmp_path), sizes={"train": 12, "test": 6}, gray=True, side=(32, 32))
+    images, _ = data.load("imagefolder", str(tmp_path), "train")
+    assert images.shape == (12, 1, 32, 32)
+    cfg = atconfig.validate(
+        {
+            "data": {"dataset": "imagefolder", "root": str(tmp_path), "image_size": 32, "val_size": 2},
+            "models": {"w": {"arch": "wrn28_10", "width": 1, "eps": [0]}},
+        }
+    )
+    spec = atconfig.model_spec(cfg, "w")
+    assert (spec["num_classes"], spec["in_channels"]) == (3, 1)
+    assert spec["mean"] == [0.5] and spec["std"] == [0.5]
+    assert atconfig.datasets.image_shape(cfg["data"]) == (32, 32, 1)
+    assert atconfig.datasets.prepare_params(cfg["data"]) == {"image_size": 32}
+    cfg["data"]["dataset"] = "cifar10"  # the other datasets' preparation has no image_size param
+    assert atconfig.datasets.prepare_params(cfg["data"]) == {}
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda root: __import__("shutil").rmtree(root / "test"), r"lacks .*/test"),
+        (lambda root: [__import__("shutil").rmtree(root / "train" / c) for c in ("bee", "cat")], "1 class folder"),
+        (lambda root: (root / "test" / "dog").mkdir(), r"\['dog'\].*test classes must be training classes"),
+        (lambda root: [os.remove(p) for p in (root / "train" / "bee").iterdir()], r"\['bee'\].*hold no image"),
+    ],
+)
+def test_imagefolder_layout_errors_name_the_folder_before_any_job(tmp_path, damage, message):
+    from synthetic import write_imagefolder
+
+    from atspectrum import config as atconfig
+
+    write_imagefolder(str(tmp_path), sizes={"train": 12, "test": 6})
+    damage(tmp_path)
+    with pytest.raises(atconfig.ConfigError, match="config key 'data.root'.*" + message):
+        atconfig.check_dataset({"dataset": "imagefolder", "root": str(tmp_path)}, files=True)
+    with pytest.raises(DataError, match=message):
+        data.load("imagefolder", str(tmp_path), "train")
+
+
+def test_imagefolder_unreadable_image_download_or_no_root_is_named(tmp_path):
+    from synthetic import write_imagefolder
+
+    from atspectrum import config as atconfig
+
+    written = write_imagefolder(str(tmp_path), sizes={"train": 12, "test": 6})
+    bad = written["test"][2][0]
+    with open(bad, "wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n truncated")
+    with pytest.raises(DataError, match=f"{bad}.*unreadable"):
+        data.load("imagefolder", str(tmp_path), "test")
+    with pytest.raises(atconfig.ConfigError, match="data.download.*nothing to download"):
+        atconfig.check_dataset({"dataset": "imagefolder", "root": str(tmp_path), "download": True})
+    with pytest.raises(atconfig.ConfigError, match="data.root.*needs data.root"):
+        atconfig.check_dataset({"dataset": "imagefolder", "root": None})
+    with pytest.raises(DataError, match="nothing to download"):
+        data.load("imagefolder", str(tmp_path), "test", download=True)
+
+
+def test_imagefolder_sizes_beyond_its_images_fail_before_any_job(tmp_path):
+    from synthetic import write_imagefolder
+
+    from atspectrum import config as atconfig
+
+    write_imagefolder(str(tmp_path), sizes={"train": 12, "test": 6})
+    base = {"dataset": "imagefolder", "root": str(tmp_path), "val_size": 4, "train_size": 8, "test_size": 6}
+    atconfig.check_dataset(base)  # exactly what there is
+    for key, value, match in (("train_size", 9, "8 training images left"), ("test_size", 7, "6 test images")):
+        with pytest.raises(atconfig.ConfigError, match=f"data.{key}': {value} is more than the {match}"):
+            atconfig.check_dataset(base | {key: value})
+    with pytest.raises(atconfig.ConfigError, match="data.val_size': 12 is more than the 11 of its 12 training"):
+        atconfig.check_dataset(base | {"val_size": 12, "train_size": None})

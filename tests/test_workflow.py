@@ -221,19 +221,21 @@ def test_trades_retrains_only_the_adversarially_trained_model_and_runs_end_to_en
     assert "Nothing to be done" in snakemake(work, cfg, "-n").stdout
 
 
-@pytest.mark.parametrize("dataset", ["svhn", "cifar100"])
+@pytest.mark.parametrize("dataset", ["svhn", "cifar100", "imagefolder"])
 def test_another_dataset_runs_end_to_end_from_its_files(tmp_path, dataset):
-    """data.dataset: svhn (SVHN's two .mat files) or cifar100 (CIFAR-100's two pickles), fake files in the real
-    formats under data.root: planned, trained, evaluated and tabulated like CIFAR-10, with the dataset's classes and
-    the paths named after it (issue #24, part 1)."""
+    """data.dataset: svhn (SVHN's two .mat files), cifar100 (CIFAR-100's two pickles) or imagefolder (PNG and JPEG
+    images of 40×36 in class folders, resized to 32), fake files in the real formats under data.root: planned,
+    trained, evaluated and tabulated like CIFAR-10, with the dataset's classes and the paths named after it (issue
+    #24, part 1)."""
     import synthetic
 
     root = tmp_path / dataset
     root.mkdir()
     getattr(synthetic, f"write_{dataset}")(str(root))
+    extra = {"image_size": 32} if dataset == "imagefolder" else {}
     cfg = changed(
         run=dataset,
-        data={"dataset": dataset, "root": str(root), "val_size": 16, "train_size": 256, "test_size": 32},
+        data={"dataset": dataset, "root": str(root), "val_size": 16, "train_size": 256, "test_size": 32, **extra},
         train__epochs=2,
         train__lr_milestones=[1],
         train__standard={"epochs": 2, "batch_size": 32},
@@ -244,13 +246,17 @@ def test_another_dataset_runs_end_to_end_from_its_files(tmp_path, dataset):
     out = tmp_path / "results" / dataset
     test = np.load(out / f"data/{dataset}/test.npz")
     assert test["images"].shape == (32, 3, 32, 32)
-    classes = {"svhn": 10, "cifar100": 100}[dataset]
+    classes = {"svhn": 10, "cifar100": 100, "imagefolder": 3}[dataset]
     assert set(test["labels"]) <= set(range(classes))
     assert models.load(out / "models/rn/seed0/eps16/model.pt").spec["num_classes"] == classes
     robust = one_seed(out / "tables/robust_accuracy_rn.csv")
     assert list(robust["eps"]) == [0, 16]
     assert robust[["delta8", "delta16"]].apply(lambda c: c.between(0, 100)).all().all()
     assert "Nothing to be done" in snakemake(tmp_path, cfg, "-n").stdout
+    if dataset == "imagefolder":  # an image added to a class folder: the data is prepared again, the models retrained
+        shutil.copy(next((root / "train" / "bee").iterdir()), root / "train" / "bee" / "new.png")
+        counts = job_counts(snakemake(tmp_path, cfg, "-n").stdout)
+        assert counts.get("prepare_data") == 1 and counts.get("train") == 2, counts
 
 
 def test_invalid_config_fails_before_any_job_and_names_the_key(tmp_path):

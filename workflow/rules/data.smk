@@ -5,6 +5,7 @@ rule prepare_data:
         val=paths.data_file(RUN_DIR, "{dataset}", "val"),
         test=paths.data_file(RUN_DIR, "{dataset}", "test"),
     params:
+        **atconfig.datasets.prepare_params(config["data"]),
         root=config["data"]["root"],
         download=config["data"]["download"],
         val_size=config["data"]["val_size"],

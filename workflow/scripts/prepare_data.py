@@ -19,5 +19,6 @@ counts = data.prepare(
     train_size=p.train_size,
     test_size=p.test_size,
     sources=sources,
+    **({"image_size": p.image_size} if hasattr(p, "image_size") else {}),
 )
 log(f"prepared {snakemake.wildcards.dataset}: {counts}")

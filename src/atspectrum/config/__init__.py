@@ -9,6 +9,7 @@ Modules, each importing only those above it: :mod:`~atspectrum.config.schema` (t
 rules and the jobs use ``atspectrum.config.<name>``.
 """
 
+from atspectrum.config import datasets
 from atspectrum.config.grid import (
     HEADLINE_BETA,
     QUANT_EVAL_ATTACKS,
@@ -76,6 +77,7 @@ from atspectrum.specs import (
 )
 
 __all__ = [
+    "datasets",
     # schema
     "SCHEMA_PATH",
     "ConfigError",

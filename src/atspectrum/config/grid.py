@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import copy
 
+from atspectrum.config import datasets
 from atspectrum.config.schema import load_schema, validator
 from atspectrum.specs import (
-    DATASET_INFO,
     QUANT_POINTS,
     SELECTABLE_QUANT_POINTS,
     WORST,
-    WRN_NORMALIZATION,
     TrainConfig,
     relu_between_blocks_of,
 )
@@ -86,14 +85,15 @@ def model_spec(config: dict, model: str) -> dict:
     """Arguments of :func:`atspectrum.models.build` for a configured model (``bn_momentum`` only when set: null is
     the architecture's paper value; ResNet-18's ``relu_between_blocks`` always, resolved, so that a change of the
     architecture's default retrains its models)."""
-    m, info = config["models"][model], DATASET_INFO[config["data"]["dataset"]]
-    spec = {"name": m["arch"], "width": m.get("width"), **info}
+    m = config["models"][model]
+    spec = {"name": m["arch"], "width": m.get("width"), **datasets.info(config["data"])}
     if m.get("bn_momentum") is not None:
         spec["bn_momentum"] = m["bn_momentum"]
     if m["arch"] == "resnet18":
         spec["relu_between_blocks"] = relu_between_blocks_of(m.get("relu_between_blocks"))
-    if m["arch"] == "wrn28_10" and config["data"]["dataset"] in WRN_NORMALIZATION:
-        spec.update({k: list(v) for k, v in WRN_NORMALIZATION[config["data"]["dataset"]].items()})
+    normalization = datasets.wrn_normalization(config["data"])
+    if m["arch"] == "wrn28_10" and normalization is not None:
+        spec.update(normalization)
     return spec
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 
+from atspectrum import imagefolder
+from atspectrum.config import datasets
 from atspectrum.config.grid import corruptions_enabled
 from atspectrum.config.schema import ConfigError
-from atspectrum.specs import IMAGE_SHAPE
+from atspectrum.specs import DataError
 
 
 def check_dataset(data: dict, files: bool = False) -> None:
@@ -18,6 +20,9 @@ def check_dataset(data: dict, files: bool = False) -> None:
     from atspectrum import data as datamod
 
     root, name = data.get("root"), data["dataset"]
+    if name == datasets.IMAGEFOLDER:
+        _check_imagefolder(data)
+        return
     if data.get("download"):
         return
     if root is not None:
@@ -45,6 +50,30 @@ def check_dataset(data: dict, files: bool = False) -> None:
         )
 
 
+def _check_imagefolder(data: dict) -> None:
+    """An ImageFolder: ``data.root`` set and laid out as ``train/`` and ``test/`` class folders with images (the
+    folders are scanned: cheap, and the plan needs the classes), nothing to download."""
+    if data.get("download"):
+        raise ConfigError(
+            "config key 'data.download': an ImageFolder has nothing to download; set it to false and data.root to "
+            "your images"
+        )
+    try:
+        files = imagefolder.layout(data.get("root") or "")["files"]
+    except DataError as exc:
+        raise ConfigError(f"config key 'data.root': {exc}") from None
+    n_train, n_test = len(files["train"]), len(files["test"])
+    for key, wanted, have, what in (
+        ("val_size", data.get("val_size") or 0, n_train - 1, f"of its {n_train} training images (one must be left)"),
+        ("train_size", data.get("train_size"), n_train - (data.get("val_size") or 0), "training images left"),
+        ("test_size", data.get("test_size"), n_test, "test images"),
+    ):
+        if wanted is not None and wanted > have:
+            raise ConfigError(
+                f"config key 'data.{key}': {wanted} is more than the {have} {what} under {data['root']!r}; lower it"
+            )
+
+
 def _fixed_files(name: str, root: str) -> list[str] | None:
     """The files a dataset with a fixed layout reads under ``root`` (None for Fashion-MNIST, whose layouts vary):
     CIFAR-10's python batches, CIFAR-100's two pickles, SVHN's two ``.mat`` files."""
@@ -67,6 +96,8 @@ def missing_dataset_files(name: str, root: str) -> list[str]:
     torchvision's ``<root>/FashionMNIST/raw`` (or its processed ``.pt`` files)."""
     from atspectrum import data as datamod
 
+    if name == datasets.IMAGEFOLDER:
+        return [d for d in (imagefolder.split_dir(root, s) for s in imagefolder.SPLIT_DIRS) if not os.path.isdir(d)]
     fixed = _fixed_files(name, root)
     if fixed is not None:
         return [p for p in fixed if not os.path.isfile(p)]
@@ -87,6 +118,8 @@ def dataset_inputs(data: dict) -> list[str]:
 
     if data.get("download"):  # the files appear during the preparation: declaring them would rerun it once more
         return []
+    if data["dataset"] == datasets.IMAGEFOLDER:  # its folders: images added, removed or renamed
+        return imagefolder.directories(data["root"]) if data.get("root") else []
     root = data.get("root") or datamod.default_root(data["dataset"])
     if root is None or not os.path.isdir(root):
         return []
@@ -198,7 +231,7 @@ def check_corruptions(config: dict, test=None) -> None:
     if not os.path.isdir(root):
         raise ConfigError(f"config key 'corruptions.root': CIFAR-10-C directory {root!r} does not exist")
     try:
-        cifar10c.check(root, config["corruptions"]["names"], IMAGE_SHAPE[config["data"]["dataset"]])
+        cifar10c.check(root, config["corruptions"]["names"], datasets.image_shape(config["data"]))
     except cifar10c.CorruptionDataError as exc:
         raise ConfigError(f"config key 'corruptions.root': {exc}") from None
     labels_file = os.path.join(root, cifar10c.LABELS_FILE)

@@ -7,8 +7,8 @@ import json
 import os
 from pathlib import Path
 
+from atspectrum.config import datasets
 from atspectrum.config.grid import train_config
-from atspectrum.specs import TRAIN_IMAGES
 
 # PGD-10 adversarial-training images/s on one H200 at the paper's batch sizes, per (architecture, training precision);
 # used only to size SLURM time limits (docs/performance.md; bench/throughput.py): ResNet-18 (batch 256) 3,098 in
@@ -51,7 +51,7 @@ def train_runtime_minutes(config: dict, model: str, eps: int, bench_dir: str | o
     architecture in its precision (:func:`at_images_per_second`), plus 30 minutes. Override it with Snakemake's
     ``--set-resources train:runtime=<minutes>``."""
     t = train_config(config, model, eps)
-    images = config["data"]["train_size"] or TRAIN_IMAGES[config["data"]["dataset"]]
+    images = datasets.train_images(config["data"])
     # forward-backward passes per image, in units of a PGD-10 AT step's 11; TRADES adds the clean term's pass
     passes = (t.attack_steps + 1 + (t.method == "trades")) / 11 if eps else 1 / 11
     rate = at_images_per_second(config["models"][model]["arch"], t.precision, bench_dir)

@@ -103,6 +103,7 @@ def prepare(
     train_size: Optional[int] = None,
     test_size: Optional[int] = None,
     sources: Optional[dict] = None,
+    image_size: int = 32,
 ) -> dict[str, int]:
     """Write ``out_dir/{train,val,test}.npz`` and return their sizes.
 
@@ -111,12 +112,13 @@ def prepare(
     dataset file prepares the data again.
     The source train split is split into train/val (:func:`split_train_val`);
     then ``train_size`` / ``test_size`` optionally keep a seeded random subset of
-    the train part / test split. Each file has ``images`` (uint8 N×C×H×W),
+    the train part / test split (``image_size``: the side an ImageFolder's images
+    are resized to). Each file has ``images`` (uint8 N×C×H×W),
     ``labels`` (int64) and ``index`` (int64 row in the original source split).
     """
     check_name(name)
-    tr_images, tr_labels = load(name, root, "train", download)
-    te_images, te_labels = load(name, root, "test", download)
+    tr_images, tr_labels = load(name, root, "train", download, image_size)
+    te_images, te_labels = load(name, root, "test", download, image_size)
     train_idx, val_idx = split_train_val(len(tr_labels), val_size, seed)
     train_idx = subset(train_idx, train_size, "train_size", seed, "training examples left after the validation split")
     test_idx = subset(torch.arange(len(te_labels), dtype=torch.int64), test_size, "test_size", seed, "test examples")

@@ -3,7 +3,8 @@ through torchvision's reader (official files only: MD5-checked); CIFAR-100 throu
 nothing but arrays, lists and dicts (a full-size file must be the official one, by torchvision's MD5; a smaller one,
 a subset or a test fixture, is checked for its structure); SVHN's MATLAB files through SciPy's; Fashion-MNIST's idx
 files checked and, for Debian's flat directory of ``*-ubyte.gz`` files, staged into the ``FashionMNIST/raw/``
-layout torchvision expects (in a writable cache, the system directory being read-only)."""
+layout torchvision expects (in a writable cache, the system directory being read-only); an ImageFolder's images
+through Pillow (:mod:`atspectrum.imagefolder`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Optional
 import numpy as np
 import torch
 
+from atspectrum import imagefolder
 from atspectrum.data.sources import (
     _FASHION_IMAGE_SIDE,
     _FASHION_SPLIT_FILES,
@@ -388,11 +390,19 @@ def _load_svhn(root: str, train: bool, download: bool):
 # public loading API
 # --------------------------------------------------------------------------- #
 def load(
-    name: str, root: Optional[str] = None, split: str = "train", download: bool = False
+    name: str, root: Optional[str] = None, split: str = "train", download: bool = False, image_size: int = 32
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Load a split: ``(images uint8 N×C×H×W, labels int64 N)``."""
+    """Load a split: ``(images uint8 N×C×H×W, labels int64 N)``; ``image_size`` is the side an ImageFolder's images
+    are resized to (the other datasets have their own)."""
     check_name(name)
     _check_split(split)
+    if name == "imagefolder":
+        if download:
+            raise DataError(f"data.download: an ImageFolder has nothing to download. Fix: {_install_hint(name)}")
+        if not root:
+            raise DataError(f"no data found for imagefolder (data.root is not set). Fix: {_install_hint(name)}")
+        images, labels = imagefolder.read_split(os.path.abspath(os.path.expanduser(root)), split, int(image_size))
+        return torch.from_numpy(images), torch.from_numpy(labels)
     path = resolve_root(name, root, download)
     train = split == "train"
     if name == "cifar10":

@@ -1,5 +1,5 @@
-"""Dataset sources: where CIFAR-10 and Fashion-MNIST are (reading them: :mod:`.readers`; prepared splits:
-:mod:`.prepared`).
+"""Dataset sources: where CIFAR-10, CIFAR-100, SVHN, Fashion-MNIST and an ImageFolder are (reading them:
+:mod:`.readers`; prepared splits: :mod:`.prepared`).
 
 All parsing of the original dataset files goes through torchvision's readers
 (``torchvision.datasets.CIFAR10`` / ``torchvision.datasets.FashionMNIST``).
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-DATASETS = ("cifar10", "cifar100", "fashion_mnist", "svhn")
+DATASETS = ("cifar10", "cifar100", "fashion_mnist", "imagefolder", "svhn")
 SPLITS = ("train", "test")
 
 # Where Debian's `dataset-fashion-mnist` installs its files; used when dpkg
@@ -127,6 +127,11 @@ def _install_hint(name: str) -> str:
             f"set data.root to a directory containing {CIFAR100_DIRNAME}/ (the extracted cifar-100-python.tar.gz "
             "from https://www.cs.toronto.edu/~kriz/cifar.html), or set data.download: true to let torchvision "
             "download it"
+        )
+    if name == "imagefolder":
+        return (
+            "set data.root to a directory with train/ and test/, each holding one folder of images per class "
+            "(torchvision's ImageFolder layout; there is nothing to download)"
         )
     if name == "svhn":
         return (
