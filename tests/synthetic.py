@@ -103,3 +103,24 @@ def write_imagefolder(root, classes=("ant", "bee", "cat"), sizes=None, seed=0, s
             written[split].append((path, label))
         written[split].sort()
     return written
+
+
+# A user's own network, as the text of its file (issue #24, part 2): conv-BN-ReLU, a strided conv and ReLU, pooled,
+# linear; built with the data's classes and channels
+OWN_NET = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, num_classes, in_channels, width=4):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(width, width, 3, stride=2, padding=1), nn.ReLU(),
+        )
+        self.head = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean(dim=(2, 3)))
+"""

@@ -57,7 +57,11 @@ TINY = {
 
 def changed(**edits):
     """TINY with edits given as keyword arguments, nested keys joined by '__'."""
-    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    return edited(yaml.safe_load(yaml.safe_dump(TINY)), **edits)
+
+
+def edited(cfg, **edits):
+    """``cfg`` with edits given as keyword arguments, nested keys joined by '__' (in place)."""
     for dotted, value in edits.items():
         node, keys = cfg, dotted.split("__")
         for k in keys[:-1]:
@@ -146,23 +150,29 @@ def test_a_config_that_means_the_same_schedules_nothing(tiny_run):
         assert "Nothing to be done" in res.stdout + res.stderr, job_counts(res.stdout + res.stderr)
 
 
-def test_a_dry_run_imports_no_torch(tiny_run):
-    """Planning needs no torch: the Snakefile and everything it imports leave it out (each Snakemake start saves its
-    import)."""
-    cfg = tiny_run / "config.yaml"
-    cfg.write_text(yaml.safe_dump(TINY))
+def dry_run_imports_torch(workdir, config) -> bool:
+    """Whether a dry run of ``config`` in ``workdir`` (which must succeed) imports torch."""
+    cfg = Path(workdir) / "config.yaml"
+    cfg.write_text(yaml.safe_dump(config))
     code = (
         "import sys\nfrom snakemake.cli import main\n"
         "sys.argv = ['snakemake', '-n', '-s', sys.argv[1], '-d', sys.argv[2], '--configfile', sys.argv[3]]\n"
         "try:\n    main()\nexcept SystemExit as e:\n    print('exit', e.code, 'torch' in sys.modules)"
     )
     res = subprocess.run(
-        [sys.executable, "-c", code, str(ROOT / "Snakefile"), str(tiny_run), str(cfg)],
+        [sys.executable, "-c", code, str(ROOT / "Snakefile"), str(workdir), str(cfg)],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert res.stdout.split()[-3:] == ["exit", "0", "False"], res.stdout[-2000:] + res.stderr[-2000:]
+    assert res.stdout.split()[-3:-1] == ["exit", "0"], res.stdout[-2000:] + res.stderr[-2000:]
+    return res.stdout.split()[-1] == "True"
+
+
+def test_a_dry_run_imports_no_torch(tiny_run):
+    """Planning needs no torch: the Snakefile and everything it imports leave it out (each Snakemake start saves its
+    import)."""
+    assert not dry_run_imports_torch(tiny_run, TINY)
 
 
 def test_adding_a_delta_schedules_only_its_evaluations_and_the_aggregate(tiny_run):
@@ -993,3 +1003,82 @@ def test_removing_a_seed_reruns_only_aggregates(two_seed_run):
     counts, units = planned(two_seed_run, changed(seeds=[0]))
     assert not units and not set(counts) & set(PER_SEED + SHARED_DATA), counts
     assert counts["aggregate_overdesign"] == 1 and counts["claims"] == 1
+
+
+def own_arch_config(tmp_path, **edits):
+    """TINY on an ImageFolder with a torchvision MobileNetV2 (a quarter of its width) and a class of the user's file,
+    both quantized at a submodule of their own, trained with TRADES."""
+    import synthetic
+
+    synthetic.write_imagefolder(str(tmp_path / "images"))
+    (tmp_path / "mynet.py").write_text(synthetic.OWN_NET)
+    cfg = changed(
+        run="own",
+        data={"dataset": "imagefolder", "root": str(tmp_path / "images"), "val_size": 16, "train_size": 256},
+        models={
+            "mine": {"arch": "mynet.py:Net", "eps": [0, 16], "quant_layers": ["body.2"], "preact_layer": "body.3"},
+            "mobile": {
+                "arch": "torchvision:mobilenet_v2",
+                "arch_kwargs": {"width_mult": 0.25},
+                "eps": [0, 16],
+                "quant_layers": ["features.3"],
+                "train": {"lr": 0.01},  # TRADES at 0.05 diverges on it in the second epoch
+            },
+        },
+        train__method="trades",
+        train__epochs=2,
+        train__lr_milestones=[1],
+        train__standard={"epochs": 2, "batch_size": 32},
+        corruptions={"names": ["gaussian_noise"], "severities": [1]},
+    )
+    return edited(cfg, **edits)
+
+
+def test_own_architectures_run_end_to_end_with_quantization_at_their_submodules(tmp_path, monkeypatch):
+    """A torchvision model and a user's class (issue #24, part 2) on an ImageFolder under TRADES: a dry run plans them
+    without importing torch, the run trains, evaluates (PGD, transfer, BPDA at the configured submodules),
+    quantizes, measures filter norms and corruptions, and tabulates them like the paper's models."""
+    import synthetic
+
+    cfg = own_arch_config(tmp_path)
+    assert not dry_run_imports_torch(tmp_path, cfg)
+    dry = snakemake(tmp_path, cfg, "-n")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert job_counts(dry.stdout).get("train") == 4
+    res = snakemake(tmp_path, cfg, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = tmp_path / "results" / "own"
+    monkeypatch.chdir(tmp_path)  # mynet.py is found relative to the working directory, as in the run
+    for name, arch in (("mine", "mynet.py:Net"), ("mobile", "torchvision:mobilenet_v2")):
+        model = models.load(out / f"models/{name}/seed0/eps16/model.pt")
+        assert model.spec["arch"] == arch and model.spec["num_classes"] == 3
+        robust = one_seed(out / f"tables/robust_accuracy_{name}.csv")
+        assert robust[["delta8", "delta16"]].apply(lambda c: c.between(0, 100)).all().all()
+        norms = pd.read_csv(out / f"tables/filter_norms_{name}.csv")
+        assert len(norms) and norms["layer"].str.startswith("net.").all()
+        assert (out / f"tables/preact_{name}.csv").exists()
+    quant = one_seed(out / "tables/quantization_mine_bpda_beta4.csv")
+    assert list(quant["layer"]) == ["none", "body.2"]
+    assert "Nothing to be done" in snakemake(tmp_path, cfg, "-n").stdout
+    # the user's file is an input of its training: editing the class retrains its models only
+    (tmp_path / "mynet.py").write_text(synthetic.OWN_NET.replace("width=4", "width=3"))
+    counts = job_counts(snakemake(tmp_path, cfg, "-n").stdout)
+    assert counts.get("train") == 2, counts
+
+
+@pytest.mark.parametrize(
+    "edit, key",
+    [
+        ({"models__mine__quant_layers": ["body.9"]}, "models.mine.quant_layers[0]"),
+        ({"models__mobile__arch": "torchvision:mobilenet_v9"}, "models.mobile.arch"),
+        ({"models__mine__arch": "mynet.py:Nett"}, "models.mine.arch"),
+    ],
+)
+def test_an_own_architecture_that_cannot_work_fails_before_any_job(tmp_path, edit, key):
+    """A dry run plans it (the class is not imported), a real run fails in its onstart, naming the key, before the
+    data is even prepared."""
+    cfg = own_arch_config(tmp_path, **edit)
+    assert snakemake(tmp_path, cfg, "-n").returncode == 0
+    res = snakemake(tmp_path, cfg, "--cores", "1")
+    assert res.returncode != 0 and key in res.stdout + res.stderr, res.stderr[-2000:]
+    assert not (tmp_path / "results" / "own" / "data").exists()

@@ -41,6 +41,33 @@ SELECTABLE_QUANT_POINTS = {
     "wrn28_10": QUANT_POINTS["wrn28_10"],
 }
 DEFAULT_WIDTH = {"resnet18": 64, "wrn28_10": 10}
+PAPER_ARCHS = tuple(QUANT_POINTS)
+TORCHVISION_RESNETS = ("resnet", "resnext", "wide_resnet")  # torchvision families whose stem has a CIFAR convention
+SMALL_IMAGE_SIDE = 64  # images of at most this side get the CIFAR stem (3×3 stride 1, no max-pool)
+
+
+def is_paper_arch(arch: str) -> bool:
+    return arch in PAPER_ARCHS
+
+
+def split_arch(arch: str) -> tuple[str, str]:
+    """An architecture of the user's, ``<source>:<name>``, as ``(source, name)``: ``torchvision:mobilenet_v2``,
+    ``path/to/file.py:ClassName`` or ``package.module:ClassName``. ValueError saying what is valid otherwise."""
+    source, sep, name = str(arch).rpartition(":")
+    valid = f"{list(PAPER_ARCHS)}, torchvision:<model name>, path/to/file.py:ClassName or package.module:ClassName"
+    module_ok = source.endswith(".py") or all(part.isidentifier() for part in source.split("."))
+    if not (sep and source and name.isidentifier() and module_ok):
+        raise ValueError(f"{arch!r} is not an architecture; use one of {valid}")
+    return source, name
+
+
+def small_stem(arch: str, image_side: int) -> bool:
+    """Whether a torchvision ResNet-family model gets the CIFAR stem: on images of at most ``SMALL_IMAGE_SIDE``."""
+    if is_paper_arch(arch):
+        return False
+    source, name = split_arch(arch)
+    return source == "torchvision" and name.startswith(TORCHVISION_RESNETS) and image_side <= SMALL_IMAGE_SIDE
+
 
 # BatchNorm momentum of both of the paper's models: its code builds every BatchNorm as nn.BatchNorm2d(c), PyTorch's
 # default 0.1 (models/resnet_ours.py, models/dm_wide_resnet.py of perturb-spectrum/analysis_and_methods)

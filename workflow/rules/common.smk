@@ -90,6 +90,10 @@ def get_train_spec(w):
     return atconfig.model_spec(config, w.model)
 
 
+def get_arch_files(w):
+    return atconfig.arch_files(config, w.model)
+
+
 def get_train_hparams(w):
     return atconfig.train_hparams(config, w.model, int(w.eps), int(w.seed))
 

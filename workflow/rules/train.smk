@@ -4,6 +4,7 @@ rule train:
     input:
         train=data_input("train"),
         val=data_input(search.selection_split(atconfig.search_enabled(config))),  # not the search's images
+        arch=get_arch_files,  # an architecture in a file of the user's: editing it retrains its models
     output:
         model=model_file("{model}", "{seed}", "{eps}"),
         log=model_file("{model}", "{seed}", "{eps}", "train_log.csv"),

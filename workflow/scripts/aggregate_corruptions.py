@@ -44,7 +44,7 @@ tables.write_seeds(
     caption(f"{model}: accuracy over every corruption per severity."),
     ["severity"],
 )
-kind = "pre-Swish" if p.arch == "wrn28_10" else "pre-ReLU"
+kind = {"wrn28_10": "pre-Swish", "resnet18": "pre-ReLU"}.get(p.arch, "final")  # an own arch: its preact_layer
 preact = {s: tables.Replicate(tables.preact_table(run)) for s, run in sorted(summary.items())}
 sev = int(next(iter(preact.values())).df["code_severity"].iloc[0])
 tables.write_seeds(

@@ -10,9 +10,11 @@ rules and the jobs use ``atspectrum.config.<name>``.
 """
 
 from atspectrum.config import datasets
+from atspectrum.config.architectures import check_architectures
 from atspectrum.config.grid import (
     HEADLINE_BETA,
     QUANT_EVAL_ATTACKS,
+    arch_files,
     checklist_settings,
     corruption_dir,
     corruptions_enabled,
@@ -95,6 +97,7 @@ __all__ = [
     "validate",
     # grid
     "HEADLINE_BETA",
+    "arch_files",
     "QUANT_EVAL_ATTACKS",
     "checklist_settings",
     "corruption_dir",
@@ -121,6 +124,7 @@ __all__ = [
     "train_hparams",
     "train_settings",
     # inputs
+    "check_architectures",
     "check_before_jobs",
     "check_corruptions",
     "check_dataset",

@@ -15,7 +15,10 @@ from atspectrum.specs import (
     SELECTABLE_QUANT_POINTS,
     WORST,
     TrainConfig,
+    is_paper_arch,
     relu_between_blocks_of,
+    small_stem,
+    split_arch,
 )
 
 
@@ -84,7 +87,8 @@ def train_hparams(config: dict, model: str, eps: int, seed: int = 0) -> dict:
 def model_spec(config: dict, model: str) -> dict:
     """Arguments of :func:`atspectrum.models.build` for a configured model (``bn_momentum`` only when set: null is
     the architecture's paper value; ResNet-18's ``relu_between_blocks`` always, resolved, so that a change of the
-    architecture's default retrains its models)."""
+    architecture's default retrains its models). An architecture of the user's adds ``arch_kwargs``,
+    ``preact_layer`` and ``small_stem`` only when set (:class:`atspectrum.models.HookedModel`)."""
     m = config["models"][model]
     spec = {"name": m["arch"], "width": m.get("width"), **datasets.info(config["data"])}
     if m.get("bn_momentum") is not None:
@@ -94,7 +98,18 @@ def model_spec(config: dict, model: str) -> dict:
     normalization = datasets.wrn_normalization(config["data"])
     if m["arch"] == "wrn28_10" and normalization is not None:
         spec.update(normalization)
+    if not is_paper_arch(m["arch"]):
+        spec |= {"arch_kwargs": m["arch_kwargs"]} if m.get("arch_kwargs") else {}
+        spec |= {"preact_layer": m["preact_layer"]} if m.get("preact_layer") is not None else {}
+        spec |= {"small_stem": True} if small_stem(m["arch"], datasets.image_shape(config["data"])[0]) else {}
     return spec
+
+
+def arch_files(config: dict, model: str) -> list[str]:
+    """The file of an architecture of the user's given as ``path/to/file.py:ClassName`` (an input of its training),
+    else none."""
+    arch = config["models"][model]["arch"]
+    return [split_arch(arch)[0]] if not is_paper_arch(arch) and split_arch(arch)[0].endswith(".py") else []
 
 
 def eps_list(config: dict, model: str) -> list[int]:
@@ -150,9 +165,12 @@ def quantization_enabled(config: dict) -> bool:
 
 def quant_layers(config: dict, model: str) -> list[str]:
     """The quantization points evaluated for ``model``, in forward order: the configured ones, else the paper's
-    (the architecture's ``quant_points``; named extras such as ``conv0_post`` only when configured)."""
+    (the architecture's ``quant_points``; named extras such as ``conv0_post`` only when configured). An architecture
+    of the user's: its configured submodules in the configured order, none when unset."""
     m = config["models"][model]
     chosen = m.get("quant_layers")
+    if not is_paper_arch(m["arch"]):
+        return list(chosen or [])
     if chosen is None:
         return list(QUANT_POINTS[m["arch"]])
     return [p for p in SELECTABLE_QUANT_POINTS[m["arch"]] if p in chosen]

@@ -9,6 +9,7 @@ import os
 
 from atspectrum import imagefolder
 from atspectrum.config import datasets
+from atspectrum.config.architectures import check_architectures
 from atspectrum.config.grid import corruptions_enabled
 from atspectrum.config.schema import ConfigError
 from atspectrum.specs import DataError
@@ -191,7 +192,8 @@ def check_inputs(config: dict, prepared_test: str | None = None) -> None:
 
 def check_before_jobs(config: dict, local: bool) -> None:
     """What the workflow's ``onstart`` checks before the first job (not in a dry run, which only plans): the inputs
-    (:func:`check_inputs`, against the prepared test split once it exists) and, when the jobs run on this machine
+    (:func:`check_inputs`, against the prepared test split once it exists), the architectures of the user's
+    (:func:`~atspectrum.config.architectures.check_architectures`) and, when the jobs run on this machine
     (``local``), that a CUDA device asked for exists (on SLURM each job checks its own). Raises :class:`ConfigError`
     naming the key. A Snakefile that imports the workflow as a module calls it from its own ``onstart`` (Snakemake
     runs only the importing Snakefile's)."""
@@ -200,6 +202,7 @@ def check_before_jobs(config: dict, local: bool) -> None:
     root, dataset = paths.run_dir(config["run"]), config["data"]["dataset"]
     splits = [paths.data_file(root, dataset, s) for s in ("train", "val", "test")]
     check_inputs(config, splits[-1] if all(os.path.exists(f) for f in splits) else None)
+    check_architectures(config)
     if local and config["device"].startswith("cuda"):
         from atspectrum.runtime import devices
 

@@ -26,8 +26,10 @@ BENCH_DIR = Path(__file__).resolve().parents[3] / "bench" / "results"
 
 
 def at_images_per_second(arch: str, precision: str, bench_dir: str | os.PathLike | None = BENCH_DIR) -> float:
-    """PGD-10 AT throughput of ``arch`` trained in ``precision``: the slowest uncompiled measurement of that pair in
-    the newest ``bench_dir/throughput-*.json`` (bench/throughput.py) that has one, else the table above."""
+    """PGD-10 AT throughput of ``arch`` trained in ``precision`` on 32×32 images: the slowest uncompiled measurement
+    of that pair in the newest ``bench_dir/throughput-*.json`` (bench/throughput.py) that has one, else the table
+    above; for an architecture in neither (one of the user's or torchvision's), the table's slowest rate in that
+    precision (WRN-28-10's: generous for most models at this size; a measurement of the architecture replaces it)."""
     files = sorted(Path(bench_dir).glob("throughput-*.json"), reverse=True) if bench_dir else []
     for path in files:
         try:
@@ -43,15 +45,19 @@ def at_images_per_second(arch: str, precision: str, bench_dir: str | os.PathLike
             continue  # an unreadable or cut-off benchmark file: the next one, else the table
         if rates:
             return min(rates)
-    return _AT_IMAGES_PER_S[(arch, precision)]
+    if (arch, precision) in _AT_IMAGES_PER_S:
+        return _AT_IMAGES_PER_S[(arch, precision)]
+    return min(rate for (_, p), rate in _AT_IMAGES_PER_S.items() if p == precision)
 
 
 def train_runtime_minutes(config: dict, model: str, eps: int, bench_dir: str | os.PathLike | None = BENCH_DIR) -> int:
     """A generous time limit for one training job: 1.5 × the cost of its epochs at the measured throughput of its
-    architecture in its precision (:func:`at_images_per_second`), plus 30 minutes. Override it with Snakemake's
+    architecture in its precision (:func:`at_images_per_second`; images larger than 32×32 cost in proportion to
+    their pixels), plus 30 minutes. Override it with Snakemake's
     ``--set-resources train:runtime=<minutes>``."""
     t = train_config(config, model, eps)
-    images = datasets.train_images(config["data"])
+    h, w, _ = datasets.image_shape(config["data"])
+    images = datasets.train_images(config["data"]) * max(1.0, h * w / 32**2)  # larger images cost their pixels
     # forward-backward passes per image, in units of a PGD-10 AT step's 11; TRADES adds the clean term's pass
     passes = (t.attack_steps + 1 + (t.method == "trades")) / 11 if eps else 1 / 11
     rate = at_images_per_second(config["models"][model]["arch"], t.precision, bench_dir)

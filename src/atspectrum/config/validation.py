@@ -5,6 +5,7 @@ semantic checks a schema cannot express (:func:`check`); every error is a
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 
@@ -27,7 +28,9 @@ from atspectrum.specs import (
     DataError,
     bn_momentum,
     check_beta,
+    is_paper_arch,
     search_part_size,
+    split_arch,
 )
 
 
@@ -102,6 +105,15 @@ def check(config: dict, check_data: bool = True) -> None:
                     "set data.val_size > 0 or train.select: last"
                 )
     for name, model in config["models"].items():
+        if not is_paper_arch(model["arch"]):
+            check_own_arch(name, model)
+            continue
+        for key in ("arch_kwargs", "preact_layer"):
+            if model.get(key) is not None:
+                raise ConfigError(
+                    f"config key 'models.{name}.{key}': applies to an architecture of your own or torchvision's, "
+                    f"not {model['arch']}; leave it unset"
+                )
         points = SELECTABLE_QUANT_POINTS[model["arch"]]
         for i, layer in enumerate(model.get("quant_layers") or []):
             if layer not in points:
@@ -133,6 +145,32 @@ def check(config: dict, check_data: bool = True) -> None:
         )
     if check_data:
         check_dataset(data)
+
+
+def check_own_arch(name: str, model: dict) -> None:
+    """What can be said of an architecture of the user's without importing it (a dry run imports no torch): the
+    spelling of ``arch``, its file or top-level module present, no width, no ResNet-18 option. Whether the class
+    exists and its submodules include ``quant_layers`` and ``preact_layer`` is checked before the first job
+    (:func:`atspectrum.config.inputs.check_architectures`)."""
+    key = f"models.{name}"
+    try:
+        source, _ = split_arch(model["arch"])
+    except ValueError as exc:
+        raise ConfigError(f"config key '{key}.arch': {exc}") from None
+    if source.endswith(".py") and not os.path.isfile(source):
+        raise ConfigError(
+            f"config key '{key}.arch': file {source!r} does not exist (relative to the working directory {os.getcwd()})"
+        )
+    if source != "torchvision" and not source.endswith(".py"):
+        top = source.split(".")[0]
+        if importlib.util.find_spec(top) is None:
+            raise ConfigError(f"config key '{key}.arch': no module named {top!r} is importable (for {source!r})")
+    for option in ("width", "relu_between_blocks"):
+        if model.get(option) is not None:
+            raise ConfigError(
+                f"config key '{key}.{option}': applies to the paper's architectures only, not {model['arch']}; "
+                f"leave it unset (arch_kwargs passes arguments to your class)"
+            )
 
 
 def check_betas(config: dict) -> None:

@@ -10,6 +10,7 @@ code). Each model's ``quant_points`` are the paper's quantization points (the te
 
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -17,9 +18,10 @@ from torch import nn
 
 from atspectrum.runtime.io import atomic_path
 from atspectrum.runtime.paths import parse_model_file
-from atspectrum.specs import DEFAULT_WIDTH, PAPER_BN_MOMENTUM
+from atspectrum.specs import DEFAULT_WIDTH, PAPER_BN_MOMENTUM, is_paper_arch
 
 from .base import SpectrumModel
+from .generic import ArchError, HookedModel
 from .resnet import ResNet18
 from .wideresnet import WideResNet
 
@@ -41,17 +43,28 @@ def build(
 ) -> SpectrumModel:
     """A fresh model. With ``seed`` its initial weights are drawn from torch's generator seeded with it (the global
     random state is left as it was), so the same ``seed`` gives the same weights in any process; without, they come
-    from the global generator, which torch seeds differently in every process."""
-    if name not in ARCHS:
-        raise ValueError(f"unknown architecture {name!r}; choose one of {sorted(ARCHS)}")
-    width = DEFAULT_WIDTH[name] if width is None else width
-    if int(width) != width or width < 1:
-        raise ValueError(f"width must be a positive integer, got {width!r}")
+    from the global generator, which torch seeds differently in every process. ``name`` is one of :data:`ARCHS` or
+    an architecture of the user's (``torchvision:<name>``, ``file.py:Class``, ``module:Class``:
+    :class:`.generic.HookedModel`, which takes no width)."""
+    if is_paper_arch(name):
+        width = DEFAULT_WIDTH[name] if width is None else width
+        if int(width) != width or width < 1:
+            raise ValueError(f"width must be a positive integer, got {width!r}")
+        make = functools.partial(ARCHS[name], num_classes=num_classes, in_channels=in_channels, width=int(width))
+    else:
+        if ":" not in str(name):
+            raise ValueError(
+                f"unknown architecture {name!r}; choose one of {sorted(ARCHS)}, torchvision:<name>, "
+                f"path/to/file.py:ClassName or package.module:ClassName"
+            )
+        if width is not None:
+            raise ValueError(f"width applies to {sorted(ARCHS)} only, not {name}; leave it unset")
+        make = functools.partial(HookedModel, name, num_classes=num_classes, in_channels=in_channels)
     if seed is None:
-        return ARCHS[name](num_classes=num_classes, in_channels=in_channels, width=int(width), **kwargs)
+        return make(**kwargs)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        return ARCHS[name](num_classes=num_classes, in_channels=in_channels, width=int(width), **kwargs)
+        return make(**kwargs)
 
 
 def checkpoint_dict(model: SpectrumModel, **meta) -> dict:
@@ -99,11 +112,15 @@ def _check_identity(ckpt: dict, path: str) -> None:
 def from_checkpoint(ckpt: dict, path: str = "<checkpoint>") -> SpectrumModel:
     spec = dict(ckpt["spec"])
     arch = spec.pop("arch", None)
-    if arch not in ARCHS:
+    if not isinstance(arch, str) or not (arch in ARCHS or ":" in arch):
         raise CheckpointError(f"checkpoint {path} names unknown architecture {arch!r}")
     if arch == "resnet18":  # checkpoints written before the key existed hold the standard ResNet-18
         spec.setdefault("relu_between_blocks", True)
-    model = ARCHS[arch](**spec)
+    try:
+        model = ARCHS[arch](**spec) if arch in ARCHS else HookedModel(arch, **spec)
+    except ArchError as exc:
+        raise CheckpointError(f"checkpoint {path}: cannot build its architecture: {exc}") from exc
+
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as exc:
@@ -122,7 +139,9 @@ def count_parameters(model: nn.Module) -> int:
 
 __all__ = [
     "ARCHS",
+    "ArchError",
     "CheckpointError",
+    "HookedModel",
     "PAPER_BN_MOMENTUM",
     "ResNet18",
     "SpectrumModel",
