@@ -151,7 +151,7 @@ def check_own_arch(name: str, model: dict) -> None:
     """What can be said of an architecture of the user's without importing it (a dry run imports no torch): the
     spelling of ``arch``, its file or top-level module present, no width, no ResNet-18 option. Whether the class
     exists and its submodules include ``quant_layers`` and ``preact_layer`` is checked before the first job
-    (:func:`atspectrum.config.inputs.check_architectures`)."""
+    (:func:`atspectrum.config.architectures.check_architectures`)."""
     key = f"models.{name}"
     try:
         source, _ = split_arch(model["arch"])
