@@ -1,5 +1,6 @@
 """The workflow end to end through the snakemake CLI on a tiny config: artifacts, values, caching, reruns."""
 
+import copy
 import io
 import re
 import shutil
@@ -263,6 +264,9 @@ def test_another_dataset_runs_end_to_end_from_its_files(tmp_path, dataset):
     assert list(robust["eps"]) == [0, 16]
     assert robust[["delta8", "delta16"]].apply(lambda c: c.between(0, 100)).all().all()
     assert "Nothing to be done" in snakemake(tmp_path, cfg, "-n").stdout
+    if dataset == "imagefolder":  # the side alone is part of the prepared data's key: prepared again, retrained
+        counts = job_counts(snakemake(tmp_path, edited(copy.deepcopy(cfg), data__image_size=24), "-n").stdout)
+        assert counts.get("prepare_data") == 1 and counts.get("train") == 2, counts
     if dataset == "imagefolder":  # an image added to a class folder: the data is prepared again, the models retrained
         shutil.copy(next((root / "train" / "bee").iterdir()), root / "train" / "bee" / "new.png")
         counts = job_counts(snakemake(tmp_path, cfg, "-n").stdout)
@@ -1064,6 +1068,9 @@ def test_own_architectures_run_end_to_end_with_quantization_at_their_submodules(
     (tmp_path / "mynet.py").write_text(synthetic.OWN_NET.replace("width=4", "width=3"))
     counts = job_counts(snakemake(tmp_path, cfg, "-n").stdout)
     assert counts.get("train") == 2, counts
+    # the constructor's arguments alone retrain that model too (beside mine, whose file was edited)
+    widened = edited(copy.deepcopy(cfg), models__mobile__arch_kwargs={"width_mult": 0.5})
+    assert job_counts(snakemake(tmp_path, widened, "-n").stdout).get("train") == 4
 
 
 @pytest.mark.parametrize(

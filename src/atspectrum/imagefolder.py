@@ -62,7 +62,7 @@ def check_root(root: str | None) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _layout(root: str, stamp: tuple) -> dict:
-    check_root(root)
+    """:func:`layout` of a checked ``root`` whose folders have the modification times of ``stamp``."""
     classes = _subdirs(split_dir(root, "train"))
     extra = sorted(set(_subdirs(split_dir(root, "test"))) - set(classes))
     if extra:
@@ -85,7 +85,7 @@ def _layout(root: str, stamp: tuple) -> dict:
         )
     if not files["test"]:
         raise DataError(f"ImageFolder {split_dir(root, 'test')!r} holds no image ({', '.join(EXTENSIONS)})")
-    return {"classes": classes, "files": files}
+    return {"classes": classes, "files": files, "channels": _channels(files["train"])}
 
 
 def directories(root: str) -> list[str]:
@@ -102,8 +102,8 @@ def directories(root: str) -> list[str]:
 
 
 def layout(root: str) -> dict:
-    """``{"classes": [names], "files": {split: [(path, label), ...]}}`` of the ImageFolder at ``root`` (scanned
-    again whenever one of its folders changed)."""
+    """``{"classes": [names], "files": {split: [(path, label), ...]}, "channels": 1 or 3}`` of the ImageFolder at
+    ``root`` (scanned again whenever one of its folders changed; planning asks for it once per model and job)."""
     root = check_root(root)
     stamp = tuple((d, os.stat(d).st_mtime_ns) for d in directories(root))
     return _layout(root, stamp)
@@ -111,12 +111,16 @@ def layout(root: str) -> dict:
 
 def channels(root: str) -> int:
     """1 when the first training image of every class is grayscale (a Pillow mode without colour), else 3: every
-    image is read in that mode (``L`` or ``RGB``). Only the image headers are read."""
+    image is read in that mode (``L`` or ``RGB``). Read once per scan of the folders (:func:`layout`)."""
+    return layout(root)["channels"]
+
+
+def _channels(train: list[tuple[str, int]]) -> int:
+    """:func:`channels` of the training files: only the first image's header of each class is read."""
     from PIL import Image
 
-    found = layout(root)
     first = {}
-    for path, label in found["files"]["train"]:
+    for path, label in train:
         first.setdefault(label, path)
     modes = []
     for path in first.values():
@@ -155,8 +159,8 @@ def read_split(root: str, split: str, image_size: int):
     import numpy as np
     from PIL import Image
 
-    files = layout(root)["files"][split]
-    mode = "L" if channels(root) == 1 else "RGB"
+    found = layout(root)
+    files, mode = found["files"][split], "L" if found["channels"] == 1 else "RGB"
     images = np.empty((len(files), 1 if mode == "L" else 3, image_size, image_size), dtype=np.uint8)
     for i, (path, _) in enumerate(files):
         try:

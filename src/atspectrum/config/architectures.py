@@ -23,38 +23,27 @@ def check_architectures(config: dict) -> None:
     from torch import nn
 
     from atspectrum import models
-    from atspectrum.models.generic import ArchKwargsError
+    from atspectrum.models.generic import check_points
 
     h, w, c = datasets.image_shape(config["data"])
     classes = datasets.info(config["data"])["num_classes"]
     for name in own:
         m, key = config["models"][name], f"models.{name}"
+        layers = m.get("quant_layers") or []
         try:
             with torch.device("meta"):
                 model = models.build(**model_spec(config, name))
-        except models.ArchError as exc:
-            where = (
-                "preact_layer"
-                if str(exc).startswith("preact_layer")
-                else "arch_kwargs"
-                if isinstance(exc, ArchKwargsError)
-                else "arch"
+            check_points(
+                model.selectable_quant_points(), {f"quant_layers[{i}]": q for i, q in enumerate(layers)}, m["arch"]
             )
-            raise ConfigError(f"config key '{key}.{where}': {exc}") from None
+        except models.ArchError as exc:
+            raise ConfigError(f"config key '{key}.{exc.key}': {exc}") from None
         except Exception as exc:  # the class's own constructor failed
             raise ConfigError(
                 f"config key '{key}.arch_kwargs': building {m['arch']} fails ({type(exc).__name__}: {exc})"
             ) from None
-        points = model.selectable_quant_points()
-        for i, layer in enumerate(m.get("quant_layers") or []):
-            if layer not in points:
-                shown = list(points) if len(points) <= 60 else [*points[:60], f"... {len(points) - 60} more"]
-                raise ConfigError(
-                    f"config key '{key}.quant_layers[{i}]': {layer!r} is not a submodule of {m['arch']}; valid "
-                    f"names (named_modules()): {shown}"
-                )
         x = torch.empty(2, c, h, w, device="meta")
-        for layer in [None, *(m.get("quant_layers") or [])]:
+        for layer in [None, *layers]:
             try:
                 with torch.no_grad():
                     out = model(x, quantize=None if layer is None else (layer, 4.0))
@@ -74,8 +63,8 @@ def check_architectures(config: dict) -> None:
                 f"config key '{key}.arch': {m['arch']} has no nn.Conv2d, so Section 5's filter norms have nothing to "
                 f"measure; set filters: false"
             )
-        if corruptions_enabled(config):
+        if corruptions_enabled(config):  # Section 6 records the final features: the model must have them
             try:
                 model.final_preact
             except models.ArchError as exc:
-                raise ConfigError(f"config key '{key}.preact_layer': {exc}") from None
+                raise ConfigError(f"config key '{key}.{exc.key}': {exc}") from None

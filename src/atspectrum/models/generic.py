@@ -40,11 +40,12 @@ TORCHVISION = "torchvision"
 
 
 class ArchError(ValueError):
-    """An ``arch`` that names no buildable model (a missing file, module or class, an unknown torchvision model)."""
+    """An ``arch`` that names no buildable model (a missing file, module or class, an unknown torchvision model);
+    ``key`` is the model's config key at fault (``arch``, ``arch_kwargs``, ``preact_layer``, ``quant_layers``)."""
 
-
-class ArchKwargsError(ArchError):
-    """The class exists but refuses the arguments it is called with (``arch_kwargs``, the data's classes)."""
+    def __init__(self, message: str, key: str = "arch"):
+        super().__init__(message)
+        self.key = key
 
 
 def _module_of_file(path: str):
@@ -137,7 +138,8 @@ def build_network(
     try:
         return make(**kwargs)
     except TypeError as exc:
-        raise ArchKwargsError(f"{arch}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) fails: {exc}") from exc
+        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise ArchError(f"{arch}({shown}) fails: {exc}", key="arch_kwargs") from exc
 
 
 def submodule_names(net: nn.Module) -> list[str]:
@@ -173,7 +175,7 @@ class HookedModel(SpectrumModel):
         self._points = submodule_names(self.net)
         self.preact = nn.Identity()  # the features of Section 6 pass through it (see final_preact)
         if preact_layer is not None:
-            check_points(self._points, [preact_layer], arch, "preact_layer")
+            check_points(self._points, {"preact_layer": preact_layer}, arch)
             self._preact_at = (preact_layer, "output")
         else:
             linear = [n for n, m in self.net.named_modules() if isinstance(m, nn.Linear)]
@@ -187,7 +189,8 @@ class HookedModel(SpectrumModel):
         if self._preact_at is None:
             raise ArchError(
                 f"{self.spec['arch']} has no nn.Linear whose input would be its final features; set "
-                f"models.<name>.preact_layer to the submodule whose output they are"
+                f"models.<name>.preact_layer to the submodule whose output they are",
+                key="preact_layer",
             )
         return self.preact
 
@@ -222,9 +225,10 @@ class HookedModel(SpectrumModel):
                 handle.remove()
 
 
-def check_points(points, chosen, arch: str, key: str = "quant_layers") -> None:
-    """Every name in ``chosen`` is one of ``points``; ValueError naming the first that is not and the valid ones."""
-    for i, name in enumerate(chosen):
+def check_points(points, names: dict[str, str], arch: str) -> None:
+    """Every name of ``names`` (config key → submodule name) is one of ``points``; an ArchError about the key of the
+    first that is not, listing the valid names."""
+    for key, name in names.items():
         if name not in points:
-            shown = points if len(points) <= 60 else [*points[:60], f"... ({len(points) - 60} more)"]
-            raise ArchError(f"{key}[{i}]: {name!r} is not a submodule of {arch}; valid names: {shown}")
+            shown = list(points) if len(points) <= 60 else [*points[:60], f"... ({len(points) - 60} more)"]
+            raise ArchError(f"{name!r} is not a submodule of {arch}; valid names (named_modules()): {shown}", key=key)
