@@ -10,10 +10,13 @@ DEMO_RESULTS := results/demo
 
 venv: $(STAMP)
 
-$(STAMP): envs/requirements.txt pyproject.toml
+# torchattacks (the optional `attacks` extra) without its dependencies: it pins an old requests, and what it needs is
+# in envs/requirements.txt.
+$(STAMP): envs/requirements.txt envs/requirements-attacks.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r envs/requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r envs/requirements-attacks.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
