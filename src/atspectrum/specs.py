@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 DATASET_INFO = {
     "cifar10": {"num_classes": 10, "in_channels": 3},
@@ -151,15 +152,38 @@ TRAIN_METHODS = ("pgd", "trades", "fgsm_rs")
 # Training keys added after a run's params were first written, each with the value that means the behaviour from
 # before it existed: at that value it stays out of a training job's params (config.train_hparams), so that adding
 # an option never retrains finished models. A new TrainConfig field must be listed here (tests/test_config.py).
-NEUTRAL_TRAIN_KEYS = {"method": "pgd"}
+NEUTRAL_TRAIN_KEYS = {"method": "pgd", "norm": "linf"}
 PRECISIONS = ("fp32", "bf16")
+# The threat models: the L∞ ball (the paper's; strengths in 1/255 units) and the L2 ball (strengths are radii in
+# [0, 1] pixel space). :mod:`atspectrum.attacks.norms` implements them.
+NORMS = ("linf", "l2")
+
+
+def check_norm(norm: str) -> str:
+    """``norm`` itself when it is one of :data:`NORMS`; a ValueError naming the valid ones otherwise."""
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; choose from {list(NORMS)}")
+    return norm
+
+
+def train_eps(eps, norm: str) -> int | float:
+    """A training strength checked for ``norm``: a finite number >= 0, kept an ``int`` for L∞ (1/255 units, so the
+    params of existing runs stay as they were) and made a ``float`` for L2."""
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not math.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+    if norm == "l2":
+        return float(eps)
+    if not float(eps).is_integer():
+        raise ValueError(f"an L∞ eps is an integer in 1/255 units, got {eps!r}")
+    return int(eps)
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Hyperparameters of one training job; ``eps`` in 1/255 units (0 = standard training)."""
+    """Hyperparameters of one training job; ``eps`` is the training strength in the units of ``norm``: an integer in
+    1/255 units for L∞, an L2 radius in [0, 1] pixel space (a float) for L2 (0 = standard training)."""
 
-    eps: int
+    eps: int | float
     epochs: int
     batch_size: int
     lr: float = 0.1
@@ -183,6 +207,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model used for training and its attack
     method: str = "pgd"  # pgd | trades | fgsm_rs (fgsm_rs is pgd with one step from a uniform start)
     trades_beta: float = 6.0  # TRADES: the weight of its KL term (only with method trades)
+    norm: str = "linf"  # linf | l2: the threat model of the training attack and of validation (see NORMS)
 
     def __post_init__(self):
         self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
@@ -195,8 +220,8 @@ class TrainConfig:
         for key in ("epochs", "batch_size", "eval_batch_size"):
             if int(getattr(self, key)) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)!r}")
-        if self.eps < 0:
-            raise ValueError(f"eps must be >= 0, got {self.eps!r}")
+        check_norm(self.norm)
+        self.eps = train_eps(self.eps, self.norm)
 
     def params(self) -> dict:
         """What defines the training run, as plain values (a training job's params; the record a resumed state must

@@ -1,4 +1,6 @@
-"""Standard training (ε = 0) and PGD adversarial training (Madry et al.) with the paper's Table 5 recipe.
+"""Standard training (ε = 0) and PGD adversarial training (Madry et al.) with the paper's Table 5 recipe, TRADES and
+FGSM-RS, against the L∞ threat model (the paper's) or the L2 one (``TrainConfig.norm``: the training attack, its
+random start and projection and the validation attack all use that norm; ε is then an L2 radius in [0, 1] pixels).
 
 Every epoch ends with an atomic checkpoint of the whole training state, so an interrupted job resumes from its last
 complete epoch and reaches the same weights as an uninterrupted one. SIGTERM and SIGUSR1 (what SLURM sends before a
@@ -89,7 +91,8 @@ def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
 def validate(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig, device: torch.device
 ) -> tuple[float, float]:
-    """Clean and PGD_ε accuracy (%) on the validation split, with the same random starts every epoch."""
+    """Clean and PGD_ε accuracy (%) on the validation split (in the configured norm), with the same random starts
+    every epoch."""
     if len(labels) == 0:
         return float("nan"), float("nan")
     seed = _epoch_seed(cfg.seed, 0, 1)
@@ -108,6 +111,7 @@ def validate(
             batch_size=cfg.eval_batch_size,
             seed=seed,
             device=device,
+            norm=cfg.norm,
         )
     )
     return clean, robust
@@ -161,7 +165,7 @@ class _Run:
     device: torch.device
     memory_format: torch.memory_format
     forward: Callable  # ``forward(m, x)``: ``m(x)`` under the configured autocast
-    eps: float  # the training ε in [0, 1] pixel units
+    eps: float  # the training ε in [0, 1] pixel units (the radius of a ball of ``cfg.norm``)
 
 
 def _resume(model, opt, sched, cfg: TrainConfig, state_path: str | None, log) -> tuple[int, list[dict], dict]:
@@ -237,8 +241,9 @@ def _train_epoch(run: _Run, xs, ys, epoch: int, stop: list[int], state_path: str
 
 
 def _attack(run: _Run, x, y, gen, loss_fn=None, init=None):
-    """The training attack: PGD in the eps-ball with the configured steps, step factor and start (``loss_fn`` and
-    ``init`` as :func:`atspectrum.attacks.pgd` takes them; TRADES passes its KL loss and start)."""
+    """The training attack: PGD in the eps-ball of ``cfg.norm`` with the configured steps, step factor and start
+    (``loss_fn`` and ``init`` as :func:`atspectrum.attacks.pgd` takes them; TRADES passes its KL loss and start).
+    FGSM-RS is this with one step from a random start in the ball."""
     cfg = run.cfg
     return attacks.pgd(
         run.net,
@@ -254,18 +259,20 @@ def _attack(run: _Run, x, y, gen, loss_fn=None, init=None):
         eval_mode=cfg.attack_bn_eval,
         forward=run.forward,
         allow_reduced_precision=cfg.precision != "fp32",
+        norm=cfg.norm,
     )
 
 
 def trades_loss(run: _Run, x, y, gen) -> tuple[torch.Tensor, torch.Tensor]:
     """TRADES (Zhang et al. 2019, their reference recipe): the examples maximise KL(f(x) ‖ f(x')) by PGD from
-    x + 0.001·N(0, 1) (BatchNorm as ``attack_bn_eval`` says, the clean prediction fixed); the loss is the cross-entropy
-    on the clean images plus ``trades_beta`` times that KL on the examples, averaged over the batch. Returns the loss
-    and the logits on the examples (the epoch's training accuracy, as for PGD-AT)."""
+    x + 0.001·N(0, 1), projected onto the ball of ``cfg.norm`` (BatchNorm as ``attack_bn_eval`` says, the clean
+    prediction fixed); the loss is the cross-entropy on the clean images plus ``trades_beta`` times that KL on the
+    examples, averaged over the batch. Returns the loss and the logits on the examples (the epoch's training
+    accuracy, as for PGD-AT)."""
     with attacks.frozen(run.model, run.cfg.attack_bn_eval), torch.no_grad():
         clean = F.softmax(run.forward(run.net, x).float(), dim=1)
 
-    def kl(logits, target):  # summed over the batch: the attack steps by the gradient's sign
+    def kl(logits, target):  # summed over the batch: the attack steps by the gradient's direction
         return F.kl_div(F.log_softmax(logits.float(), dim=1), target, reduction="sum")
 
     start = x + 0.001 * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
@@ -328,7 +335,7 @@ def _train(model, train_data, val_data, cfg, state_path, device, on_epoch_end, l
     if cfg.select == "best_val" and len(val_data[1]) == 0:
         raise ValueError("select: best_val needs a validation split (val_size > 0); use select: last otherwise")
     model.to(device)
-    eps = attacks.pixels(cfg.eps)
+    eps = attacks.budget(cfg.eps, cfg.norm)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.lr_milestones), gamma=cfg.lr_gamma)
     start_epoch, rows, best = _resume(model, opt, sched, cfg, state_path, log)

@@ -1,9 +1,9 @@
-"""APGD, L∞ (Croce & Hein, ICML 2020, "Reliable evaluation of adversarial robustness with an ensemble of diverse
-parameter-free attacks"), written from the paper.
+"""APGD, L∞ and L2 (Croce & Hein, ICML 2020, "Reliable evaluation of adversarial robustness with an ensemble of
+diverse parameter-free attacks"), written from the paper.
 
 One run (:func:`apgd`) is projected gradient ascent with momentum and a per-example step size:
 
-- the step starts at ``η = 2ε``; ``z = P(x_k + η·sign ∇f(x_k))`` and, from the second step on,
+- the step starts at ``η = 2ε``; ``z = P(x_k + η·d(∇f(x_k)))`` and, from the second step on,
   ``x_{k+1} = P(x_k + α(z − x_k) + (1 − α)(x_k − x_{k−1}))`` with ``α = 0.75`` (the first step is ``z``);
 - at the checkpoints ``w_j = ⌈p_j·N⌉``, ``p_0 = 0``, ``p_1 = 0.22``, ``p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03,
   0.06)``, an example's step is halved and it restarts from its highest-loss point so far when (1) the loss rose in
@@ -11,8 +11,17 @@ One run (:func:`apgd`) is projected gradient ascent with momentum and a per-exam
   checkpoint and its best loss has not improved since. The restart replaces the current iterate ``x_k`` (and its
   loss and gradient) by the best point; ``x_{k−1}`` is kept, so the next step's momentum is ``x_max − x_{k−1}``
   (Algorithm 1 of the paper, ``x^(k+1) ← x_max``, and the authors' code alike);
-- ``P`` projects onto the ε-ball around the clean input intersected with the [0, 1] box, exactly: every iterate lies
-  between ``max(x − ε, 0)`` and ``min(x + ε, 1)`` as computed in the input's dtype.
+- ``P`` projects onto the ε-ball around the clean input intersected with the [0, 1] box
+  (:func:`atspectrum.attacks.norms.project`).
+
+What differs between the norms (``norm="linf"``, the default, or ``"l2"``) is only ``d`` and ``P``:
+
+- L∞: ``d(g) = sign g``, and ``P`` is exact: every iterate lies between ``max(x − ε, 0)`` and ``min(x + ε, 1)`` as
+  computed in the input's dtype;
+- L2 (the paper's L2 version): ``d(g) = g / ‖g‖₂`` per example, and ``P`` scales the displacement from ``x`` back
+  onto the ε-sphere when it is longer, then clips to the box (feasible, though not the exact projection onto the
+  intersection); ε is an L2 radius in [0, 1] pixel space. Step sizes, checkpoints, momentum and restarts are the
+  same.
 
 An example counts as broken the first time the attacked model misclassifies it; it then leaves the run (its
 adversarial example is that point). Otherwise the run returns its highest-loss point.
@@ -21,7 +30,8 @@ adversarial example is that point). Otherwise the run returns its highest-loss p
 example, the first adversarial example that the *verdict* model misclassifies, else the one with the lowest margin;
 each run attacks only the examples still classified correctly. The model is in eval mode with frozen parameters
 during every run (:func:`atspectrum.attacks.frozen`). Start points are drawn per example from a seeded CPU generator
-over the whole test set, so results do not depend on the batch size.
+over the whole test set (:func:`atspectrum.attacks.start_noise`: uniform in the L∞ ball; a random direction at a
+uniform radius in the L2 ball), so results do not depend on the batch size.
 
 APGD-BPDA is :func:`attack` with ``forward`` running the model with a straight-through quantizer and ``predict``
 running it with the real one (see :func:`atspectrum.evaluation.evaluate.apgd_per_example`).
@@ -91,10 +101,6 @@ def _per_example(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return t.view(-1, *([1] * (like.dim() - 1)))
 
 
-def _project(z: torch.Tensor, lo: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
-    return torch.max(torch.min(z, up), lo)
-
-
 def _loss_and_grad(model: nn.Module, forward: Callable, loss_fn: Callable, z: torch.Tensor, target: torch.Tensor):
     """Per-example losses at ``z``, their gradients and whether the model misclassifies ``z`` (all detached)."""
     z = z.clone().requires_grad_(True)
@@ -104,14 +110,13 @@ def _loss_and_grad(model: nn.Module, forward: Callable, loss_fn: Callable, z: to
     return values.detach(), grad.detach(), logits.detach().argmax(1) != target
 
 
-def _start_state(x, y, lower, upper, cur, f, grad, eps: float) -> dict:
+def _start_state(x, y, cur, f, grad, eps: float) -> dict:
     """The state of the examples still in the run (all of them, at ``cur``), filtered together whenever some are
     broken."""
     return {
         "idx": torch.arange(len(x), device=x.device),
         "y": y,
-        "lo": lower,
-        "up": upper,
+        "x": x,
         "cur": cur,
         "prev": cur,
         "grad": grad,
@@ -132,12 +137,12 @@ def _drop(s: dict, out: torch.Tensor, broken: torch.Tensor) -> dict:
     return {k: v[~broken] for k, v in s.items()}
 
 
-def _step(s: dict, first: bool, alpha: float, loss_and_grad: Callable) -> torch.Tensor:
+def _step(s: dict, first: bool, alpha: float, loss_and_grad: Callable, eps: float, norm: str) -> torch.Tensor:
     """One iteration: moves ``s`` (in place) to the next iterate and tracks each example's best point; returns
     which examples the new iterate fools."""
-    cur, prev, lo, up = s["cur"], s["prev"], s["lo"], s["up"]
-    z = _project(cur + _per_example(s["eta"], cur) * s["grad"].sign(), lo, up)
-    new = z if first else _project(cur + alpha * (z - cur) + (1 - alpha) * (cur - prev), lo, up)
+    cur, prev, x = s["cur"], s["prev"], s["x"]
+    z = attacks.project(cur + _per_example(s["eta"], cur) * attacks.ascent_direction(s["grad"], norm), x, eps, norm)
+    new = z if first else attacks.project(cur + alpha * (z - cur) + (1 - alpha) * (cur - prev), x, eps, norm)
     f, grad, fooled = loss_and_grad(new, s["y"])
     s["rises"] += f > s["f"]
     better = f > s["best_f"]
@@ -187,9 +192,10 @@ def apgd(
     eval_mode: bool = True,
     allow_reduced_precision: bool = False,
     trace: list | None = None,
+    norm: str = "linf",
 ) -> torch.Tensor:
-    """One APGD run of ``steps`` iterations on the loss ``loss`` (``"ce"`` or ``"dlr"``) inside the L∞ ball of
-    radius ``eps`` (in [0, 1] pixel units) around ``x``, intersected with the [0, 1] box.
+    """One APGD run of ``steps`` iterations on the loss ``loss`` (``"ce"`` or ``"dlr"``) inside the ``norm`` ball
+    (``"linf"`` or ``"l2"``) of radius ``eps`` (in [0, 1] pixel units) around ``x``, intersected with the [0, 1] box.
 
     ``init`` is the start (projected; default ``x`` itself); ``forward(model, x)`` replaces ``model(x)`` (e.g. a
     straight-through quantizer). Returns a detached batch: per example, the first iterate the model misclassifies,
@@ -199,6 +205,7 @@ def apgd(
     """
     if loss not in LOSS_FNS:
         raise ValueError(f"unknown APGD loss {loss!r}; choose from {sorted(LOSS_FNS)}")
+    attacks.check_norm(norm)
     if eps < 0 or steps < 0:
         raise ValueError(f"apgd needs eps, steps >= 0; got {eps}, {steps}")
     if not allow_reduced_precision:
@@ -207,19 +214,18 @@ def apgd(
     x, y = x.detach(), y.detach()
     if eps == 0:
         return x.clone()
-    lower, upper = (x - eps).clamp_(min=0), (x + eps).clamp_(max=1)
     loss_and_grad = functools.partial(_loss_and_grad, model, forward, loss_fn)
-    cur = x.clone() if init is None else _project(init.detach().to(x.dtype), lower, upper)
+    cur = x.clone() if init is None else attacks.project(init.detach().to(x.dtype), x, eps, norm)
     out = cur.clone()
     marks = set(checkpoints(steps))
     with attacks.frozen(model, eval_mode), torch.enable_grad():
         f, grad, fooled = loss_and_grad(cur, y)
-        s = _drop(_start_state(x, y, lower, upper, cur, f, grad, eps), out, fooled)
+        s = _drop(_start_state(x, y, cur, f, grad, eps), out, fooled)
         last = 0
         for k in range(steps):
             if not len(s["idx"]):
                 break
-            s = _drop(s, out, _step(s, k == 0, alpha, loss_and_grad))
+            s = _drop(s, out, _step(s, k == 0, alpha, loss_and_grad, eps, norm))
             if k + 1 in marks:
                 halve = _checkpoint(s, k + 1 - last, rho)
                 last = k + 1
@@ -270,19 +276,22 @@ def attack(
     forward: Callable | None = None,
     predict: Callable | None = None,
     random_start: bool = True,
+    norm: str = "linf",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """APGD with every loss in ``losses`` (in order) × ``restarts`` random starts on a test set; the per-example worst
     case over all runs.
 
-    ``images`` are uint8 or float in [0, 1] (on the CPU); ``eps`` is in [0, 1] pixel units. ``forward(model, x)`` is
+    ``images`` are uint8 or float in [0, 1] (on the CPU); ``eps`` is in [0, 1] pixel units, the radius of the
+    ``norm`` ball (``"linf"`` or ``"l2"``). ``forward(model, x)`` is
     what the attack differentiates, ``predict(model, x)`` what decides (default: ``forward``, else ``model(x)``).
     Each run attacks only the examples ``predict`` still classifies correctly, in batches of ``batch_size``; an
     example keeps the first adversarial example ``predict`` misclassifies, else the one with the lowest margin
-    (the clean input when no run lowers it). Run ``(loss, r)`` starts uniformly in the ε-ball, seeded by
+    (the clean input when no run lowers it). Run ``(loss, r)`` starts at a random point of the ε-ball, seeded by
     :func:`run_seed` (``random_start=False``: from the clean input, so restarts repeat themselves).
     Returns the adversarial examples (float32, CPU) and ``predict``'s labels for them.
     """
     _check_runs(losses, restarts)
+    attacks.check_norm(norm)
     device = torch.device(device)
     predict = predict or forward or (lambda m, inp: m(inp))
     x_all = _as_float(images.detach().cpu())
@@ -302,12 +311,12 @@ def attack(
             active = (pred == labels).nonzero().squeeze(1)
             if not len(active):
                 return best, pred
-            noise = attacks.start_noise(x_all.shape, run_seed(seed, loss, r)) if random_start else None
+            noise = attacks.start_noise(x_all.shape, run_seed(seed, loss, r), norm) if random_start else None
             for start in range(0, len(active), batch_size):
                 rows = active[start : start + batch_size]
                 x, y = x_all[rows].to(device), labels[rows].to(device)
                 init = None if noise is None else (x + noise[rows].to(device) * eps).clamp_(0, 1)
-                adv = apgd(model, x, y, eps, steps, loss, init=init, forward=forward)
+                adv = apgd(model, x, y, eps, steps, loss, init=init, forward=forward, norm=norm)
                 p, m = judge(adv, y)
                 take = (p != labels[rows]) | (m < marg[rows])
                 best[rows[take]], pred[rows[take]], marg[rows[take]] = adv.cpu()[take], p[take], m[take]

@@ -57,7 +57,7 @@ def attack_per_example(
     model: nn.Module,
     images: torch.Tensor,
     labels: torch.Tensor,
-    delta: int,
+    delta: float,
     spec: PGDSpec,
     *,
     batch_size: int = 512,
@@ -66,16 +66,19 @@ def attack_per_example(
     attack_quantize=None,
     eval_quantize=None,
     keep_adv: bool = False,
+    norm: str = "linf",
 ) -> tuple[pd.DataFrame, torch.Tensor | None]:
     """PGD_δ as ``spec`` says on ``images`` (uint8, or float in [0, 1]); one row per example: ``index``, ``label``,
     ``pred``, ``correct``. The attack differentiates ``model(x, quantize=attack_quantize)``; the examples are
     classified by ``model(x, quantize=eval_quantize)`` (BPDA: a straight-through quantizer for the attack, the real
-    one for the verdict). ``delta`` is in 1/255 units (0 → clean accuracy); the step is ``spec.step_factor · δ/255``.
-    With ``keep_adv`` the adversarial examples come back too (float32, on the CPU).
+    one for the verdict). ``delta`` is the strength in the units of ``norm`` (0 → clean accuracy): 1/255 units for
+    ``"linf"``, an L2 radius in [0, 1] pixel space for ``"l2"`` (:func:`atspectrum.attacks.norms.budget`); the step
+    is ``spec.step_factor`` times that budget. With ``keep_adv`` the adversarial examples come back too (float32, on
+    the CPU).
     """
     model, device, attack_fwd = _attack_setup(model, spec, PGDSpec, device, attack_quantize, eval_quantize)
-    eps = attacks.pixels(delta)
-    noise = attacks.start_noise(images.shape, seed) if spec.random_start and eps > 0 else None
+    eps = attacks.budget(delta, norm)
+    noise = attacks.start_noise(images.shape, seed, norm) if spec.random_start and eps > 0 else None
     preds, advs = [], []
     for start in range(0, len(labels), batch_size):
         x = _as_float(images[start : start + batch_size], device)
@@ -84,7 +87,16 @@ def attack_per_example(
         if noise is not None:
             init = (x + noise[start : start + batch_size].to(device) * eps).clamp_(0, 1)
         x_adv = attacks.pgd(
-            model, x, y, eps, spec.steps, spec.step_factor * eps, random_start=False, init=init, forward=attack_fwd
+            model,
+            x,
+            y,
+            eps,
+            spec.steps,
+            spec.step_factor * eps,
+            random_start=False,
+            init=init,
+            forward=attack_fwd,
+            norm=norm,
         )
         with torch.no_grad():
             logits = model(x_adv) if eval_quantize is None else model(x_adv, quantize=eval_quantize)
@@ -100,15 +112,17 @@ def pgd_per_example(
     model: nn.Module,
     images: torch.Tensor,
     labels: torch.Tensor,
-    delta: int,
+    delta: float,
     spec: PGDSpec,
     *,
     batch_size: int = 512,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    norm: str = "linf",
 ) -> pd.DataFrame:
-    """PGD_δ against the plain model (see :func:`attack_per_example`)."""
-    return attack_per_example(model, images, labels, delta, spec, batch_size=batch_size, seed=seed, device=device)[0]
+    """PGD_δ against the plain model (see :func:`attack_per_example`; ``delta`` in the units of ``norm``)."""
+    kw = dict(batch_size=batch_size, seed=seed, device=device, norm=norm)
+    return attack_per_example(model, images, labels, delta, spec, **kw)[0]
 
 
 def classify_per_example(
@@ -136,7 +150,7 @@ def apgd_per_example(
     model: nn.Module,
     images: torch.Tensor,
     labels: torch.Tensor,
-    delta: int,
+    delta: float,
     spec: APGDSpec = APGDSpec(),
     *,
     batch_size: int = 512,
@@ -145,18 +159,20 @@ def apgd_per_example(
     attack_quantize=None,
     eval_quantize=None,
     keep_adv: bool = False,
+    norm: str = "linf",
 ) -> tuple[pd.DataFrame, torch.Tensor | None]:
     """APGD_δ as ``spec`` says (every loss × restart, per-example worst case; see
     :func:`atspectrum.attacks.apgd.attack`). The attack differentiates ``model(x, quantize=attack_quantize)``, the
     verdict is ``model(x, quantize=eval_quantize)`` (APGD-BPDA: straight-through for the attack, the real quantizer for
-    the verdict). Same frame as :func:`attack_per_example`; ``delta`` in 1/255 units."""
+    the verdict). Same frame as :func:`attack_per_example`; ``delta`` in the units of ``norm`` (1/255 for ``"linf"``,
+    an L2 radius in [0, 1] pixel space for ``"l2"``)."""
     model, device, fwd = _attack_setup(model, spec, APGDSpec, device, attack_quantize, eval_quantize)
     verdict = lambda m, inp: m(inp) if eval_quantize is None else m(inp, quantize=eval_quantize)  # noqa: E731
     adv, pred = apgd.attack(
         model,
         images,
         labels,
-        attacks.pixels(delta),
+        attacks.budget(delta, norm),
         spec.steps,
         spec.losses,
         spec.restarts,
@@ -165,5 +181,6 @@ def apgd_per_example(
         device=device,
         forward=fwd,
         predict=verdict,
+        norm=norm,
     )
     return _frame(pred, labels.cpu()), (adv if keep_adv else None)
