@@ -232,6 +232,50 @@ def test_trades_retrains_only_the_adversarially_trained_model_and_runs_end_to_en
     assert "Nothing to be done" in snakemake(work, cfg, "-n").stdout
 
 
+# an L2 study (issue #24, part 4): the tiny config with the model trained and attacked in L2 balls
+L2 = {"models__rn__threat_model": "l2", "models__rn__eps": [0, 1.0], "overdesign__delta": [0.5, 1.0]}
+
+
+def test_an_l2_study_runs_end_to_end_in_l2_balls_and_names_the_norm(tmp_path):
+    """threat_model: l2 trains and attacks in L2 balls of radius eps / delta (floats in [0, 1] pixel space): the
+    paths, columns and captions name the norm, the cached transfer examples lie in (and reach) their L2 ball, the
+    L2-trained model is the more robust one, and a second run has nothing to do."""
+    cfg = changed(**L2, quantization__delta=[1.0])
+    res = snakemake(tmp_path, cfg, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-4000:]
+    run = tmp_path / "results/tiny"
+    assert (run / "models/rn/seed0/eps1_l2/model.pt").exists() and (run / "models/rn/seed0/eps0_l2/model.pt").exists()
+    acc = one_seed(run / "tables/robust_accuracy_rn.csv").set_index("eps")
+    assert list(acc.columns) == ["delta0p5_l2", "delta1_l2"]
+    assert acc.loc[1.0, "delta1_l2"] > acc.loc[0.0, "delta1_l2"] + 10  # L2 training buys L2 robustness
+    assert (acc["delta0p5_l2"] >= acc["delta1_l2"]).all()
+    assert "Threat model L2" in (run / "tables/robust_accuracy_rn.md").read_text()
+    test = data.load_prepared(run / "data/fashion_mnist/test.npz")[0].float().div(255)
+    for eps in ("0_l2", "1_l2"):
+        with np.load(run / f"adv/rn/seed0/eps{eps}/pgd/delta1_l2.npz") as z:
+            adv = torch.from_numpy(z["adv"])
+        norms = (adv - test).flatten(1).norm(dim=1)
+        assert norms.max() <= 1.0 + 1e-4 and adv.min() >= 0 and adv.max() <= 1
+        assert norms.max() > 0.9  # the attack uses its L2 ball (an L∞ reading of 1.0 as 1/255 stays below 0.11)
+        assert (adv - test).abs().amax() > 2 / 255  # and is no L∞-1/255 attack
+    checks = pd.read_csv(run / "tables/checklist.csv")
+    for check in ("adv_budget", "monotone_delta", "large_beta"):
+        assert (checks.loc[checks["check"] == check, "status"] == "pass").all(), checks
+    assert "Nothing to be done" in snakemake(tmp_path, cfg, "-n").stdout
+
+
+def test_an_l2_dry_run_plans_training_at_its_float_strengths(tmp_path):
+    """The issue's example: threat_model l2 with eps [0, 0.5] plans both trainings under eps<token>_l2 and imports no
+    torch."""
+    cfg = changed(**{**L2, "models__rn__eps": [0, 0.5]}, quantization__delta=[0.5])
+    res = snakemake(tmp_path, cfg, "-n", "--cores", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert job_counts(res.stdout)["train"] == 2
+    for eps in ("eps0_l2", "eps0p5_l2"):
+        assert f"results/tiny/models/rn/seed0/{eps}/model.pt" in res.stdout
+    assert not dry_run_imports_torch(tmp_path, cfg)
+
+
 @pytest.mark.parametrize("dataset", ["svhn", "cifar100", "imagefolder"])
 def test_another_dataset_runs_end_to_end_from_its_files(tmp_path, dataset):
     """data.dataset: svhn (SVHN's two .mat files), cifar100 (CIFAR-100's two pickles) or imagefolder (PNG and JPEG

@@ -8,7 +8,7 @@ rule aggregate_overdesign:
         reported(outputs.overdesign_outputs(RUN_DIR, "{model}"), "overdesign", "3 overdesign", model="{model}"),
     params:
         cells=get_overdesign_cells,
-        deltas=atconfig.overdesign_deltas(config),
+        deltas=get_overdesign_deltas,
         steps=config["overdesign"]["attack"]["steps"],
     log:
         f"{RUN_DIR}/logs/aggregate_overdesign/{{model}}.log",

@@ -10,6 +10,7 @@ import atspectrum.planning.outputs as outputs
 import atspectrum.runtime.paths as paths
 import atspectrum.evaluation.search as search
 import atspectrum.planning.claims as planned_claims
+from atspectrum.strengths import TOKEN_RE as STRENGTH_RE, strength
 from snakemake.logging import logger as snakemake_logger
 from snakemake.io import report as report_flag  # `report(` at a line start would parse as the report: directive
 
@@ -42,8 +43,8 @@ EVAL_BATCH = config["eval"]["batch_size"]
 wildcard_constraints:
     model="|".join(MODELS),
     seed=r"\d+",
-    eps=r"\d+",
-    delta=r"\d+",
+    eps=STRENGTH_RE,
+    delta=STRENGTH_RE,
     dataset=r"[a-z0-9_]+",
     attack="transfer|bpda|apgd-bpda|worst",
     beta=r"[0-9p]+",
@@ -95,18 +96,18 @@ def get_arch_files(w):
 
 
 def get_train_hparams(w):
-    return atconfig.train_hparams(config, w.model, int(w.eps), int(w.seed))
+    return atconfig.train_hparams(config, w.model, strength(w.eps), int(w.seed))
 
 
 def get_train_runtime(w):
-    return atconfig.train_runtime_minutes(config, w.model, int(w.eps))
+    return atconfig.train_runtime_minutes(config, w.model, strength(w.eps))
 
 
 # Evaluation units (evaluate.smk): rules evaluate_pgd, evaluate_quantized, evaluate_quantized_steps
 
 
 def job_unit(w):
-    unit = planning.Unit(w.model, int(w.seed), w.attack, int(w.delta), w.q)
+    unit = planning.Unit(w.model, int(w.seed), w.attack, strength(w.delta), w.q)
     if unit not in PLAN.units:
         raise WorkflowError(f"no evaluation unit {unit} in this configuration")
     return unit
@@ -139,8 +140,8 @@ def get_unit_inputs(w):
     """Each eps's model, the test split, and for a transfer unit at delta > 0 where its examples come from."""
     eps = get_unit_eps(w)
     inputs = {"models": [model_file(w.model, w.seed, e) for e in eps], "test": data_input("test")}
-    if w.attack == "transfer" and int(w.delta) > 0:
-        inputs["adv"] = sorted({PLAN.adv_source(w.model, int(w.seed), e, int(w.delta)) for e in eps})
+    if w.attack == "transfer" and strength(w.delta) > 0:
+        inputs["adv"] = sorted({PLAN.adv_source(w.model, int(w.seed), e, strength(w.delta)) for e in eps})
     return inputs
 
 
@@ -157,6 +158,11 @@ def get_overdesign_inputs(w):
 def get_more_pgd_steps(w):
     """evaluate_pgd_steps: the grid's PGD with factor x the steps."""
     return PLAN.settings(planning.more_steps_attack(w.factor))
+
+
+def get_overdesign_deltas(w):
+    """The overdesign grid's delta as the model's strengths (L2 radii for an L2 model)."""
+    return atconfig.overdesign_deltas(config, w.model)
 
 
 def get_overdesign_cells(w):

@@ -5,6 +5,7 @@ import pandas as pd
 from atspectrum.planning import Cell, CellIndex
 from atspectrum.reporting import captions, figures, tables
 from atspectrum.runtime import logs, paths
+from atspectrum.strengths import strength
 
 log = logs.to_file(snakemake.log[0])
 p, model = snakemake.params, snakemake.wildcards.model
@@ -18,7 +19,7 @@ metrics = {}  # seed -> {eps: training metrics}
 for path in snakemake.input.metrics:
     with open(path) as fh:
         m = json.load(fh)
-    metrics.setdefault(int(m["hparams"]["seed"]), {})[int(m["eps"])] = m
+    metrics.setdefault(int(m["hparams"]["seed"]), {})[strength(m["eps"])] = m
 n = {seed: int(grid["n"].iloc[0]) for seed, grid in grids.items()}
 
 

@@ -22,7 +22,7 @@ def replicate(seed_frames):
     deltas = sorted({d for _, d, _ in seed_frames})
     layers = [q for q in dict.fromkeys(layer for _, _, layer in seed_frames) if q != "none"]
     cells = [
-        ({"delta": d, "layer": q, "column": f"eps{e}"}, (e, d, q), (e, d, "none"))
+        ({"delta": d, "layer": q, "column": tables.eps_column(e)}, (e, d, q), (e, d, "none"))
         for (e, d, q) in seed_frames
         if q != "none"
     ]

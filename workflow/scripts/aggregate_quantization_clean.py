@@ -35,7 +35,7 @@ def clean_replicate(seed):
     layers = list(dict.fromkeys(q for _, q, _ in zero if q != "none"))
     betas = sorted({b for _, q, b in zero if q != "none"})
     tests_of = [
-        ({"beta": f"{b:g}", "layer": q, "column": f"eps{e}"}, (e, q, b), (e, "none", None))
+        ({"beta": f"{b:g}", "layer": q, "column": tables.eps_column(e)}, (e, q, b), (e, "none", None))
         for (e, q, b) in zero
         if q != "none"
     ]

@@ -2,6 +2,7 @@ from atspectrum import data, models
 from atspectrum.evaluation import evaluate
 from atspectrum.runtime import io, jobs, logs
 from atspectrum.specs import PGDSpec
+from atspectrum.strengths import norm_of, strength
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
@@ -13,11 +14,12 @@ frame = evaluate.pgd_per_example(
     model,
     images,
     labels,
-    int(w.delta),
+    strength(w.delta),
     spec,
     batch_size=snakemake.resources.eval_batch,
     seed=int(w.seed),
     device=device,
+    norm=norm_of(w.delta),
 )
 io.write_parquet(snakemake.output[0], frame)
 log(

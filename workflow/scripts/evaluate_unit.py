@@ -9,10 +9,12 @@ from atspectrum.planning import Cell, CellIndex
 from atspectrum.planning.heal import stamp
 from atspectrum.runtime import jobs, logs, paths
 from atspectrum.specs import APGDSpec, PGDSpec
+from atspectrum.strengths import norm_of, strength
 
 log = logs.to_file(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
-attack, delta, seed = w.attack, int(w.delta), int(w.seed)
+attack, delta, seed = w.attack, strength(w.delta), int(w.seed)
+norm = norm_of(delta)  # the model's threat model, named by the delta token (atspectrum.strengths)
 device = jobs.setup(snakemake.threads, p.device)
 images, labels = data.load_prepared(snakemake.input.test)
 batch_size = snakemake.resources.eval_batch
@@ -20,7 +22,7 @@ model_file = dict(zip(p.eps, snakemake.input.models))
 cells = [(Cell(**c), path) for c, path in p.cells]
 beta = cells[0][0].beta
 advs = CellIndex.of(snakemake.input.get("adv", []))  # transfer: where its examples are (a PGD unit, or their job)
-adv_out = {int(e): path for e, path in p.adv}  # PGD: the transfer examples this unit writes
+adv_out = {strength(e): path for e, path in p.adv}  # PGD: the transfer examples this unit writes
 # the attack as a value; transfer attacks nothing here (its cells classify the cached examples)
 spec = None if attack == "transfer" else (APGDSpec if attack == "apgd-bpda" else PGDSpec).of(p.attack)
 # what every cell's key holds besides its eps, layer and input files
@@ -37,13 +39,14 @@ def adv_key(eps):
     if advs.adv(w.model, seed, eps, delta) in advs.manifests:  # None from a manifest written before keys: unchecked
         return advs.adv_key(w.model, seed, eps, delta)
     digests = eval_units.file_digest(model_file[eps]), eval_units.file_digest(snakemake.input.test)
-    return transfer.examples_key(*digests, p.attack, seed, delta)
+    return transfer.examples_key(*digests, p.attack, seed, delta, norm)
 
 
 @functools.lru_cache(maxsize=1)  # cells come sorted by eps: each model (and its transfer examples) loads once
 def loaded(eps):
     model = models.load(model_file[eps], device)
-    adv = transfer.load(adv_file(eps), images, labels, delta, device, adv_key(eps)) if adv_file(eps) else None
+    file = adv_file(eps)
+    adv = transfer.load(file, images, labels, delta, device, adv_key(eps), norm=norm) if file else None
     return model, adv
 
 
@@ -77,10 +80,11 @@ def compute(cell):
             device=device,
             attack_quantize=None if real is None else real._replace(straight_through=True),
             eval_quantize=real,
+            norm=norm,
             **keep,
         )
         if keep:  # one PGD computation: this cell, and the transfer examples of (eps, delta)
-            transfer.save(adv_out[cell.eps], kept, labels, delta, key_of(cell))
+            transfer.save(adv_out[cell.eps], kept, labels, delta, key_of(cell), norm)
     log(
         f"{w.model} seed={seed} eps={cell.eps} {attack} delta={delta} {paths.qpoint(cell.layer, beta)}: accuracy "
         f"{evaluate.accuracy(frame):.2f}%"

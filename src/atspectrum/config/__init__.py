@@ -36,6 +36,7 @@ from atspectrum.config.grid import (
     search_models,
     search_settings,
     search_val_fraction,
+    threat_model,
     train_config,
     train_hparams,
     train_settings,
@@ -122,6 +123,7 @@ __all__ = [
     "search_val_fraction",
     "train_config",
     "train_hparams",
+    "threat_model",
     "train_settings",
     # inputs
     "check_architectures",

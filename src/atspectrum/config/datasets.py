@@ -6,6 +6,8 @@ the WRN's input normalisation and the extra params of its data preparation. The 
 
 from __future__ import annotations
 
+import math
+
 from atspectrum import imagefolder
 from atspectrum.specs import DATASET_INFO, IMAGE_SHAPE, TRAIN_IMAGES, WRN_NORMALIZATION
 
@@ -27,6 +29,13 @@ def image_shape(data: dict) -> tuple[int, int, int]:
     if data["dataset"] == IMAGEFOLDER:
         return (data["image_size"], data["image_size"], info(data)["in_channels"])
     return IMAGE_SHAPE[data["dataset"]]
+
+
+def l2_diameter(data: dict) -> float:
+    """The L2 diameter of the [0, 1] image cube of the prepared images, sqrt(H·W·C) (an ImageFolder counted with three
+    channels, so that planning reads no image): an L2 ball of a larger radius holds every image."""
+    h, w, c = (data["image_size"], data["image_size"], 3) if data["dataset"] == IMAGEFOLDER else image_shape(data)
+    return math.sqrt(h * w * c)
 
 
 def train_images(data: dict) -> int:

@@ -20,6 +20,7 @@ from atspectrum.specs import (
     small_stem,
     split_arch,
 )
+from atspectrum.strengths import LINF, as_norm, strength
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -35,7 +36,7 @@ def train_settings(config: dict, model: str, eps: int) -> dict:
     merged = _merge(
         {k: v for k, v in shared.items() if k != "standard"}, {k: v for k, v in own.items() if k != "standard"}
     )
-    if int(eps) == 0:
+    if strength(eps) == 0:
         merged = _merge(merged, shared.get("standard", {}))
         merged = _merge(merged, own.get("standard", {}))
     return merged
@@ -46,12 +47,12 @@ def train_config(config: dict, model: str, eps: int, seed: int = 0) -> TrainConf
     training whatever the method); FGSM-RS is PGD-AT with one step of ``fgsm_rs.step_factor`` · ε from a uniform
     start."""
     t = train_settings(config, model, eps)
-    method = t["method"] if int(eps) > 0 else "pgd"
+    method = t["method"] if strength(eps) > 0 else "pgd"
     attack = dict(t["attack"])
     if method == "fgsm_rs":
         attack.update(steps=1, step_factor=t["fgsm_rs"]["step_factor"], random_start=True)
     return TrainConfig(
-        eps=int(eps),
+        eps=as_norm(eps, threat_model(config, model)),
         epochs=t["epochs"],
         batch_size=t["batch_size"],
         lr=t["lr"],
@@ -75,6 +76,7 @@ def train_config(config: dict, model: str, eps: int, seed: int = 0) -> TrainConf
         compile=t["compile"],
         method=method,
         trades_beta=t["trades"]["beta"],
+        norm=threat_model(config, model),
     )
 
 
@@ -112,17 +114,33 @@ def arch_files(config: dict, model: str) -> list[str]:
     return [split_arch(arch)[0]] if not is_paper_arch(arch) and split_arch(arch)[0].endswith(".py") else []
 
 
-def eps_list(config: dict, model: str) -> list[int]:
-    return sorted(config["models"][model]["eps"])
+def threat_model(config: dict, model: str) -> str:
+    """``linf`` (the paper's; strengths in 1/255 units) or ``l2`` (strengths are L2 radii in [0, 1] pixel space)."""
+    return config["models"][model].get("threat_model") or LINF
 
 
-def overdesign_deltas(config: dict) -> list[int]:
-    return sorted(config["overdesign"]["delta"])
+def in_norm(config: dict, model: str | None, values) -> list:
+    """Configured strengths as ``model``'s values (atspectrum.strengths: int for L∞, float for L2), sorted and
+    without repeats; ``model=None`` leaves them as configured."""
+    if model is None:
+        return sorted(set(values))
+    norm = threat_model(config, model)
+    return sorted({as_norm(v, norm) for v in values})
 
 
-def pgd_deltas(config: dict, model: str, eps: int) -> list[int]:
+def eps_list(config: dict, model: str) -> list:
+    return in_norm(config, model, config["models"][model]["eps"])
+
+
+def overdesign_deltas(config: dict, model: str | None = None) -> list:
+    """The overdesign grid's δ, as ``model``'s strengths when a model is given (the grid applies to every model in
+    its own threat model)."""
+    return in_norm(config, model, config["overdesign"]["delta"])
+
+
+def pgd_deltas(config: dict, model: str, eps) -> list:
     """Every δ the PGD grid evaluates for (model, ε): the overdesign grid, δ = 0 (clean) and δ = ε (Table 3/4)."""
-    return sorted(set(overdesign_deltas(config)) | {0, int(eps)})
+    return in_norm(config, model, [*overdesign_deltas(config, model), 0, eps])
 
 
 def search_enabled(config: dict) -> bool:
@@ -180,13 +198,14 @@ def quant_betas(config: dict) -> list[float]:
     return sorted(float(b) for b in config["quantization"]["beta"])
 
 
-def quant_deltas(config: dict, attack: str) -> list[int]:
-    """δ of the quantization grid for ``attack``; δ = 0 (clean accuracy after quantization) rides on ``transfer``."""
+def quant_deltas(config: dict, attack: str, model: str | None = None) -> list:
+    """δ of the quantization grid for ``attack`` (as ``model``'s strengths when given); δ = 0 (clean accuracy after
+    quantization) rides on ``transfer``."""
     q = config["quantization"]
     deltas = set(q["delta"]) - {0}
     if attack == "transfer" and q["clean"]:
         deltas.add(0)
-    return sorted(deltas)
+    return in_norm(config, model, deltas)
 
 
 def quant_attack(config: dict, attack: str) -> dict:

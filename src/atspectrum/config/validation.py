@@ -11,13 +11,16 @@ import os
 
 import yaml
 
+from atspectrum.config import datasets
 from atspectrum.config.grid import (
     quant_attack_betas,
     quant_betas,
     quant_eval_attacks,
     quantization_enabled,
     search_enabled,
+    search_models,
     search_val_fraction,
+    threat_model,
     train_config,
 )
 from atspectrum.config.inputs import check_dataset
@@ -32,6 +35,7 @@ from atspectrum.specs import (
     search_part_size,
     split_arch,
 )
+from atspectrum.strengths import L2, LINF, as_norm
 
 
 def canonical(value):
@@ -93,6 +97,7 @@ def check(config: dict, check_data: bool = True) -> None:
     for name, model in config["models"].items():
         own = model.get("train", {})
         sections |= {f"models.{name}.train": own, f"models.{name}.train.standard": own.get("standard", {})}
+    check_strengths(config)
     for key, section in sections.items():
         ms = section.get("lr_milestones")
         if ms is not None and (list(ms) != sorted(ms) or len(set(ms)) != len(ms)):
@@ -145,6 +150,43 @@ def check(config: dict, check_data: bool = True) -> None:
         )
     if check_data:
         check_dataset(data)
+
+
+def _strength_lists(config: dict, name: str):
+    """(key, values) of every strength list that applies to model ``name``: its ε and the run's δ lists."""
+    yield f"models.{name}.eps", config["models"][name]["eps"]
+    yield "overdesign.delta", config["overdesign"]["delta"]
+    if quantization_enabled(config):
+        yield "quantization.delta", config["quantization"]["delta"]
+
+
+def check_strengths(config: dict) -> None:
+    """Every strength as its model's threat model reads it: an L∞ model's are integers in 1/255 units up to 255 (an
+    L2 radius such as 0.5 given to an L∞ model is refused, naming the key); an L2 model's are radii no larger than
+    the image cube's diameter (beyond it the ball holds every image)."""
+    diameter = datasets.l2_diameter(config["data"])
+    for name in sorted(config["models"]):
+        norm = threat_model(config, name)
+        for key, values in _strength_lists(config, name):
+            for i, v in enumerate(values):
+                where = f"config key '{key}[{i}]'"
+                if norm == LINF:
+                    try:
+                        as_norm(v, LINF)
+                    except ValueError:
+                        raise ConfigError(
+                            f"{where}: {v!r} is not an integer, but model {name!r} has threat_model linf, whose "
+                            f"strengths are integers in units of 1/255 (8 means 8/255); for an L2 radius set "
+                            f"models.{name}.threat_model: l2"
+                        ) from None
+                    if v > 255:
+                        raise ConfigError(f"{where}: {v!r} is above 255/255, the whole pixel range (model {name!r})")
+                elif v > diameter:
+                    raise ConfigError(
+                        f"{where}: the L2 radius {v!r} of model {name!r} (threat_model l2) is larger than the "
+                        f"diameter of the image cube ({diameter:.1f}): every image lies in that ball. L2 strengths "
+                        f"are radii in [0, 1] pixel space (e.g. 0.5), not 1/255 units"
+                    )
 
 
 def check_own_arch(name: str, model: dict) -> None:
@@ -232,6 +274,12 @@ def check_search(config: dict) -> None:
             raise ConfigError(
                 f"config key 'overdesign.search.models[{i}]': {name!r} is not a configured model; "
                 f"choose from {sorted(config['models'])}"
+            )
+    for name in search_models(config):
+        if threat_model(config, name) == L2:
+            raise ConfigError(
+                f"config key 'overdesign.search.models': model {name!r} has threat_model l2, and the search's schedule "
+                f"is in 1/255 units (L∞ models only); list the L∞ models in overdesign.search.models"
             )
     max_eps = s.get("max_eps", 64)
     for i, delta in enumerate(s["delta"]):

@@ -23,6 +23,7 @@ from atspectrum import __version__
 from atspectrum.planning.cells import CELL_KEY as KEY
 from atspectrum.planning.heal import stamp
 from atspectrum.runtime import io
+from atspectrum.strengths import strength
 
 RECOMPUTE_ENV = "ATSPECTRUM_RECOMPUTE"
 
@@ -50,7 +51,7 @@ def cell_key(unit_params: dict, eps: int, layer: str, inputs: dict[str, str | No
     """The key of one cell: everything that determines its numbers. ``unit_params`` holds the unit's model, seed,
     attack, settings, δ and q; ``inputs`` the digests of the files the cell reads (model, test split, transfer
     examples)."""
-    payload = {"version": __version__, **unit_params, "eps": int(eps), "layer": layer, "inputs": inputs}
+    payload = {"version": __version__, **unit_params, "eps": strength(eps), "layer": layer, "inputs": inputs}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 

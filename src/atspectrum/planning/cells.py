@@ -9,6 +9,8 @@ unquantized model). Its file::
     results/<run>/eval/<model>/seed<s>/eps<ε>/<attack>/delta<δ>/none.parquet
     results/<run>/eval/<model>/seed<s>/eps<ε>/<attack>/delta<δ>/<layer>/beta<β>.parquet
 
+ε and δ are spelled as strength tokens (``8``; an L2 radius ``0p5_l2``: atspectrum.strengths).
+
 A unit is one job: every (ε, layer) cell of one (model, seed, attack, δ, q), q = ``none`` or ``beta<β>``; its output
 is its manifest ``results/<run>/eval/<model>/seed<s>/units/<attack>/delta<δ>/<q>.json``, which lists its cells.
 
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 
 from atspectrum.runtime.paths import adv_file as adv_path  # noqa: F401 (re-exported: a cell's path vocabulary)
 from atspectrum.runtime.paths import beta_token, beta_value, qpoint  # noqa: F401 (beta_token re-exported)
+from atspectrum.strengths import TOKEN_RE, strength
+from atspectrum.strengths import token as strength_token
 
 # the parquet metadata entry holding a cell file's key (written by atspectrum.evaluation.units, checked by CellIndex)
 CELL_KEY = b"atspectrum.cell_key"
@@ -32,8 +36,8 @@ PGD = "pgd"
 PGD_TWINS = ("transfer", "bpda")
 _TOKEN = r"[A-Za-z0-9_.-]+"
 _EVAL = re.compile(
-    rf"^(?P<root>.+)/eval/(?P<model>{_TOKEN})/seed(?P<seed>[0-9]+)/eps(?P<eps>[0-9]+)/(?P<attack>{_TOKEN})/"
-    r"delta(?P<delta>[0-9]+)/(?:none|(?P<layer>[^/]+)/beta(?P<beta>[0-9p]+))\.parquet$"
+    rf"^(?P<root>.+)/eval/(?P<model>{_TOKEN})/seed(?P<seed>[0-9]+)/eps(?P<eps>{TOKEN_RE})/(?P<attack>{_TOKEN})/"
+    rf"delta(?P<delta>{TOKEN_RE})/(?:none|(?P<layer>[^/]+)/beta(?P<beta>[0-9p]+))\.parquet$"
 )
 _MORE_STEPS = re.compile(r"(?P<attack>pgd|bpda)(?P<factor>[0-9]+)x")
 
@@ -45,6 +49,7 @@ def q_of(layer: str, beta=None) -> str:
 
 def eval_path(root: str, model, seed, eps, attack, delta, layer: str = NONE, beta=None) -> str:
     """The file of a cell (:meth:`Cell.path`); with wildcards (``"{model}"``, …) a rule's output pattern."""
+    eps, delta = strength_token(eps), strength_token(delta)
     return f"{root}/eval/{model}/seed{seed}/eps{eps}/{attack}/delta{delta}/{qpoint(layer, beta)}.parquet"
 
 
@@ -61,13 +66,14 @@ def more_steps_of(attack: str) -> tuple[str, int] | None:
 
 @dataclass(frozen=True)
 class Cell:
-    """One evaluation: per-example results of (model, seed, ε) under ``attack`` at δ, quantized at (layer, β)."""
+    """One evaluation: per-example results of (model, seed, ε) under ``attack`` at δ, quantized at (layer, β). ε and δ
+    are strengths (atspectrum.strengths: int for L∞, float for L2; a token is parsed)."""
 
     model: str
     seed: int
-    eps: int
+    eps: int | float
     attack: str
-    delta: int
+    delta: int | float
     layer: str = NONE
     beta: float | None = field(default=None)
 
@@ -76,8 +82,8 @@ class Cell:
     def __post_init__(self):
         set_ = object.__setattr__
         set_(self, "seed", int(self.seed))
-        set_(self, "eps", int(self.eps))
-        set_(self, "delta", int(self.delta))
+        set_(self, "eps", strength(self.eps))
+        set_(self, "delta", strength(self.delta))
         if self.layer == NONE:
             set_(self, "beta", None)
         elif self.beta is None:
@@ -118,7 +124,7 @@ def parse(path: str) -> Cell | None:
         return None
     layer = m["layer"] or NONE
     beta = None if m["beta"] is None else beta_value(m["beta"])
-    return Cell(m["model"], int(m["seed"]), int(m["eps"]), m["attack"], int(m["delta"]), layer, beta)
+    return Cell(m["model"], int(m["seed"]), m["eps"], m["attack"], m["delta"], layer, beta)
 
 
 def sorted_cells(cells) -> list[Cell]:
@@ -132,8 +138,12 @@ class Unit:
     model: str
     seed: int
     attack: str
-    delta: int
+    delta: int | float
     q: str
+
+    def __post_init__(self):
+        if not (isinstance(self.delta, str) and self.delta.startswith("{")):  # a rule's "{delta}" stays a wildcard
+            object.__setattr__(self, "delta", strength(self.delta))
 
     @property
     def beta(self) -> float | None:
@@ -141,19 +151,20 @@ class Unit:
 
     def file(self, root: str) -> str:
         """The unit's manifest (its job's output)."""
-        return f"{root}/eval/{self.model}/seed{self.seed}/units/{self.attack}/delta{self.delta}/{self.q}.json"
+        delta = strength_token(self.delta)
+        return f"{root}/eval/{self.model}/seed{self.seed}/units/{self.attack}/delta{delta}/{self.q}.json"
 
-    def cell(self, eps: int, layer: str = NONE) -> Cell:
+    def cell(self, eps, layer: str = NONE) -> Cell:
         return Cell(self.model, self.seed, eps, self.attack, self.delta, layer, self.beta)
 
 
 _ADV = re.compile(
-    rf"^(?P<root>.+)/adv/(?P<model>{_TOKEN})/seed(?P<seed>[0-9]+)/eps(?P<eps>[0-9]+)/(?:pgd|transfer)/"
-    r"delta(?P<delta>[0-9]+)\.npz$"
+    rf"^(?P<root>.+)/adv/(?P<model>{_TOKEN})/seed(?P<seed>[0-9]+)/eps(?P<eps>{TOKEN_RE})/(?:pgd|transfer)/"
+    rf"delta(?P<delta>{TOKEN_RE})\.npz$"
 )
 
 
 def parse_adv(path: str) -> tuple[str, int, int, int] | None:
     """(model, seed, ε, δ) of a transfer-examples file (the inverse of :func:`adv_path`); None for any other path."""
     m = _ADV.match(str(path))
-    return None if m is None else (m["model"], int(m["seed"]), int(m["eps"]), int(m["delta"]))
+    return None if m is None else (m["model"], int(m["seed"]), strength(m["eps"]), strength(m["delta"]))

@@ -11,8 +11,27 @@ grid outside the evaluation units.
 from __future__ import annotations
 
 from atspectrum import config as atconfig
+from atspectrum.strengths import L2, like
 
 from .cells import Cell, beta_token, more_steps_attack
+
+
+def _big_delta_plan(config: dict, model: str, s: dict) -> dict:
+    """``{"big_delta": δ}`` for an L2 model: ``large_delta.l2_delta``, else (ours) the radius of the smallest L2 ball
+    that holds the L∞ ball of ``large_delta.delta``, δ/255 · sqrt(H·W·C) (the L2 attack is then at least as strong
+    a threat as the L∞ one, which moves every pixel as far). Empty for an L∞ model, whose very large δ is
+    ``large_delta.delta`` (left out of the plan so that an L∞ run's params stay as they were)."""
+    if atconfig.threat_model(config, model) != L2:
+        return {}
+    own = s["large_delta"].get("l2_delta")
+    if own is None:
+        own = round(s["large_delta"]["delta"] / 255 * atconfig.datasets.l2_diameter(config["data"]), 4)
+    return {"big_delta": float(own)}
+
+
+def big_delta(plan_part: dict, settings: dict):
+    """The very large δ of a model's plan (or of its masking plan): see :func:`_big_delta_plan`."""
+    return plan_part.get("big_delta", settings["large_delta"]["delta"])
 
 
 def _nearest(deltas: list[int], eps: int) -> int:
@@ -30,8 +49,9 @@ def _masking_plan(config: dict, model: str, eps: list[int], s: dict) -> dict:
     beta = atconfig.masking_beta(config)
     if beta is None:
         return {"reason": "bpda is not in quantization.attacks"}
-    bpda_deltas = atconfig.quant_deltas(config, "bpda")
+    bpda_deltas = atconfig.quant_deltas(config, "bpda", model)
     plan = {
+        **_big_delta_plan(config, model, s),
         "beta": beta,
         "layers": atconfig.quant_layers(config, model)[: s["masking"]["layers"]],
         "eps": list(eps),
@@ -44,7 +64,7 @@ def _masking_plan(config: dict, model: str, eps: list[int], s: dict) -> dict:
     elif beta not in atconfig.quant_attack_betas(config, "apgd-bpda"):
         plan["apgd_reason"] = f"apgd-bpda does not run at beta {beta_token(beta)} (quantization.apgd-bpda.beta)"
     else:
-        plan["apgd_deltas"] = [d for d in atconfig.quant_deltas(config, "apgd-bpda") if d in bpda_deltas]
+        plan["apgd_deltas"] = [d for d in atconfig.quant_deltas(config, "apgd-bpda", model) if d in bpda_deltas]
         plan["apgd_steps"] = int(config["quantization"]["apgd-bpda"]["steps"])
     return plan
 
@@ -53,14 +73,16 @@ def _quantized_plan(config: dict, model: str, eps: list[int], s: dict) -> dict:
     """The quantized checks of one model: every white-box attack on the quantized model (bpda, apgd-bpda; not the
     "worst" aggregate) on the cells it shares with transfer, the cached transfer δ, the very large β's ε, masking."""
     attacks = list(config["quantization"]["attacks"])
-    transfer_deltas = [d for d in atconfig.quant_deltas(config, "transfer") if d > 0] if "transfer" in attacks else []
+    transfer_deltas = (
+        [d for d in atconfig.quant_deltas(config, "transfer", model) if d > 0] if "transfer" in attacks else []
+    )
     transfer_betas = atconfig.quant_attack_betas(config, "transfer")
     return {
         "layers": atconfig.quant_layers(config, model),
         "adv": transfer_deltas,
         "whitebox": {
             a: {
-                "deltas": [d for d in atconfig.quant_deltas(config, a) if d in transfer_deltas],
+                "deltas": [d for d in atconfig.quant_deltas(config, a, model) if d in transfer_deltas],
                 "betas": [b for b in atconfig.quant_attack_betas(config, a) if b in transfer_betas],
             }
             for a in attacks
@@ -76,14 +98,16 @@ def plan(config: dict) -> dict:
     The extra evaluations it needs (very large δ, more steps, very large β) are at the ε chosen by each check's
     ``eps`` setting (``largest``: the model's largest ε; ``all``)."""
     s = atconfig.checklist_settings(config)
-    grid_deltas = atconfig.overdesign_deltas(config)
     quant = atconfig.quantization_enabled(config)
     out = {"steps": int(config["overdesign"]["attack"]["steps"]), "quantization": quant, "models": {}}
     for model in sorted(config["models"]):
         eps = atconfig.eps_list(config, model)
         large = _chosen(eps, s["large_delta"]["eps"])
-        big = {s["large_delta"]["delta"]}
+        own = _big_delta_plan(config, model, s)
+        big = {big_delta(own, s)}
+        grid_deltas = atconfig.overdesign_deltas(config, model)
         m = {
+            **own,
             "eps": eps,
             "pgd": {
                 e: sorted(set(atconfig.pgd_deltas(config, model, e)) | (big if e in large else set())) for e in eps
@@ -118,7 +142,9 @@ def cells(the_plan: dict, settings: dict, seed: int) -> dict[str, list[Cell]]:
                 for b in w["betas"]
             ]
         out["quantized"] += [
-            Cell(model, seed, e, "transfer", 0, layer, big_beta) for e in m["large_beta"] for layer in m["layers"]
+            Cell(model, seed, e, "transfer", like(0, e), layer, big_beta)
+            for e in m["large_beta"]
+            for layer in m["layers"]
         ]
         out["quantized"] += [
             c for group in masking_cells(m["masking"], settings, model, seed).values() for c in group.values()
@@ -142,14 +168,12 @@ def masking_cells(masking: dict, settings: dict, model: str, seed: int) -> dict[
     frames each compares (``bpda`` and ``large`` / ``more`` / ``apgd``)."""
     if "beta" not in masking:
         return {}
-    b, big_delta = masking["beta"], settings["large_delta"]["delta"]
+    b, big = masking["beta"], big_delta(masking, settings)
     more = more_steps_attack(settings["more_steps"]["factor"], "bpda")
     out = {}
     for layer in masking["layers"]:
         for e in masking["large_delta"]:
-            out[("bpda_large_delta", e, big_delta, layer)] = {
-                "large": Cell(model, seed, e, "bpda", big_delta, layer, b)
-            }
+            out[("bpda_large_delta", e, big, layer)] = {"large": Cell(model, seed, e, "bpda", big, layer, b)}
         for e, d in masking["more_steps"]:
             out[("bpda_more_steps", e, d, layer)] = {
                 "bpda": Cell(model, seed, e, "bpda", d, layer, b),

@@ -7,6 +7,7 @@ import os
 
 from atspectrum import config as atconfig
 from atspectrum.runtime import paths
+from atspectrum.strengths import L2
 
 from .cells import NONE, Cell
 from .grid import Plan
@@ -82,6 +83,8 @@ def plan(config: dict) -> dict:
             "point": quant_point(config, m),
             "betas": betas,
             "labels": {a: atconfig.quant_attack_label(config, a) for a in betas},
+            # an L2 model's overdesign δ (as its strengths); an L∞ model reads the run's "deltas"
+            **({"deltas": atconfig.overdesign_deltas(config, m)} if atconfig.threat_model(config, m) == L2 else {}),
         }
         for m in sorted(config["models"])
     }
@@ -114,7 +117,7 @@ def table_inputs(plan: dict, root: str) -> list[str]:
 def testable_deltas(config: dict, model: str) -> list[int]:
     """C1's δ: those of ``overdesign.delta`` that are a trained ε with a larger ε in the grid."""
     eps = atconfig.eps_list(config, model)
-    return [d for d in atconfig.overdesign_deltas(config) if d in eps and any(e > d for e in eps)]
+    return [d for d in atconfig.overdesign_deltas(config, model) if d in eps and any(e > d for e in eps)]
 
 
 def cells(grid: Plan) -> list[Cell]:
@@ -129,7 +132,7 @@ def cells(grid: Plan) -> list[Cell]:
             for a, beta in betas.items() if point else ():
                 if a not in grid.eval_attacks:
                     continue
-                deltas = [d for d in atconfig.quant_deltas(config, a) if d > 0 or a == "transfer"]
+                deltas = [d for d in atconfig.quant_deltas(config, a, m) if d > 0 or a == "transfer"]
                 for e in grid.eps(m):
                     out += [Cell(m, s, e, a, d, layer, beta) for d in deltas for layer in (NONE, point)]
     return out

@@ -37,7 +37,7 @@ class Plan:
 
     # ------------------------------------------------------------------------------------------ attacks and aliases
 
-    def eps(self, model: str) -> list[int]:
+    def eps(self, model: str) -> list:
         return atconfig.eps_list(self.config, model)
 
     def settings(self, attack: str) -> dict:
@@ -86,7 +86,7 @@ class Plan:
 
     def overdesign_cells(self, model: str, seed: int) -> list[Cell]:
         """The PGD cells at the overdesign δ (the claims' C1 reads these)."""
-        deltas = atconfig.overdesign_deltas(self.config)
+        deltas = atconfig.overdesign_deltas(self.config, model)
         return [Cell(model, seed, e, PGD, d) for e in self.eps(model) for d in deltas]
 
     def quant_table_cells(self, model: str, seed: int, attack: str, beta: float) -> list[Cell]:
@@ -97,7 +97,7 @@ class Plan:
             Cell(model, seed, e, a, d, layer, beta)
             for a in (self.eval_attacks if attack == WORST else [attack])
             for e in self.eps(model)
-            for d in atconfig.quant_deltas(self.config, attack)
+            for d in atconfig.quant_deltas(self.config, attack, model)
             if d > 0
             for layer in layers
         ]
@@ -112,7 +112,7 @@ class Plan:
             Cell(model, seed, e, a, d, layer, b)
             for a in self.eval_attacks
             for e in self.eps(model)
-            for d in atconfig.quant_deltas(self.config, a)
+            for d in atconfig.quant_deltas(self.config, a, model)
             for layer in layers
             for b in atconfig.quant_attack_betas(self.config, a)
         )
@@ -157,7 +157,7 @@ class Plan:
         """(ε, δ) of the cached transfer examples of one (model, seed): every ε at each transfer δ > 0."""
         if "transfer" not in self.eval_attacks:
             return []
-        deltas = [d for d in atconfig.quant_deltas(self.config, "transfer") if d > 0]
+        deltas = [d for d in atconfig.quant_deltas(self.config, "transfer", model) if d > 0]
         return [(e, d) for e in self.eps(model) for d in deltas]
 
     # ------------------------------------------------------------------------------------------------ the units

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 
+from atspectrum.strengths import strength
+
 from .cells import CELL_KEY, NONE, PGD, PGD_TWINS, Cell, parse, parse_adv
 
 
@@ -114,7 +116,7 @@ class CellIndex:
 
     def adv(self, model: str, seed: int, eps: int, delta: int) -> str:
         try:
-            return self.advs[(model, int(seed), int(eps), int(delta))]
+            return self.advs[(model, int(seed), strength(eps), strength(delta))]
         except KeyError:
             raise MissingInput(
                 f"transfer examples of {model} seed {seed} eps {eps} delta {delta} are not among this job's inputs"

@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from atspectrum.runtime import io  # noqa: E402
+from atspectrum.strengths import norm_of, unit_label  # noqa: E402
 
 
 def save(fig, paths: list[str]) -> None:
@@ -41,6 +42,13 @@ def seed_mean(frame: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
     return pd.concat({value: groups.mean(), "sd": groups.std(ddof=1)}, axis=1).reset_index()
 
 
+def strength_unit(values) -> str:
+    """The unit of the strengths ``values`` (a model's ε or δ): ``×1/255`` for L∞, ``L2 radius`` for L2
+    (atspectrum.strengths: a float strength is an L2 radius)."""
+    first = next(iter(values), 0)
+    return unit_label(norm_of(first.item() if hasattr(first, "item") else first))
+
+
 def robust_error(grid: pd.DataFrame, deltas: list[int], title: str, paths: list[str]) -> None:
     """Figure 1: x = ε, y = PGD_δ-20 robust error (%), one curve per δ; each curve's minimum ε* marked. ``grid``:
     columns eps, delta, accuracy and optionally seed (several seeds: the mean curve in a ± SD band, ε* the minimum
@@ -56,10 +64,11 @@ def robust_error(grid: pd.DataFrame, deltas: list[int], title: str, paths: list[
         curve = mean[mean["delta"] == d]
         best = curve.loc[curve["error"].idxmin()]
         ax.scatter([best["eps"]], [best["error"]], s=120, facecolors="none", edgecolors=[color], linewidths=2)
-    ax.set_xlabel("training strength ε (×1/255)")
+    unit = strength_unit(deltas)
+    ax.set_xlabel(f"training strength ε ({unit})")
     ax.set_ylabel("robust error under PGD$_δ$-20 (%)")
     ax.set_title(title)
-    ax.legend(title="δ (×1/255)", ncol=2, fontsize="small")
+    ax.legend(title=f"δ ({unit})", ncol=2, fontsize="small")
     save(fig, paths)
 
 
@@ -109,7 +118,7 @@ def quantization_gain(gain: pd.DataFrame, title: str, path: str) -> None:
             _gain_panel(ax, cells[(cells["beta"] == b) & (cells["delta"] == d)], layers, limit, n_eps <= 13, several)
             mesh = ax.collections[0]
             ax.set_title(f"β = {b:g}, δ = {d}", fontsize=9)
-            ax.set_xlabel("ε (×1/255)" if i == len(betas) - 1 else "")
+            ax.set_xlabel(f"ε ({strength_unit(gain['eps'])})" if i == len(betas) - 1 else "")
             ax.set_ylabel("quantized after" if j == 0 else "")
             ax.tick_params(axis="y", rotation=0)
     fig.suptitle(title)
@@ -161,7 +170,7 @@ def filter_norms(frame: pd.DataFrame, stat: str, title: str, path: str) -> None:
             )
         else:
             ax.plot(curve["eps"], curve[stat], lw=1, color=color, alpha=0.8, label="layers 3+" if k == 2 else None)
-    ax.set_xlabel("training strength ε (×1/255)")
+    ax.set_xlabel(f"training strength ε ({strength_unit(frame['eps'])})")
     ax.set_ylabel(FILTER_NORM_LABELS[stat])
     ax.set_title(title)
     ax.legend(fontsize="small")
@@ -215,7 +224,7 @@ def preact_figure3(summary: dict, kind: str, title: str, path: str) -> None:
     a.set_ylabel(f"mean of final {kind} features")
     b.set_ylabel("(# negative − # positive) / # values (%)")
     for ax in (a, b):
-        ax.set_xlabel("training strength ε (×1/255)")
+        ax.set_xlabel(f"training strength ε ({strength_unit(eps)})")
         ax.legend(fontsize="small")
     fig.suptitle(title)
     fig.tight_layout()

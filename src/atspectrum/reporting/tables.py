@@ -10,6 +10,33 @@ import pandas as pd
 
 from atspectrum import stats
 from atspectrum.runtime import io
+from atspectrum.strengths import L2_SUFFIX, TOKEN_RE, strength, token
+
+
+def eps_column(eps) -> str:
+    """The column of a training strength: ``eps8``, ``eps0p5_l2`` (the token names an L2 strength's norm)."""
+    return f"eps{token(eps)}"
+
+
+def delta_column(delta) -> str:
+    """The column of an attack strength: ``delta4``, ``delta0p5_l2``."""
+    return f"delta{token(delta)}"
+
+
+L2_NOTE = (
+    "Threat model L2: eps and delta are L2 radii in [0, 1] pixel space (column eps0p5_l2 is eps = 0.5, "
+    "delta1_l2 is delta = 1.0)."
+)
+
+
+def threat_note(df: pd.DataFrame) -> str:
+    """The sentence that names the norm of a table of L2 strengths (a column or an eps / delta value in L2), else
+    empty: an L∞ table reads as it always has, its strengths in 1/255."""
+    columns = any(str(c).endswith(L2_SUFFIX) and c in percentage_columns(df) for c in df.columns)
+    values = any(
+        c in df.columns and df[c].map(lambda v: isinstance(v, float) and not pd.isna(v)).any() for c in ("eps", "delta")
+    )
+    return L2_NOTE if columns or values else ""
 
 
 def accuracy_grid(frames: dict[tuple[int, int], pd.DataFrame]) -> pd.DataFrame:
@@ -26,10 +53,10 @@ def models_table(grid: pd.DataFrame, metrics: dict[int, dict]) -> pd.DataFrame:
     acc = grid.set_index(["eps", "delta"])["accuracy"]
     rows = []
     for eps in sorted(grid["eps"].unique()):
-        m = metrics.get(int(eps), {})
+        m = metrics.get(strength(eps), {})
         rows.append(
             {
-                "eps": int(eps),
+                "eps": strength(eps),
                 "clean_acc": acc[(eps, 0)],
                 "pgd_eps_acc": acc[(eps, eps)],
                 "selected_epoch": m.get("selected_epoch"),
@@ -43,7 +70,7 @@ def robust_accuracy_table(grid: pd.DataFrame, deltas: list[int]) -> pd.DataFrame
     """Rows ε, columns δ: PGD_δ-20 accuracy (%)."""
     sub = grid[grid["delta"].isin(deltas)]
     table = sub.pivot(index="eps", columns="delta", values="accuracy").sort_index()
-    table.columns = [f"delta{d}" for d in table.columns]
+    table.columns = [delta_column(d) for d in table.columns]
     return table.reset_index()
 
 
@@ -51,11 +78,11 @@ def overdesign_table(grid: pd.DataFrame, deltas: list[int]) -> pd.DataFrame:
     """Per δ: the ε with the lowest robust error (ties: the smaller ε), ε* − δ, and its error against the largest
     ε's."""
     rows = []
-    max_eps = int(grid["eps"].max())
+    max_eps = strength(grid["eps"].max())
     for d in sorted(deltas):
         sub = grid[grid["delta"] == d].sort_values("eps")
         err = 100.0 - sub.set_index("eps")["accuracy"]
-        best = int(err.idxmin())
+        best = strength(err.idxmin())
         rows.append(
             {
                 "delta": d,
@@ -132,8 +159,8 @@ def quantization_table(
         for layer in ["none", *[name for name in layers if name != "none"]]:
             values = [acc[(e, d, layer)] for e in eps]
             base = [acc[(e, d, "none")] for e in eps]
-            rows.append({"delta": d, "layer": layer, **{f"eps{e}": v for e, v in zip(eps, values)}})
-            sig = [significant is None or layer == "none" or significant[(d, layer, f"eps{e}")] for e in eps]
+            rows.append({"delta": d, "layer": layer, **{eps_column(e): v for e, v in zip(eps, values)}})
+            sig = [significant is None or layer == "none" or significant[(d, layer, eps_column(e))] for e in eps]
             marks.append(
                 ["", ""] + ["" if layer == "none" else _direction(v, b, s) for v, b, s in zip(values, base, sig)]
             )
@@ -152,13 +179,13 @@ def quantization_clean_table(
     marks as in :func:`quantization_table` (``significant`` keyed ``("<β>", layer, "eps<ε>")``)."""
     rows, marks = [], []
     base = [acc[(e, "none", None)] for e in eps]
-    rows.append({"beta": "–", "layer": "none", **{f"eps{e}": v for e, v in zip(eps, base)}})
+    rows.append({"beta": "–", "layer": "none", **{eps_column(e): v for e, v in zip(eps, base)}})
     marks.append([""] * (2 + len(eps)))
     for b in betas:
         for layer in layers:
             values = [acc[(e, layer, b)] for e in eps]
-            rows.append({"beta": f"{b:g}", "layer": layer, **{f"eps{e}": v for e, v in zip(eps, values)}})
-            sig = [True if significant is None else significant[(f"{b:g}", layer, f"eps{e}")] for e in eps]
+            rows.append({"beta": f"{b:g}", "layer": layer, **{eps_column(e): v for e, v in zip(eps, values)}})
+            sig = [True if significant is None else significant[(f"{b:g}", layer, eps_column(e))] for e in eps]
             marks.append(["", ""] + [_direction(v, u, g) for v, u, g in zip(values, base, sig)])
     table = pd.DataFrame(rows)
     return table, pd.DataFrame(marks, columns=table.columns)
@@ -187,7 +214,7 @@ def corruption_table(frames: dict[int, pd.DataFrame], names: list[str]) -> tuple
             {
                 "corruption": name,
                 **{
-                    f"eps{e}": 100.0 * f.loc[f["corruption"] == name, "correct"].mean()
+                    eps_column(e): 100.0 * f.loc[f["corruption"] == name, "correct"].mean()
                     for e, f in sorted(frames.items())
                 },
             }
@@ -203,14 +230,14 @@ def corruption_table(frames: dict[int, pd.DataFrame], names: list[str]) -> tuple
 def corruption_severity_table(frames: dict[int, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accuracy over all corruptions per severity (rows), columns ε; the clean accuracy as severity 0."""
     per = {e: f.groupby("severity")["correct"].mean().mul(100.0) for e, f in sorted(frames.items())}
-    table = pd.DataFrame({f"eps{e}": s for e, s in per.items()}).rename_axis("severity").reset_index()
+    table = pd.DataFrame({eps_column(e): s for e, s in per.items()}).rename_axis("severity").reset_index()
     return table, best_marks(table, [c for c in table.columns if c != "severity"])
 
 
 def corruption_average_table(averages: dict[str, pd.Series]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table 2: one row per model, columns the union of ε (a model without that ε shows –)."""
     table = pd.DataFrame(averages).T
-    table = table[sorted(table.columns, key=lambda c: int(c.removeprefix("eps")))]
+    table = table[sorted(table.columns, key=lambda c: strength(c.removeprefix("eps")))]
     table = table.rename_axis("model").reset_index()
     return table, best_marks(table, [c for c in table.columns if c != "model"])
 
@@ -223,7 +250,7 @@ def preact_table(summary: dict[int, dict]) -> pd.DataFrame:
     rows = []
     for e, s in sorted(summary.items()):
         row = {
-            "eps": int(e),
+            "eps": strength(e),
             "code_severity": s["code"]["severity"],
             "code_mean": s["code"]["mean"],
             "code_neg_minus_pos": s["code"]["neg_minus_pos"],
@@ -274,7 +301,7 @@ def _cells(
 
 def percentage_columns(df: pd.DataFrame) -> list[str]:
     """The columns that hold an accuracy per ε or δ (``eps<ε>``, ``delta<δ>``)."""
-    return [c for c in df.columns if re.fullmatch(r"(eps|delta)\d+", str(c))]
+    return [c for c in df.columns if re.fullmatch(rf"(eps|delta){TOKEN_RE}", str(c))]
 
 
 def cell_intervals(df: pd.DataFrame, value_columns: list[str], n, z: float = stats.Z95) -> pd.DataFrame:
@@ -381,7 +408,9 @@ def write_csv(df: pd.DataFrame, path: str, float_format: str = "%.4f") -> None:
 def render(
     df: pd.DataFrame, stem: str, caption: str, marks: pd.DataFrame | None, spread: pd.DataFrame | None
 ) -> list[str]:
-    """Write ``stem``.md and .tex (see :func:`to_markdown`, :func:`to_latex`); returns their paths."""
+    """Write ``stem``.md and .tex (see :func:`to_markdown`, :func:`to_latex`); returns their paths. A table of an L2
+    model says so after its caption (:func:`threat_note`)."""
+    caption = " ".join(part for part in (caption, threat_note(df)) if part)
     io.write_text(f"{stem}.md", to_markdown(df, caption, marks, spread))
     io.write_text(
         f"{stem}.tex", to_latex(df, caption, label=f"tab:{os.path.basename(stem)}", marks=marks, spread=spread)

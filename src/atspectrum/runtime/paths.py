@@ -1,6 +1,7 @@
 """Artifact paths under ``results/<run>/``: one place for the layout the rules and the scripts share.
 
-Wildcards are canonical tokens (``eps8``, ``delta4``) so paths never change with number formatting.
+Wildcards are canonical tokens (``eps8``, ``delta4``; an L2 strength ``eps0p5_l2``: atspectrum.strengths) so paths
+never change with number formatting.
 """
 
 from __future__ import annotations
@@ -8,6 +9,9 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import PurePosixPath
+
+from atspectrum.strengths import TOKEN_RE, strength
+from atspectrum.strengths import token as strength_token
 
 RESULTS = "results"
 # The directories right under a run directory: every artifact path is ``results/<run>/<one of these>/...``.
@@ -40,7 +44,7 @@ def data_file(root: str, dataset: str, split: str) -> str:
 
 def model_dir(root: str, model: str, seed, eps) -> str:
     """The (model, training seed, ε) training job's directory."""
-    return f"{root}/models/{model}/seed{seed}/eps{eps}"
+    return f"{root}/models/{model}/seed{seed}/eps{strength_token(eps)}"
 
 
 def model_file(root: str, model: str, seed, eps, name: str = "model.pt") -> str:
@@ -48,13 +52,15 @@ def model_file(root: str, model: str, seed, eps, name: str = "model.pt") -> str:
     return f"{model_dir(root, model, seed, eps)}/{name}"
 
 
-_MODEL_FILE = re.compile(r"/models/(?P<model>[A-Za-z][A-Za-z0-9_]*)/seed(?P<seed>\d+)/eps(?P<eps>\d+)/model\.pt$")
+_MODEL_FILE = re.compile(
+    rf"/models/(?P<model>[A-Za-z][A-Za-z0-9_]*)/seed(?P<seed>\d+)/eps(?P<eps>{TOKEN_RE})/model\.pt$"
+)
 
 
 def parse_model_file(path) -> dict | None:
     """``{"model", "seed", "eps"}`` of a checkpoint path :func:`model_file` built; None for any other path."""
     m = _MODEL_FILE.search(str(path).replace("\\", "/"))
-    return None if m is None else {"model": m["model"], "seed": int(m["seed"]), "eps": int(m["eps"])}
+    return None if m is None else {"model": m["model"], "seed": int(m["seed"]), "eps": strength(m["eps"])}
 
 
 def train_state_file(root: str, model: str, seed, eps) -> str:
@@ -94,7 +100,7 @@ def beta_value(token: str) -> float:
 def adv_file(root: str, model: str, seed, eps, delta, attack: str = "pgd") -> str:
     """Transfer examples: PGD_δ against the unquantized (model, seed, ε), full precision, made by ``attack``: ``pgd``
     (the grid's PGD unit, when transfer shares its settings) or ``transfer`` (rule transfer_examples, its own)."""
-    return f"{root}/adv/{model}/seed{seed}/eps{eps}/{attack}/delta{delta}.npz"
+    return f"{root}/adv/{model}/seed{seed}/eps{strength_token(eps)}/{attack}/delta{strength_token(delta)}.npz"
 
 
 def qpoint(layer: str, beta=None) -> str:
@@ -103,7 +109,7 @@ def qpoint(layer: str, beta=None) -> str:
 
 
 def analysis_file(root: str, model: str, seed, eps, name: str) -> str:
-    return f"{root}/analysis/{model}/seed{seed}/eps{eps}/{name}"
+    return f"{root}/analysis/{model}/seed{seed}/eps{strength_token(eps)}/{name}"
 
 
 def declared(outputs, filename: str) -> str:
@@ -122,10 +128,10 @@ def declared_stem(outputs, table: str) -> str:
 
 def search_dir(root: str, model: str, seed, delta) -> str:
     """The overdesign search's artifacts of (model, seed, δ) (atspectrum.evaluation.search)."""
-    return f"{root}/search/{model}/seed{seed}/delta{delta}"
+    return f"{root}/search/{model}/seed{seed}/delta{strength_token(delta)}"
 
 
 def val_eval_file(root: str, model: str, seed, delta, eps) -> str:
     """PGD_δ per validation example of the (seed, ε)-model (columns as the test evaluations; rule evaluate_pgd_val):
     the overdesign search's measure and what C1 picks its ε* on, one file for both."""
-    return f"{root}/val/{model}/seed{seed}/eps{eps}/pgd/delta{delta}.parquet"
+    return f"{root}/val/{model}/seed{seed}/eps{strength_token(eps)}/pgd/delta{strength_token(delta)}.parquet"

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from atspectrum.planning import Cell, beta_token, more_steps_attack
+from atspectrum.planning.checklist import big_delta as big_delta_of
 from atspectrum.planning.checklist import masking_cells
 from atspectrum.specs import accuracy
+from atspectrum.strengths import like, strength
 
 from .verdicts import (
     CHECKS,
@@ -39,14 +41,14 @@ from .verdicts import (
 )
 
 
-def read_adv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, int]:
+def read_adv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, int | float]:
     """A cached transfer file as stored (no checks: judging it is the checklist's job)."""
     with np.load(path, allow_pickle=False) as z:
-        return z["adv"], z["labels"], int(z["delta"])
+        return z["adv"], z["labels"], z["delta"].item()
 
 
 def row(check: str, model: str, eps, verdict: dict) -> dict:
-    return {"check": check, "model": model, "eps": None if eps is None else int(eps), **verdict}
+    return {"check": check, "model": model, "eps": None if eps is None else strength(eps), **verdict}
 
 
 def collect(
@@ -87,7 +89,7 @@ def collect(
 
 def _pgd_rows(model: str, m: dict, pgd: dict, frame, steps: int, s: dict) -> list[dict]:
     """The PGD checks of one model: accuracy monotone in δ, near zero at a very large δ, steady with more steps."""
-    big_delta, factor = s["large_delta"]["delta"], s["more_steps"]["factor"]
+    big_delta, factor = big_delta_of(m, s), s["more_steps"]["factor"]
     rows = [row("monotone_delta", model, e, check_monotone(pgd[e], s["monotone"]["tolerance"])) for e in m["eps"]]
     for e in m["large_delta"]:
         verdict = check_large_delta(pgd[e][big_delta], big_delta, steps, s["large_delta"]["max_accuracy"])
@@ -121,8 +123,8 @@ def _quantized_rows(model: str, m: dict, pgd: dict, frame, s: dict) -> list[dict
         verdict = check_transfer_vs_whitebox(cells, s["transfer_vs_bpda"]["tolerance"])
         rows.append(row("transfer_vs_bpda", model, e, verdict))
     for e in m["large_beta"]:
-        quantized = {layer: frame(model, e, "transfer", 0, layer, big_beta) for layer in m["layers"]}
-        verdict = check_large_beta(pgd[e][0], quantized, big_beta, s["large_beta"]["tolerance"])
+        quantized = {layer: frame(model, e, "transfer", like(0, e), layer, big_beta) for layer in m["layers"]}
+        verdict = check_large_beta(pgd[e][like(0, e)], quantized, big_beta, s["large_beta"]["tolerance"])
         rows.append(row("large_beta", model, e, verdict))
     return rows
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from atspectrum.runtime import paths
 from atspectrum.specs import accuracy
+from atspectrum.strengths import L2, LINF, norm_of, strength
 
 CHECKS = {
     "monotone_delta": "PGD accuracy never increases with delta",
@@ -165,14 +166,17 @@ def adv_stats(
     delta: int,
     chunk: int = 1024,
 ) -> dict:
-    """What a cached transfer file holds against the clean uint8 ``images``: ``max_dist`` = max abs(x_adv − x) in
-    1/255 units, the value range, and whether shape, labels and δ match what the file name promises."""
+    """What a cached transfer file holds against the clean uint8 ``images``: ``max_dist`` = the largest distance of an
+    example from its clean image in its δ's norm and units (max abs(x_adv − x) in 1/255 for L∞, the L2 norm for an L2
+    δ), the value range, and whether shape, labels and δ match what the file name promises."""
     shape_ok = tuple(adv.shape) == tuple(images.shape)
+    delta, norm = strength(delta), norm_of(delta)
     stats = {
-        "delta": int(delta),
+        "delta": delta,
+        "norm": norm,
         "shape_ok": shape_ok,
         "labels_ok": bool(np.array_equal(np.asarray(stored_labels), np.asarray(labels))),
-        "delta_ok": int(stored_delta) == int(delta),
+        "delta_ok": bool(np.isclose(float(stored_delta), float(delta), rtol=0, atol=1e-12)),
         "max_dist": float("nan"),
         "min": float("nan"),
         "max": float("nan"),
@@ -185,7 +189,9 @@ def adv_stats(
         a = np.asarray(adv[start : start + chunk], dtype=np.float64)
         x = np.asarray(images[start : start + chunk], dtype=np.float64) / 255.0
         finite = finite and bool(np.isfinite(a).all())
-        dist = max(dist, float(np.abs(a - x).max()) * 255.0)
+        diff = (a - x).reshape(len(a), -1)
+        far = np.abs(diff).max() * 255.0 if norm == LINF else np.sqrt((diff * diff).sum(axis=1)).max()
+        dist = max(dist, float(far))
         low, high = min(low, float(a.min())), max(high, float(a.max()))
     stats.update(max_dist=dist, min=low, max=high, finite=finite)
     return stats
@@ -193,9 +199,12 @@ def adv_stats(
 
 def check_adv_budget(stats: list[dict], tolerance: float) -> dict:
     """Every cached file of one (model, ε) (``stats`` from :func:`adv_stats`) must stay within δ + ``tolerance``
-    (1/255 units) of its clean image, inside [0, 1], and match the labels, shape and δ it was made for."""
+    of its clean image, inside [0, 1], and match the labels, shape and δ it was made for. ``tolerance`` is in 1/255
+    units; for an L2 model it is the L2 slack ``tolerance``/255."""
     if not stats:
         return not_applicable("no cached transfer examples")
+    l2 = stats[0].get("norm") == L2
+    slack = tolerance / 255.0 if l2 else tolerance
     excess, parts, problems = -np.inf, [], []
     for s in sorted(stats, key=lambda s: s["delta"]):
         d = s["delta"]
@@ -208,22 +217,23 @@ def check_adv_budget(stats: list[dict], tolerance: float) -> dict:
             continue
         excess = max(excess, s["max_dist"] - d)
         parts.append(f"delta {d}: {s['max_dist']:.4f}")
-        if s["max_dist"] > d + tolerance:
+        if s["max_dist"] > d + slack:
             problems.append(f"delta {d}: outside its budget")
         if s["min"] < 0 or s["max"] > 1:
             problems.append(f"delta {d}: values in [{s['min']:.4f}, {s['max']:.4f}], outside [0, 1]")
     low = min((s["min"] for s in stats if not np.isnan(s["min"])), default=float("nan"))
     high = max((s["max"] for s in stats if not np.isnan(s["max"])), default=float("nan"))
-    measured = f"max abs(x_adv - x) in 1/255 [{', '.join(parts)}]; values in [{low:.4f}, {high:.4f}]" + (
+    what = "max ||x_adv - x||_2" if l2 else "max abs(x_adv - x) in 1/255"
+    measured = f"{what} [{', '.join(parts)}]; values in [{low:.4f}, {high:.4f}]" + (
         f"; {'; '.join(problems)}" if problems else ""
     )
     value = excess if np.isfinite(excess) else float("nan")
     return _verdict(
         not problems,
         value,
-        tolerance,
+        slack,
         measured,
-        f"max abs(x_adv - x) at most delta + {tolerance:g} (1/255), values in [0, 1]",
+        f"{what.removeprefix('max ')} at most delta + {slack:g}{'' if l2 else ' (1/255)'}, values in [0, 1]",
     )
 
 

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from atspectrum import inference as inf
+from atspectrum.strengths import strength
 
 from .design import Endpoint, detail
 from .trend import kendall
@@ -45,7 +46,7 @@ def filter_norms(frame, arch: str, settings, model: str = "", figures=()) -> tup
             raise ValueError(f"filter-norm table lacks the column {col!r}")
     f = frame[(frame["kind"] != "1x1") & (frame["eps"] > 0)].dropna(subset=["index"])
     f = f.assign(seed=f["seed"] if "seed" in f.columns else 0)
-    seeds, eps = sorted(f["seed"].unique()), sorted(int(e) for e in f["eps"].unique())
+    seeds, eps = sorted(f["seed"].unique()), sorted(strength(e) for e in f["eps"].unique())
     kw = {"figures": list(figures)}
     if not eps or f[f["index"] > 2].empty or f[f["index"].isin([1, 2])]["index"].nunique() < 2:
         why = "no eps > 0 model or fewer than three conv layers"

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from atspectrum import inference as inf
+from atspectrum.strengths import strength
 
 from .design import Endpoint, detail
 from .trend import kendall
@@ -81,7 +82,7 @@ def _preact(preact, seeds, settings, model: str) -> dict:
         return detail("C4", model, part, None, "no pre-activation table")
     p = preact[preact["eps"] > 0]
     p = p.assign(seed=p["seed"] if "seed" in p.columns else 0)
-    eps = sorted(int(e) for e in p["eps"].unique())
+    eps = sorted(strength(e) for e in p["eps"].unique())
     table = p.pivot_table(index="seed", columns="eps", values="code_mean").loc[seeds, eps].abs().to_numpy()
     tau = lambda y: float(np.nan_to_num(kendall(eps, y)[0]))  # noqa: E731
     est = inf.seed_bootstrap(table, tau, settings.resamples, inf.rng(settings.seed, f"C4 preact {model}"))

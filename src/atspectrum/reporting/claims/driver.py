@@ -14,6 +14,7 @@ import pandas as pd
 from atspectrum import inference as inf
 from atspectrum.planning import NONE, PGD, Cell
 from atspectrum.planning.claims import figure_sources, table_inputs
+from atspectrum.strengths import strength
 
 from . import paper_verdicts
 from .c1_overdesign import overdesign
@@ -58,7 +59,11 @@ def _endpoints(plan, settings, m, frames, val, corr, tables, root) -> tuple[list
         endpoints.append(result[0])
         details.extend(result[1])
 
-    add(overdesign(frames["pgd"], val.get(m, {}), plan["deltas"], spec["eps"], settings, m, fig["C1"]))
+    add(
+        overdesign(
+            frames["pgd"], val.get(m, {}), spec.get("deltas", plan["deltas"]), spec["eps"], settings, m, fig["C1"]
+        )
+    )
     if spec["point"] and frames["quant"]:
         beta = next(iter(spec["betas"].values()))
         add(quantization(frames["quant"], frames["clean"], spec["point"], beta, settings, m, fig["C2"]))
@@ -86,10 +91,10 @@ def evaluate(plan: dict, root: str, index, cells, val_runs=(), corruption_runs=(
     frames = _by_model(plan, index, cells)
     val: dict[str, dict] = {}
     for m, s, d, e, f in val_runs:
-        val.setdefault(m, {})[(int(s), int(e), int(d))] = pd.read_parquet(f, columns=["index", "correct"])
+        val.setdefault(m, {})[(int(s), strength(e), strength(d))] = pd.read_parquet(f, columns=["index", "correct"])
     corr: dict[str, dict] = {}
     for m, s, e, f in corruption_runs:
-        corr.setdefault(m, {})[(int(s), int(e))] = pd.read_parquet(f, columns=["corruption", "index", "correct"])
+        corr.setdefault(m, {})[(int(s), strength(e))] = pd.read_parquet(f, columns=["corruption", "index", "correct"])
     endpoints, details = [], []
     for m in sorted(plan["models"]):
         e, d = _endpoints(plan, settings, m, frames[m], val, corr, tables, root)
