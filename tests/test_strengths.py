@@ -129,3 +129,20 @@ def test_the_overdesign_search_refuses_an_l2_model():
         C.validate(cfg, check_data=False)
     cfg["overdesign"]["search"]["models"] = ["r"]
     C.validate(cfg, check_data=False)
+
+
+def test_a_table_of_l2_strengths_says_so_and_an_linf_table_reads_as_before():
+    import pandas as pd
+
+    from atspectrum.reporting import tables
+
+    grid = tables.accuracy_grid({(e, d): pd.DataFrame({"correct": [True, False]}) for e in (0, 8) for d in (0, 4)})
+    linf = tables.robust_accuracy_table(grid, [4])
+    assert list(linf.columns) == ["eps", "delta4"] and tables.threat_note(linf) == ""
+    l2_grid = tables.accuracy_grid(
+        {(e, d): pd.DataFrame({"correct": [True, False]}) for e in (0.0, 0.5) for d in (0.0, 1.0)}
+    )
+    l2 = tables.robust_accuracy_table(l2_grid, [1.0])
+    assert list(l2.columns) == ["eps", "delta1_l2"] and tables.percentage_columns(l2) == ["delta1_l2"]
+    assert tables.threat_note(l2) == tables.L2_NOTE
+    assert tables.threat_note(tables.overdesign_table(l2_grid, [1.0])) == tables.L2_NOTE  # eps / delta values

@@ -12,6 +12,8 @@ import dataclasses
 import math
 import numbers
 
+from atspectrum import strengths
+
 DATASET_INFO = {
     "cifar10": {"num_classes": 10, "in_channels": 3},
     "cifar100": {"num_classes": 100, "in_channels": 3},
@@ -156,7 +158,7 @@ NEUTRAL_TRAIN_KEYS = {"method": "pgd", "norm": "linf"}
 PRECISIONS = ("fp32", "bf16")
 # The threat models: the L∞ ball (the paper's; strengths in 1/255 units) and the L2 ball (strengths are radii in
 # [0, 1] pixel space). :mod:`atspectrum.attacks.norms` implements them.
-NORMS = ("linf", "l2")
+NORMS = strengths.NORMS
 
 
 def check_norm(norm: str) -> str:
