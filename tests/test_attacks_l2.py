@@ -133,6 +133,25 @@ def test_l2_pgd_and_apgd_stay_in_the_ball_and_the_box(eps):
     assert torch.equal(runs["pgd-init"], attacks.project(outside, x, eps, "l2"))  # no step: the projected init
 
 
+def test_apgd_l2_first_step_is_2eps_along_the_normalised_gradient():
+    """From the far side of the ball (``x − ε·u``, ``u`` the unit gradient direction of a linear classifier), the
+    paper's first step ``x + 2ε·g/‖g‖₂`` ends exactly on the sphere at ``x + ε·u``. Bugs caught: a step along the
+    unnormalised gradient (here ‖g‖₂ < 1: it stops inside), a first step of ε instead of 2ε (back at ``x``), a sign
+    step (another direction)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(20, 2))
+    with torch.no_grad():
+        model[1].weight.mul_(0.5)
+    x = torch.full((8, 1, 4, 5), 0.5)
+    y = torch.randint(0, 2, (8,))
+    w = model[1].weight.detach()
+    u = (w[1 - y] - w[y]).view_as(x)
+    u /= u.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+    eps = 0.1
+    adv = apgd.apgd(model, x, y, eps, steps=1, init=x - eps * u, norm="l2")
+    torch.testing.assert_close(adv, x + eps * u, atol=1e-6, rtol=0)
+
+
 def test_l2_eps_zero_returns_the_input():
     x, y = edge_batch(4)
     assert torch.equal(attacks.pgd(small_conv(), x, y, 0.0, 3, 0.1, norm="l2"), x)
