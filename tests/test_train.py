@@ -3,7 +3,7 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import atspectrum.train as training
-from atspectrum import models
+from atspectrum import attacks, models
 from atspectrum.data import augment
 from atspectrum.models import CheckpointError
 from atspectrum.train import TrainConfig, train
@@ -344,3 +344,69 @@ def test_adding_a_training_option_leaves_existing_models_params_alone():
     assert hp["method"] == "trades" and hp["trades_beta"] == 2.0
     assert TrainConfig(**hp).params() == hp
     assert set(atconfig.train_hparams(config, name, 0)) == before  # eps 0: standard training whatever the method
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the L2 threat model
+
+
+@pytest.mark.parametrize("method", ["pgd", "trades", "fgsm_rs"])
+def test_l2_training_fits_examples_in_the_l2_ball(monkeypatch, method):
+    """Bugs caught: the training attack run as L∞ (far outside the L2 ball), the radius read as 1/255 units
+    (0.5/255: barely moved), the random start or TRADES' start left unprojected."""
+    clean, fitted = [], []
+
+    def recording_crop_flip(*args, **kwargs):
+        out = augment.random_crop_flip(*args, **kwargs)
+        clean.append(out.clone())
+        return out
+
+    monkeypatch.setattr(training, "random_crop_flip", recording_crop_flip)
+    model = fresh()
+    model.register_forward_pre_hook(lambda m, inp: fitted.append(inp[0].detach().clone()) if m.training else None)
+    fgsm = dict(attack_steps=1, attack_step_factor=1.25) if method == "fgsm_rs" else {}
+    eps = 0.5
+    c = cfg(eps=eps, norm="l2", method=method, epochs=1, select="last", **fgsm)
+    train(model, tiny_data(48, 0), tiny_data(8, 1), c)
+    per_batch = 2 if method == "trades" else 1  # TRADES fits the clean batch, then its examples
+    assert len(fitted) == per_batch * len(clean) == per_batch * 3
+    for i, x in enumerate(clean):
+        x_fit = fitted[per_batch * i + per_batch - 1]
+        if method == "trades":
+            assert torch.equal(fitted[2 * i], x)
+        dist = attacks.distance(x_fit, x, "l2")
+        assert x_fit.min() >= 0 and x_fit.max() <= 1
+        assert (dist <= eps * (1 + 1e-5)).all(), dist.max()
+        assert (dist > 0).all() and dist.max() > 0.3 * eps, dist
+
+
+def test_l2_validation_attacks_in_the_l2_ball(monkeypatch):
+    seen = []
+    real = training.evaluate.pgd_per_example
+
+    def recording(*args, **kwargs):
+        seen.append((args[3], kwargs.get("norm", "linf")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training.evaluate, "pgd_per_example", recording)
+    images, labels = tiny_data(8, 1)
+    training.validate(fresh(), images, labels, cfg(eps=0.5, norm="l2"), torch.device("cpu"))
+    training.validate(fresh(), images, labels, cfg(eps=8), torch.device("cpu"))
+    assert seen == [(0.5, "l2"), (8, "linf")]
+
+
+def test_train_config_norm_is_neutral_at_linf_and_l2_eps_is_a_radius():
+    """Bugs caught: the norm in every run's params (every finished model would retrain), a fractional L2 radius
+    refused or truncated, an unknown norm accepted."""
+    linf = cfg(eps=8)
+    assert "norm" not in linf.params() and linf.params() == cfg(eps=8, norm="linf").params()
+    assert TrainConfig(**linf.params()).params() == linf.params()
+    l2 = cfg(eps=0.5, norm="l2")
+    assert l2.params()["norm"] == "l2" and l2.params()["eps"] == 0.5
+    assert TrainConfig(**l2.params()).params() == l2.params()
+    assert isinstance(cfg(eps=1, norm="l2").eps, float) and type(cfg(eps=8.0).eps) is int
+    with pytest.raises(ValueError, match="linf.*l2"):
+        cfg(norm="l1")
+    for bad in (dict(eps=0.5), dict(eps=-0.1, norm="l2"), dict(eps=float("nan"), norm="l2"), dict(eps=True)):
+        with pytest.raises(ValueError, match="eps"):
+            cfg(**bad)
