@@ -247,8 +247,9 @@ APGD_LOSSES = ("ce", "dlr")  # cross-entropy and the difference of logits ratio 
 
 @dataclasses.dataclass(frozen=True)
 class PGDSpec:
-    """L∞ PGD as configured: ``steps`` steps of size ``step_factor`` · δ, from a seeded uniform random start in the
-    δ-ball (``random_start``) or from the clean image. δ itself is the cell's and is passed beside the spec."""
+    """PGD as configured: ``steps`` steps of size ``step_factor`` · δ, from a seeded random start in the δ-ball
+    (``random_start``) or from the clean image. δ itself, and with it the norm of the ball (L∞ or L2:
+    :mod:`atspectrum.strengths`), is the cell's and is passed beside the spec."""
 
     steps: int
     step_factor: float
