@@ -19,6 +19,10 @@ from atspectrum.config.grid import (
     corruption_dir,
     corruptions_enabled,
     eps_list,
+    extra_attack,
+    extra_attack_deltas,
+    extra_attack_files,
+    extra_attacks,
     masking_beta,
     model_spec,
     overdesign_deltas,
@@ -66,6 +70,7 @@ from atspectrum.config.validation import (
 
 # the shared definitions of atspectrum.specs this package has always exposed (atconfig.WORST in the rules)
 from atspectrum.specs import (
+    BUILTIN_ATTACKS,
     DATASET_INFO,
     QUANT_POINTS,
     SELECTABLE_QUANT_POINTS,
@@ -76,6 +81,7 @@ from atspectrum.specs import (
     check_beta,
     relu_between_blocks_of,
     search_part_size,
+    strength,
 )
 
 __all__ = [
@@ -103,6 +109,10 @@ __all__ = [
     "corruption_dir",
     "corruptions_enabled",
     "eps_list",
+    "extra_attack",
+    "extra_attack_deltas",
+    "extra_attack_files",
+    "extra_attacks",
     "masking_beta",
     "model_spec",
     "overdesign_deltas",
@@ -146,6 +156,8 @@ __all__ = [
     "TrainConfig",
     "bn_momentum",
     "check_beta",
+    "BUILTIN_ATTACKS",
     "relu_between_blocks_of",
     "search_part_size",
+    "strength",
 ]

@@ -11,6 +11,7 @@ import os
 
 import yaml
 
+from atspectrum.config import extra_attack_checks
 from atspectrum.config.grid import (
     quant_attack_betas,
     quant_betas,
@@ -134,6 +135,7 @@ def check(config: dict, check_data: bool = True) -> None:
     if not config["overdesign"]["delta"]:
         raise ConfigError("config key 'overdesign.delta': the attack grid is empty")
     check_quant_attacks(config)
+    extra_attack_checks.check_spelling(config)
     check_masking(config)
     check_search(config)
     corr = config.get("corruptions") or {}
