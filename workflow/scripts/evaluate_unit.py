@@ -54,8 +54,7 @@ def key_of(cell):
     files = {"model": model_file[cell.eps], "test": snakemake.input.test, "adv": adv_file(cell.eps)}
     if snakemake.input.get("attack_file"):  # an extra attack's own file: its contents are part of every cell's key
         files["attack_file"] = snakemake.input.attack_file[0]
-    digests = {k: None if f is None else eval_units.file_digest(f) for k, f in files.items()}
-    return eval_units.cell_key(unit_params, cell.eps, cell.layer, digests)
+    return eval_units.cell_key_of_files(unit_params, cell.eps, cell.layer, files)
 
 
 def fresh(cell, key):
