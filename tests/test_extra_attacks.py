@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import torch
+from synthetic import OWN_ATTACKS
 from torch import nn
 
 from atspectrum import attacks
@@ -17,20 +18,9 @@ from atspectrum.evaluation import evaluate
 from atspectrum.evaluation import units as eval_units
 from atspectrum.planning import PGD, Cell, Plan, Unit, jobs, outputs
 
-USER_ATTACKS = '''
-import torch
-
-
-class RandomSign:
-    """Every pixel moved by +-eps at random: torch's global RNG (as torchattacks' random starts)."""
-
-    def __init__(self, model, eps, scale=1.0):
-        self.model, self.eps, self.scale = model, eps, scale
-
-    def __call__(self, images, labels):
-        step = torch.randint(0, 2, images.shape, device=images.device).float().mul(2).sub(1)
-        return (images + self.scale * self.eps * step).clamp(0, 1)
-
+USER_ATTACKS = (
+    OWN_ATTACKS
+    + """
 
 class Strict:
     def __init__(self, model, eps):
@@ -41,7 +31,8 @@ class Strict:
 
 
 NOT_A_CLASS = 3
-'''
+"""
+)
 
 
 @pytest.fixture
