@@ -1158,11 +1158,15 @@ def test_extra_attacks_run_end_to_end_as_tables_of_their_own(tiny_run, tmp_path)
     for delta in (8, 16):
         manifest = yaml.safe_load((out / f"eval/rn/seed0/units/signs/delta{delta}/none.json").read_text())
         assert manifest["computed"] == 2 and manifest["reused"] == 0
-    assert len(fgsm) == 4 and all(p.stat().st_mtime_ns == t for p, t in fgsm.items())
+    assert len(fgsm) == 4 + 2 and all(p.stat().st_mtime_ns == t for p, t in fgsm.items())  # cells and manifests
     # a user's buggy attack: its job fails naming it and the distance it measured, and no cell of it is written
     buggy = edited(copy.deepcopy(cfg), eval__extra_attacks__bad={"target": "signs.py:Overshoot"})
     res = snakemake(work, buggy, "--cores", "1")
     assert res.returncode != 0
-    log = (out / "logs/evaluate_extra/rn_seed0_bad_delta8_none.log").read_text()
-    assert re.search(r"extra attack 'bad' at delta 8 left its budget: max \|x_adv - x\| = \S+ \(16(\.0*)?/255\)", log)
+    logs = [p.read_text() for p in out.glob("logs/evaluate_extra/rn_seed0_bad_delta*_none.log")]
+    said = [
+        re.search(r"extra attack 'bad' at delta (\d+) left its budget: max \|x_adv - x\| = \S+ \((\d+)/255\)", t)
+        for t in logs
+    ]
+    assert any(m and int(m[2]) == 2 * int(m[1]) for m in said), logs  # the distance it measured: twice its budget
     assert not list(out.glob("eval/rn/seed0/eps*/bad"))
