@@ -103,9 +103,12 @@ def test_a_cells_key_follows_the_attacks_target_kwargs_and_file_contents(user_fi
     the files it reads, the attack's file included."""
     plan = _plan({"signs": {"target": f"{user_file}:RandomSign", "kwargs": {"scale": 0.5}}})
 
+    with open("model.pt", "wb") as fh:  # stands in for the checkpoint and the test split the cell reads
+        fh.write(b"weights")
+
     def key(settings, attack_file=user_file):
         params = {"model": "rn", "seed": 0, "attack": "signs", "settings": settings, "delta": 8, "q": "none"}
-        files = {"model": user_file, "test": user_file, "adv": None, "attack_file": attack_file}
+        files = {"model": "model.pt", "test": "model.pt", "adv": None, "attack_file": attack_file}
         return eval_units.cell_key_of_files(params, 8, "none", files)
 
     settings = plan.settings("signs")
@@ -218,6 +221,19 @@ class Returns:
         return self.what(images)
 
 
+class Draws:
+    """Records what torch's global RNG gives it at each call (and leaves the images as they are)."""
+
+    seen: list = []
+
+    def __init__(self, model, eps):
+        pass
+
+    def __call__(self, images, labels):
+        Draws.seen.append(torch.rand(1).item())
+        return images
+
+
 @pytest.fixture
 def beyond():
     """The module of this file: its attack classes are targets ``<module>:Beyond``, ``<module>:Returns``."""
@@ -249,10 +265,16 @@ def test_within_the_budget_the_frame_is_the_attacks_verdict_and_reproducible(bey
     assert frame["pred"].tolist() == model(x).argmax(1).tolist() and len(frame) == 10
     signs = {"target": f"{user_file}:RandomSign", "kwargs": {}}
     runs = [evaluate.extra_per_example(model, images, labels, 8, "signs", signs, batch_size=4) for _ in range(2)]
-    assert runs[0].equals(runs[1])  # torch's RNG seeded from the unit's seed before each call
-    other = evaluate.extra_per_example(model, images, labels, 8, "signs", signs, batch_size=4, seed=1)
-    assert extra.batch_seed(0, 8, 0) != extra.batch_seed(1, 8, 0) != extra.batch_seed(1, 8, 4)
-    assert len(other) == 10
+    assert runs[0].equals(runs[1])
+    # torch's global RNG is seeded from the unit's seed, delta and batch before each call (3 batches of 10 examples)
+    draws = {"target": f"{beyond}:Draws", "kwargs": {}}
+    seen = []
+    for seed, delta in ((0, 8), (0, 8), (1, 8), (0, 4)):
+        Draws.seen.clear()
+        evaluate.extra_per_example(model, images, labels, delta, "draws", draws, batch_size=4, seed=seed)
+        seen.append(list(Draws.seen))
+    assert seen[0] == seen[1] and len(set(seen[0])) == 3  # the same per run, another per batch
+    assert seen[2] != seen[0] and seen[3] != seen[0]  # another seed, another delta: other draws
 
 
 def test_torchattacks_fgsm_is_the_fgsm_step_within_its_budget():
@@ -264,3 +286,4 @@ def test_torchattacks_fgsm_is_the_fgsm_step_within_its_budget():
     (grad,) = torch.autograd.grad(nn.functional.cross_entropy(model(x), labels), x)
     x_adv = (x + attacks.pixels(8) * grad.sign()).clamp(0, 1)
     assert frame["pred"].tolist() == model(x_adv).argmax(1).tolist()
+    assert extra.build("torchattacks:FGSM", model, 8, {}).eps == attacks.pixels(8) == 8 / 255  # the one conversion
