@@ -1108,18 +1108,21 @@ def with_extra_attacks(workdir, **attacks):
 
 def test_a_dry_run_plans_one_unit_per_extra_attack_and_delta_and_their_tables(tmp_path):
     """Planned without torch, beside everything TINY plans: one unit per (attack, delta > 0) over every eps, and the
-    tables' aggregate."""
+    tables' aggregate; `snakemake --lint` finds nothing in the rules that exist only then."""
     cfg = with_extra_attacks(tmp_path)
     assert not dry_run_imports_torch(tmp_path, cfg)
     counts, units = planned(tmp_path, cfg)
     plain_counts, plain_units = planned(tmp_path, TINY)
     assert counts == {**plain_counts, "evaluate_extra": 4, "aggregate_attacks": 1}
     assert units == plain_units | EXTRA_UNITS
+    lint = snakemake(tmp_path, cfg, "--lint")  # the rules that exist only with extra attacks lint clean too
+    assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr, lint.stdout[-3000:]
 
 
 def test_extra_attacks_run_end_to_end_as_tables_of_their_own(tiny_run, tmp_path):
     """Added to a finished run, the extra attacks compute only their own cells (PGD's are not recomputed); each gets a
-    robust-accuracy table like PGD's and the worst case over PGD and both is at most every one of them, cell by cell.
+    robust-accuracy table like PGD's, in the report, and the worst case over PGD and both is at most every one of them,
+    cell by cell.
     Their kwargs or their file edited reruns that attack's cells only; an attack that leaves its budget fails its job,
     naming it and the distance, and writes no cell."""
     work = tmp_path / "wf"
@@ -1134,6 +1137,9 @@ def test_extra_attacks_run_end_to_end_as_tables_of_their_own(tiny_run, tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())  # no PGD (or other) cell written again
     assert "Nothing to be done" in snakemake(work, cfg, "-n").stdout
+    assert snakemake(work, cfg, "--report", str(out / "report.html")).returncode == 0
+    html = (out / "report.html").read_text()
+    assert all(f"robust_accuracy_rn-{a}.csv" in html for a in ("fgsm", "signs", "worst"))
     read = {a: one_seed(out / f"tables/robust_accuracy_rn{a}.csv").set_index("eps") for a in ("", "-fgsm", "-signs")}
     worst = one_seed(out / "tables/robust_accuracy_rn-worst.csv").set_index("eps")
     clean = one_seed(out / "tables/models_rn.csv").set_index("eps")["clean_acc"]
