@@ -124,3 +124,28 @@ class Net(nn.Module):
     def forward(self, x):
         return self.head(self.body(x).mean(dim=(2, 3)))
 """
+
+
+# A user's own attacks, as the text of their file (issue #24, part 5): torchattacks-style classes, built as
+# Class(model, eps=<budget in [0, 1]>, **kwargs) and called as attack(images, labels)
+OWN_ATTACKS = '''
+import torch
+
+
+class RandomSign:
+    """Every pixel moved by +-scale * eps at random, from torch's global RNG (as torchattacks' random starts)."""
+
+    def __init__(self, model, eps, scale=1.0):
+        self.model, self.eps, self.scale = model, eps, scale
+
+    def __call__(self, images, labels):
+        step = torch.randint(0, 2, images.shape, device=images.device).float().mul(2).sub(1)
+        return (images + self.scale * self.eps * step).clamp(0, 1)
+
+
+class Overshoot(RandomSign):
+    """A user's bug: twice the budget."""
+
+    def __init__(self, model, eps):
+        super().__init__(model, eps, scale=2.0)
+'''

@@ -1133,3 +1133,90 @@ def test_an_own_architecture_that_cannot_work_fails_before_any_job(tmp_path, edi
     res = snakemake(tmp_path, cfg, "--cores", "1")
     assert res.returncode != 0 and key in res.stdout + res.stderr, res.stderr[-2000:]
     assert not (tmp_path / "results" / "own" / "data").exists()
+
+
+# Attacks of the user's (issue #24, part 5): a class of a user's file and torchattacks' FGSM, columns of their own
+EXTRA_ATTACKS = {"signs": {"target": "signs.py:RandomSign"}, "fgsm": {"target": "torchattacks:FGSM"}}
+EXTRA_UNITS = {(a, d, "none") for a in EXTRA_ATTACKS for d in ("8", "16")}
+# what follows any config change that reads no PGD, quantized or checklist cell (the config record, the compute table)
+PLAIN_FOLLOWERS = {"run_config": 1, "compute_accounting": 1, "all": 1}
+
+
+def with_extra_attacks(workdir, **attacks):
+    """TINY with ``attacks`` (default: EXTRA_ATTACKS) as eval.extra_attacks, the user's file written in ``workdir``."""
+    import synthetic
+
+    (Path(workdir) / "signs.py").write_text(synthetic.OWN_ATTACKS)
+    return changed(eval__extra_attacks=attacks or copy.deepcopy(EXTRA_ATTACKS))
+
+
+def test_a_dry_run_plans_one_unit_per_extra_attack_and_delta_and_their_tables(tmp_path):
+    """Planned without torch, beside everything TINY plans: one unit per (attack, delta > 0) over every eps, and the
+    tables' aggregate; `snakemake --lint` finds nothing in the rules that exist only then."""
+    cfg = with_extra_attacks(tmp_path)
+    assert not dry_run_imports_torch(tmp_path, cfg)
+    counts, units = planned(tmp_path, cfg)
+    plain_counts, plain_units = planned(tmp_path, TINY)
+    assert counts == {**plain_counts, "evaluate_extra": 4, "aggregate_attacks": 1}
+    assert units == plain_units | EXTRA_UNITS
+    lint = snakemake(tmp_path, cfg, "--lint")  # the rules that exist only with extra attacks lint clean too
+    assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr, lint.stdout[-3000:]
+
+
+def test_extra_attacks_run_end_to_end_as_tables_of_their_own(tiny_run, tmp_path):
+    """Added to a finished run, the extra attacks compute only their own cells (PGD's are not recomputed); each gets a
+    robust-accuracy table like PGD's, in the report, and the worst case over PGD and both is at most every one of them,
+    cell by cell.
+    Their kwargs or their file edited reruns that attack's cells only; an attack that leaves its budget fails its job,
+    naming it and the distance, and writes no cell."""
+    work = tmp_path / "wf"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    out = work / "results" / "tiny"
+    before = {p: p.stat().st_mtime_ns for p in (out / "eval/rn/seed0").rglob("*") if p.is_file()}
+    cfg = with_extra_attacks(work)
+    counts, units = planned(work, cfg)
+    assert counts == {"evaluate_extra": 4, "aggregate_attacks": 1, **PLAIN_FOLLOWERS}, counts
+    assert units == EXTRA_UNITS
+    res = snakemake(work, cfg, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())  # no PGD (or other) cell written again
+    assert "Nothing to be done" in snakemake(work, cfg, "-n").stdout
+    assert snakemake(work, cfg, "--report", str(out / "report.html")).returncode == 0
+    html = (out / "report.html").read_text()
+    assert all(f"robust_accuracy_rn-{a}.csv" in html for a in ("fgsm", "signs", "worst"))
+    read = {a: one_seed(out / f"tables/robust_accuracy_rn{a}.csv").set_index("eps") for a in ("", "-fgsm", "-signs")}
+    worst = one_seed(out / "tables/robust_accuracy_rn-worst.csv").set_index("eps")
+    clean = one_seed(out / "tables/models_rn.csv").set_index("eps")["clean_acc"]
+    for table in read.values():
+        assert list(table.columns) == ["delta8", "delta16"] and list(table.index) == [0, 16]
+        assert table.apply(lambda c: c.between(0, 100)).all().all()
+        assert (worst <= table).all().all()  # guaranteed: an example survives the worst case only if it survives all
+    assert (read["-fgsm"].le(clean, axis=0)).all().all()  # FGSM at 8/255 and 16/255 costs these models accuracy
+    ci = pd.read_csv(out / "tables/robust_accuracy_rn-worst_ci.csv")
+    assert len(ci) == 4 and (ci["ci_low"] <= ci["value"]).all() and (ci["n"] == 64).all()
+    # editing one attack's kwargs, or its file, reruns that attack's units only, and they recompute every cell
+    scaled = edited(copy.deepcopy(cfg), eval__extra_attacks__signs__kwargs={"scale": 0.5})
+    counts, units = planned(work, scaled)
+    assert counts == {"evaluate_extra": 2, "aggregate_attacks": 1, **PLAIN_FOLLOWERS}, counts
+    assert units == {u for u in EXTRA_UNITS if u[0] == "signs"}
+    with open(work / "signs.py", "a") as fh:
+        fh.write("# edited\n")
+    counts, units = planned(work, cfg)
+    assert counts.get("evaluate_extra") == 2 and units == {u for u in EXTRA_UNITS if u[0] == "signs"}, counts
+    fgsm = {p: p.stat().st_mtime_ns for p in (out / "eval/rn/seed0").rglob("fgsm/delta*/none.*")}
+    assert snakemake(work, cfg, "--cores", "2").returncode == 0
+    for delta in (8, 16):
+        manifest = yaml.safe_load((out / f"eval/rn/seed0/units/signs/delta{delta}/none.json").read_text())
+        assert manifest["computed"] == 2 and manifest["reused"] == 0
+    assert len(fgsm) == 4 + 2 and all(p.stat().st_mtime_ns == t for p, t in fgsm.items())  # cells and manifests
+    # a user's buggy attack: its job fails naming it and the distance it measured, and no cell of it is written
+    buggy = edited(copy.deepcopy(cfg), eval__extra_attacks__bad={"target": "signs.py:Overshoot"})
+    res = snakemake(work, buggy, "--cores", "1")
+    assert res.returncode != 0
+    logs = [p.read_text() for p in out.glob("logs/evaluate_extra/rn_seed0_bad_delta*_none.log")]
+    said = [
+        re.search(r"extra attack 'bad' at delta (\d+)/255 left its budget: max \|x_adv - x\| = \S+ \((\d+)/255\)", t)
+        for t in logs
+    ]
+    assert any(m and int(m[2]) == 2 * int(m[1]) for m in said), logs  # the distance it measured: twice its budget
+    assert not list(out.glob("eval/rn/seed0/eps*/bad"))

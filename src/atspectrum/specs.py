@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import re
 
 from atspectrum import strengths
+from atspectrum.runtime.user_code import split as split_target
 
 DATASET_INFO = {
     "cifar10": {"num_classes": 10, "in_channels": 3},
@@ -56,12 +58,11 @@ def is_paper_arch(arch: str) -> bool:
 def split_arch(arch: str) -> tuple[str, str]:
     """An architecture of the user's, ``<source>:<name>``, as ``(source, name)``: ``torchvision:mobilenet_v2``,
     ``path/to/file.py:ClassName`` or ``package.module:ClassName``. ValueError saying what is valid otherwise."""
-    source, sep, name = str(arch).rpartition(":")
-    valid = f"{list(PAPER_ARCHS)}, torchvision:<model name>, path/to/file.py:ClassName or package.module:ClassName"
-    module_ok = source.endswith(".py") or all(part.isidentifier() for part in source.split("."))
-    if not (sep and source and name.isidentifier() and module_ok):
+    parts = split_target(arch)
+    if parts is None:
+        valid = f"{list(PAPER_ARCHS)}, torchvision:<model name>, path/to/file.py:ClassName or package.module:ClassName"
         raise ValueError(f"{arch!r} is not an architecture; use one of {valid}")
-    return source, name
+    return parts
 
 
 def small_stem(arch: str, image_side: int) -> bool:
@@ -123,6 +124,20 @@ def check_beta(beta: float) -> float:
 
 
 WORST = "worst"  # the per-example worst case over the other configured attacks: an aggregate, not an evaluation
+# every attack name of the workflow's own (an extra attack, eval.extra_attacks, may take none of them), and the
+# checklist's runs of PGD or BPDA with <k>x the steps (pgd5x, bpda5x)
+BUILTIN_ATTACKS = ("pgd", "transfer", "bpda", "apgd-bpda", WORST)
+MORE_STEPS_ATTACK = re.compile(r"(?P<attack>pgd|bpda)(?P<factor>[0-9]+)x")
+# an extra attack's target, and the optional dependency most of them come from (the ``attacks`` extra)
+VALID_ATTACK_TARGETS = "path/to/file.py:ClassName or package.module:ClassName (e.g. torchattacks:FGSM)"
+OPTIONAL_ATTACKS = "torchattacks"
+
+
+def install_hint(module: str | None) -> str:
+    """How to get a missing module: the pip command for torchattacks (an optional dependency), else nothing."""
+    if module != OPTIONAL_ATTACKS:
+        return ""
+    return f"; {OPTIONAL_ATTACKS} is an optional dependency: pip install --no-deps -r envs/requirements-attacks.txt"
 
 
 def accuracy(frame) -> float:

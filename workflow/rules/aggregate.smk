@@ -18,3 +18,29 @@ rule aggregate_overdesign:
         ENV
     script:
         "../scripts/aggregate_overdesign.py"
+
+
+if EXTRA_ATTACKS:
+
+    rule aggregate_attacks:
+        """The user's attacks (eval.extra_attacks): one robust-accuracy table per attack (rows eps, columns delta, as
+        PGD's robust_accuracy_<model>) and the per-example worst case over PGD and every one of them."""
+        input:
+            evals=get_attack_table_inputs,
+            caption=caption_file("attacks"),
+        output:
+            reported(outputs.attack_outputs(PLAN, "{model}"), "attacks", "3 overdesign", model="{model}"),
+        params:
+            cells=get_attack_table_cells,
+            attacks=EXTRA_ATTACKS,
+            targets=get_attack_targets,
+            deltas=get_overdesign_deltas,
+            overdesign={"attack": {"steps": config["overdesign"]["attack"]["steps"]}},
+        log:
+            f"{RUN_DIR}/logs/aggregate_attacks/{{model}}.log",
+        benchmark:
+            f"{RUN_DIR}/benchmarks/aggregate_attacks/{{model}}.tsv"
+        conda:
+            ENV
+        script:
+            "../scripts/aggregate_attacks.py"

@@ -25,6 +25,7 @@ if workflow.is_main_process:
 MODELS = PLAN.models
 SEEDS = PLAN.seeds
 QUANT_ATTACKS = outputs.quant_attacks(PLAN)  # may include "worst" (an aggregate)
+EXTRA_ATTACKS = PLAN.extra_attacks  # the user's (eval.extra_attacks): their rules exist only when there are some
 CORRUPT = atconfig.corruptions_enabled(config)
 CORRUPTION_NAMES = config["corruptions"]["names"] if CORRUPT else []
 
@@ -103,7 +104,7 @@ def get_train_runtime(w):
     return atconfig.train_runtime_minutes(config, w.model, strength(w.eps))
 
 
-# Evaluation units (evaluate.smk): rules evaluate_pgd, evaluate_quantized, evaluate_quantized_steps
+# Evaluation units (evaluate.smk): rules evaluate_pgd, evaluate_quantized, evaluate_quantized_steps, evaluate_extra
 
 
 def job_unit(w):
@@ -137,11 +138,14 @@ def get_unit_runtime(w):
 
 
 def get_unit_inputs(w):
-    """Each eps's model, the test split, and for a transfer unit at delta > 0 where its examples come from."""
+    """Each eps's model, the test split, for a transfer unit at delta > 0 where its examples come from, and for an
+    attack of the user's given as path/to/file.py:ClassName its file (editing it reruns that attack's units)."""
     eps = get_unit_eps(w)
     inputs = {"models": [model_file(w.model, w.seed, e) for e in eps], "test": data_input("test")}
     if w.attack == "transfer" and strength(w.delta) > 0:
         inputs["adv"] = sorted({PLAN.adv_source(w.model, int(w.seed), e, strength(w.delta)) for e in eps})
+    if w.attack in PLAN.extra_attacks and atconfig.extra_attack_files(config, w.attack):
+        inputs["attack_file"] = atconfig.extra_attack_files(config, w.attack)
     return inputs
 
 
@@ -167,6 +171,21 @@ def get_overdesign_deltas(w):
 
 def get_overdesign_cells(w):
     return cell_dicts(PLAN.overdesign_grid(w.model))
+
+
+# The user's attacks (eval.extra_attacks) as tables of their own (aggregate.smk)
+
+
+def get_attack_table_inputs(w):
+    return PLAN.inputs(PLAN.attack_tables(w.model))
+
+
+def get_attack_table_cells(w):
+    return cell_dicts(PLAN.attack_tables(w.model))
+
+
+def get_attack_targets(w):
+    return {a: PLAN.settings(a)["target"] for a in PLAN.extra_attacks}
 
 
 # Section 4: quantization (quantize.smk)

@@ -61,6 +61,20 @@ use rule evaluate_quantized as evaluate_quantized_steps with:
         f"{RUN_DIR}/benchmarks/evaluate_quantized_steps/{{model}}_seed{{seed}}_{{attack}}_delta{{delta}}_{{q}}.tsv"
 
 
+if EXTRA_ATTACKS:  # defined only then: a run without them keeps its rules (and the compute table's GPU rules)
+
+    use rule evaluate_quantized as evaluate_extra with:
+        # an attack of the user's (eval.extra_attacks) on the plain model, every eps at one delta, like PGD's units
+        output:
+            planning.Unit("{model}", "{seed}", "{attack,%s}" % "|".join(EXTRA_ATTACKS), "{delta}", "{q,none}").file(
+                RUN_DIR
+            ),
+        log:
+            f"{RUN_DIR}/logs/evaluate_extra/{{model}}_seed{{seed}}_{{attack}}_delta{{delta}}_{{q}}.log",
+        benchmark:
+            f"{RUN_DIR}/benchmarks/evaluate_extra/{{model}}_seed{{seed}}_{{attack}}_delta{{delta}}_{{q}}.tsv"
+
+
 rule transfer_examples:
     """PGD_delta against the unquantized model, once per (model, seed, eps, delta), stored in full precision: only
     when transfer's settings differ from the grid's PGD (otherwise the PGD unit writes them)."""

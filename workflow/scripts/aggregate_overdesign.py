@@ -3,7 +3,7 @@ import json
 import pandas as pd
 
 from atspectrum.planning import Cell, CellIndex
-from atspectrum.reporting import captions, figures, tables
+from atspectrum.reporting import captions, figures, replicates, tables
 from atspectrum.runtime import logs, paths
 from atspectrum.strengths import strength
 
@@ -43,11 +43,11 @@ write(
     ["eps"],
     value_columns=["clean_acc", "pgd_eps_acc"],
 )
-write(
-    lambda s: tables.robust_accuracy_table(grids[s], p.deltas),
-    f"robust_accuracy_{model}",
-    f"{model}: PGD_delta-{p.steps} accuracy, rows eps, columns delta.",
-    ["eps"],
+replicates.write_robust_accuracy(
+    grids,
+    p.deltas,
+    paths.declared_stem(snakemake.output, f"robust_accuracy_{model}"),
+    caption(f"{model}: PGD_delta-{p.steps} accuracy, rows eps, columns delta."),
 )
 over = write(
     lambda s: tables.overdesign_table(grids[s], p.deltas),

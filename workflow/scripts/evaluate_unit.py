@@ -23,8 +23,11 @@ cells = [(Cell(**c), path) for c, path in p.cells]
 beta = cells[0][0].beta
 advs = CellIndex.of(snakemake.input.get("adv", []))  # transfer: where its examples are (a PGD unit, or their job)
 adv_out = {strength(e): path for e, path in p.adv}  # PGD: the transfer examples this unit writes
-# the attack as a value; transfer attacks nothing here (its cells classify the cached examples)
-spec = None if attack == "transfer" else (APGDSpec if attack == "apgd-bpda" else PGDSpec).of(p.attack)
+# an attack of the user's (eval.extra_attacks, rule evaluate_extra): its settings are its target and kwargs
+extra = "target" in p.attack
+# the attack as a value; transfer attacks nothing here (its cells classify the cached examples), an extra attack is
+# built from its settings per model
+spec = None if attack == "transfer" or extra else (APGDSpec if attack == "apgd-bpda" else PGDSpec).of(p.attack)
 # what every cell's key holds besides its eps, layer and input files
 unit_params = {"model": w.model, "seed": seed, "attack": attack, "settings": p.attack, "delta": delta, "q": w.q}
 
@@ -52,8 +55,9 @@ def loaded(eps):
 
 def key_of(cell):
     files = {"model": model_file[cell.eps], "test": snakemake.input.test, "adv": adv_file(cell.eps)}
-    digests = {k: None if f is None else eval_units.file_digest(f) for k, f in files.items()}
-    return eval_units.cell_key(unit_params, cell.eps, cell.layer, digests)
+    if snakemake.input.get("attack_file"):  # an extra attack's own file: its contents are part of every cell's key
+        files["attack_file"] = snakemake.input.attack_file[0]
+    return eval_units.cell_key_of_files(unit_params, cell.eps, cell.layer, files)
 
 
 def fresh(cell, key):
@@ -66,6 +70,10 @@ def compute(cell):
     real = None if cell.layer == "none" else Quantizer(cell.layer, beta, straight_through=False)
     if attack == "transfer":  # the cached examples (delta 0: the clean test set) classified by the quantized model
         frame = evaluate.classify_per_example(model, images if adv is None else adv, labels, real, batch_size, device)
+    elif extra:  # the user's attack on the plain model, every batch checked against its budget before the verdict
+        frame = evaluate.extra_per_example(
+            model, images, labels, delta, attack, p.attack, batch_size=batch_size, seed=seed, device=device
+        )
     else:  # PGD (layer none), BPDA / APGD-BPDA: differentiate through the straight-through quantizer at the layer
         run = evaluate.apgd_per_example if attack == "apgd-bpda" else evaluate.attack_per_example
         keep = {"keep_adv": True} if cell.eps in adv_out else {}

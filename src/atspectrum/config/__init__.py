@@ -19,6 +19,10 @@ from atspectrum.config.grid import (
     corruption_dir,
     corruptions_enabled,
     eps_list,
+    extra_attack,
+    extra_attack_deltas,
+    extra_attack_files,
+    extra_attacks,
     masking_beta,
     model_spec,
     overdesign_deltas,
@@ -67,6 +71,7 @@ from atspectrum.config.validation import (
 
 # the shared definitions of atspectrum.specs this package has always exposed (atconfig.WORST in the rules)
 from atspectrum.specs import (
+    BUILTIN_ATTACKS,
     DATASET_INFO,
     QUANT_POINTS,
     SELECTABLE_QUANT_POINTS,
@@ -78,6 +83,7 @@ from atspectrum.specs import (
     relu_between_blocks_of,
     search_part_size,
 )
+from atspectrum.strengths import strength
 
 __all__ = [
     "datasets",
@@ -104,6 +110,10 @@ __all__ = [
     "corruption_dir",
     "corruptions_enabled",
     "eps_list",
+    "extra_attack",
+    "extra_attack_deltas",
+    "extra_attack_files",
+    "extra_attacks",
     "masking_beta",
     "model_spec",
     "overdesign_deltas",
@@ -148,6 +158,8 @@ __all__ = [
     "TrainConfig",
     "bn_momentum",
     "check_beta",
+    "BUILTIN_ATTACKS",
     "relu_between_blocks_of",
     "search_part_size",
+    "strength",
 ]

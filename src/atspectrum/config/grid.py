@@ -19,6 +19,7 @@ from atspectrum.specs import (
     relu_between_blocks_of,
     small_stem,
     split_arch,
+    split_target,
 )
 from atspectrum.strengths import LINF, as_norm, strength
 
@@ -141,6 +142,29 @@ def overdesign_deltas(config: dict, model: str | None = None) -> list:
 def pgd_deltas(config: dict, model: str, eps) -> list:
     """Every δ the PGD grid evaluates for (model, ε): the overdesign grid, δ = 0 (clean) and δ = ε (Table 3/4)."""
     return in_norm(config, model, [*overdesign_deltas(config, model), 0, eps])
+
+
+def extra_attacks(config: dict) -> list[str]:
+    """The names of the user's attacks (``eval.extra_attacks``), sorted; none when the key is absent."""
+    return sorted(config["eval"].get("extra_attacks") or {})
+
+
+def extra_attack(config: dict, name: str) -> dict:
+    """An extra attack's settings, what its cells' keys and its jobs' params hold: ``target`` and ``kwargs``."""
+    entry = config["eval"]["extra_attacks"][name]
+    return {"target": entry["target"], "kwargs": copy.deepcopy(entry.get("kwargs") or {})}
+
+
+def extra_attack_files(config: dict, name: str) -> list[str]:
+    """The file of an extra attack given as ``path/to/file.py:ClassName`` (an input of its evaluations), else none."""
+    source = split_target(config["eval"]["extra_attacks"][name]["target"])
+    return [source[0]] if source is not None and source[0].endswith(".py") else []
+
+
+def extra_attack_deltas(config: dict, model: str | None = None) -> list:
+    """The δ of every extra attack (as ``model``'s strengths when given): the overdesign grid's, less 0 (clean
+    accuracy is the PGD unit's δ 0 cell)."""
+    return [d for d in overdesign_deltas(config, model) if d > 0]
 
 
 def search_enabled(config: dict) -> bool:

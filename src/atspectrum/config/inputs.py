@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 from atspectrum import imagefolder
-from atspectrum.config import datasets
+from atspectrum.config import datasets, extra_attack_checks
 from atspectrum.config.architectures import check_architectures
 from atspectrum.config.grid import corruptions_enabled
 from atspectrum.config.schema import ConfigError
@@ -193,7 +193,8 @@ def check_inputs(config: dict, prepared_test: str | None = None) -> None:
 def check_before_jobs(config: dict, local: bool) -> None:
     """What the workflow's ``onstart`` checks before the first job (not in a dry run, which only plans): the inputs
     (:func:`check_inputs`, against the prepared test split once it exists), the architectures of the user's
-    (:func:`~atspectrum.config.architectures.check_architectures`) and, when the jobs run on this machine
+    (:func:`~atspectrum.config.architectures.check_architectures`), the attacks of the user's
+    (:func:`~atspectrum.config.extra_attack_checks.check_constructible`) and, when the jobs run on this machine
     (``local``), that a CUDA device asked for exists (on SLURM each job checks its own). Raises :class:`ConfigError`
     naming the key. A Snakefile that imports the workflow as a module calls it from its own ``onstart`` (Snakemake
     runs only the importing Snakefile's)."""
@@ -203,6 +204,7 @@ def check_before_jobs(config: dict, local: bool) -> None:
     splits = [paths.data_file(root, dataset, s) for s in ("train", "val", "test")]
     check_inputs(config, splits[-1] if all(os.path.exists(f) for f in splits) else None)
     check_architectures(config)
+    extra_attack_checks.check_constructible(config)
     if local and config["device"].startswith("cuda"):
         from atspectrum.runtime import devices
 

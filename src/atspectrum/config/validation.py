@@ -11,7 +11,7 @@ import os
 
 import yaml
 
-from atspectrum.config import datasets
+from atspectrum.config import datasets, extra_attack_checks
 from atspectrum.config.grid import (
     quant_attack_betas,
     quant_betas,
@@ -139,6 +139,7 @@ def check(config: dict, check_data: bool = True) -> None:
     if not config["overdesign"]["delta"]:
         raise ConfigError("config key 'overdesign.delta': the attack grid is empty")
     check_quant_attacks(config)
+    extra_attack_checks.check_spelling(config)
     check_masking(config)
     check_search(config)
     corr = config.get("corruptions") or {}

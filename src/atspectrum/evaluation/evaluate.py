@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from atspectrum import attacks
-from atspectrum.attacks import apgd
+from atspectrum.attacks import apgd, extra
 from atspectrum.attacks.quantize import check_quantizer
 from atspectrum.evaluation.frames import FrameMismatchError, read_cell, worst_case  # noqa: F401 (this module's surface)
 from atspectrum.specs import APGDSpec, PGDSpec, accuracy  # noqa: F401 (accuracy: part of this module's surface)
@@ -143,6 +143,39 @@ def classify_per_example(
             preds.append(
                 model(_as_float(images[start : start + batch_size], device), quantize=quantize).argmax(1).cpu()
             )
+    return _frame(torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long), labels)
+
+
+def extra_per_example(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    delta: int | float,
+    name: str,
+    settings: dict,
+    *,
+    batch_size: int = 512,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> pd.DataFrame:
+    """An attack of the user's (``eval.extra_attacks.<name>``, ``settings`` its ``target`` and ``kwargs``) at δ
+    (1/255 units for an L∞ model, an L2 radius for an L2 one: :mod:`atspectrum.strengths`) against the plain model;
+    same frame as :func:`attack_per_example`. The attack is built once, ``Class(model, eps=<δ's budget>,
+    **kwargs)``; before each batch's call torch's global RNG (which torchattacks' random starts draw from) is seeded
+    from (``seed``, δ, the batch's first example), so a rerun gives the same numbers at the same batch size. Every
+    adversarial batch must pass :func:`~atspectrum.attacks.extra.check_budget` before it is classified: an attack
+    that leaves its budget raises :class:`~atspectrum.attacks.extra.BudgetError`."""
+    model, device = model.to(torch.device(device)).eval(), torch.device(device)
+    attack = extra.build(settings["target"], model, delta, settings["kwargs"])
+    preds = []
+    for start in range(0, len(labels), batch_size):
+        x = _as_float(images[start : start + batch_size], device)
+        y = labels[start : start + batch_size].to(device)
+        torch.manual_seed(extra.batch_seed(seed, delta, start))
+        with attacks.frozen(model):
+            x_adv = extra.check_budget(name, x, attack(x, y), delta)
+        with torch.no_grad():
+            preds.append(model.eval()(x_adv).argmax(1).cpu())
     return _frame(torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long), labels)
 
 

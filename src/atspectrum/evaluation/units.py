@@ -55,6 +55,14 @@ def cell_key(unit_params: dict, eps: int, layer: str, inputs: dict[str, str | No
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def cell_key_of_files(unit_params: dict, eps: int, layer: str, files: dict[str, str | None]) -> str:
+    """:func:`cell_key` with the digests of the files the cell reads (``None``: a file it does not read). An attack of
+    the user's given as a file has it among them (``attack_file``), and its target and kwargs in the settings: editing
+    either changes the key of that attack's cells only."""
+    digests = {k: None if f is None else file_digest(f) for k, f in files.items()}
+    return cell_key(unit_params, eps, layer, digests)
+
+
 def stored_key(path: str | os.PathLike) -> str | None:
     """The key a cell file was written with; None for a missing, unreadable or keyless file."""
     import pyarrow.parquet as pq

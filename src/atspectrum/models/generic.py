@@ -21,16 +21,13 @@ with ``weights_only=True``).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
-import os
-import sys
 
 import torch
 from torch import nn
 
 from atspectrum.attacks import quantize as _quantize
+from atspectrum.runtime import user_code
 from atspectrum.specs import bn_momentum as _bn_momentum
 from atspectrum.specs import is_paper_arch, split_arch
 
@@ -48,24 +45,6 @@ class ArchError(ValueError):
         self.key = key
 
 
-def _module_of_file(path: str):
-    full = os.path.abspath(path)
-    if not os.path.isfile(full):
-        raise ArchError(f"architecture file {path!r} does not exist (looked for {full}; relative to the working dir)")
-    name = f"atspectrum_user_arch_{abs(hash(full))}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, full)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        del sys.modules[name]
-        raise ArchError(f"architecture file {path!r} fails to import ({type(exc).__name__}: {exc})") from exc
-    return module
-
-
 def constructor(arch: str):
     """The callable that builds ``arch``'s network: ``torchvision.models.get_model`` bound to its name, or the user's
     class. ArchError naming what is missing and what would be valid."""
@@ -77,16 +56,13 @@ def constructor(arch: str):
         if name not in known:
             raise ArchError(f"torchvision has no classification model {name!r}; choose one of {known}")
         return lambda **kw: torchvision.models.get_model(name, weights=None, **kw)
-    if source.endswith(".py"):
-        module = _module_of_file(source)
-    else:
-        try:
-            module = importlib.import_module(source)
-        except Exception as exc:  # ModuleNotFoundError, or the module's own error
-            raise ArchError(f"cannot import module {source!r} ({type(exc).__name__}: {exc})") from exc
+    try:
+        module = user_code.load_module(source, "architecture")
+    except user_code.UserCodeError as exc:
+        raise ArchError(str(exc)) from exc
     found = getattr(module, name, None)
     if not (isinstance(found, type) and issubclass(found, nn.Module)):
-        classes = sorted(k for k, v in vars(module).items() if isinstance(v, type) and issubclass(v, nn.Module))
+        classes = user_code.classes(module, nn.Module)
         what = "is not an nn.Module class" if found is not None else "does not exist"
         raise ArchError(f"{name!r} in {source!r} {what}; the nn.Module classes there are {classes}")
     return found

@@ -3,8 +3,8 @@ several cells, and the only mapping between them and their paths (:meth:`Cell.pa
 
 A cell is everything that determines one per-example result: the model, the training seed, the training strength ε,
 the attack (``pgd``, ``transfer``, ``bpda``, ``apgd-bpda``, the checklist's more-steps runs ``pgd<k>x`` /
-``bpda<k>x``), the attack strength δ, and where the features are quantized (``layer``, ``beta``; ``none`` for the
-unquantized model). Its file::
+``bpda<k>x``, the name of one of the user's ``eval.extra_attacks``), the attack strength δ, and where the features are
+quantized (``layer``, ``beta``; ``none`` for the unquantized model). Its file::
 
     results/<run>/eval/<model>/seed<s>/eps<ε>/<attack>/delta<δ>/none.parquet
     results/<run>/eval/<model>/seed<s>/eps<ε>/<attack>/delta<δ>/<layer>/beta<β>.parquet
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from atspectrum.runtime.paths import adv_file as adv_path  # noqa: F401 (re-exported: a cell's path vocabulary)
 from atspectrum.runtime.paths import beta_token, beta_value, qpoint  # noqa: F401 (beta_token re-exported)
+from atspectrum.specs import MORE_STEPS_ATTACK
 from atspectrum.strengths import TOKEN_RE, strength
 from atspectrum.strengths import token as strength_token
 
@@ -39,7 +40,6 @@ _EVAL = re.compile(
     rf"^(?P<root>.+)/eval/(?P<model>{_TOKEN})/seed(?P<seed>[0-9]+)/eps(?P<eps>{TOKEN_RE})/(?P<attack>{_TOKEN})/"
     rf"delta(?P<delta>{TOKEN_RE})/(?:none|(?P<layer>[^/]+)/beta(?P<beta>[0-9p]+))\.parquet$"
 )
-_MORE_STEPS = re.compile(r"(?P<attack>pgd|bpda)(?P<factor>[0-9]+)x")
 
 
 def q_of(layer: str, beta=None) -> str:
@@ -60,7 +60,7 @@ def more_steps_attack(factor: int, attack: str = PGD) -> str:
 
 def more_steps_of(attack: str) -> tuple[str, int] | None:
     """(base attack, factor) of a more-steps token (``bpda5x`` → ("bpda", 5)); None for any other attack."""
-    m = _MORE_STEPS.fullmatch(attack)
+    m = MORE_STEPS_ATTACK.fullmatch(attack)
     return None if m is None else (m["attack"], int(m["factor"]))
 
 

@@ -4,7 +4,9 @@ Every evaluation cell the tables, the checklist, the claims and the search read 
 training seed; :meth:`Plan.units` groups them into jobs. Where two cells are the same computation they are planned
 once (:meth:`Plan.canonical`): the PGD_δ examples of (model, seed, ε, δ) serve the PGD cell, BPDA's unquantized cell
 and transfer's unquantized cell when those attacks have the grid's PGD settings (the paper's and the demo's case),
-and the PGD unit then also writes the cached transfer examples (:meth:`Plan.adv_from_pgd`).
+and the PGD unit then also writes the cached transfer examples (:meth:`Plan.adv_from_pgd`). The user's attacks
+(``eval.extra_attacks``) are cells of their own at every ε and δ > 0 of the overdesign grid (:meth:`Plan.extra_cells`),
+one unit per (model, seed, attack, δ) like PGD's.
 
 Torch-free and pandas-free: the Snakefile builds one Plan of the run's config (and one of the paper's, for the
 compute table's projection).
@@ -32,6 +34,7 @@ class Plan:
         self.seeds = sorted(int(s) for s in config["seeds"])
         self.quantization = atconfig.quantization_enabled(config)
         self.eval_attacks = atconfig.quant_eval_attacks(config)
+        self.extra_attacks = atconfig.extra_attacks(config)  # the user's (eval.extra_attacks), sorted
         self.checklist = checklist.plan(config)
         self.checklist_settings = atconfig.checklist_settings(config)
 
@@ -49,6 +52,8 @@ class Plan:
             return {**base, "steps": base["steps"] * more[1]}
         if attack == PGD:
             return dict(self.config["overdesign"]["attack"])
+        if attack in self.extra_attacks:
+            return atconfig.extra_attack(self.config, attack)
         return atconfig.quant_attack(self.config, attack)
 
     def _same_as_pgd(self, attack: str) -> bool:
@@ -88,6 +93,13 @@ class Plan:
         """The PGD cells at the overdesign δ (the claims' C1 reads these)."""
         deltas = atconfig.overdesign_deltas(self.config, model)
         return [Cell(model, seed, e, PGD, d) for e in self.eps(model) for d in deltas]
+
+    @functools.cache  # planned once: the rules ask for it from inputs and params alike
+    def extra_cells(self, model: str, seed: int) -> list[Cell]:
+        """The user's attacks (``eval.extra_attacks``) on one (model, seed): each at every ε and every δ > 0 of the
+        overdesign grid (δ 0, clean accuracy, is the PGD unit's cell)."""
+        deltas = atconfig.extra_attack_deltas(self.config, model)
+        return [Cell(model, seed, e, a, d) for a in self.extra_attacks for e in self.eps(model) for d in deltas]
 
     def quant_table_cells(self, model: str, seed: int, attack: str, beta: float) -> list[Cell]:
         """The cells of one quantization table (δ > 0 rows, unquantized and every layer, columns ε); the "worst"
@@ -133,6 +145,12 @@ class Plan:
         return [c for s in self.seeds for c in self.pgd_cells(model, s)]
 
     @functools.cache  # planned once: the rules ask for it from inputs and params alike
+    def attack_tables(self, model: str) -> list[Cell]:
+        """What the tables of the user's attacks read over every seed: the overdesign grid's PGD cells (its δ 0 the
+        clean column of every such table, PGD itself one side of the worst case) and every extra attack's cells."""
+        return [c for s in self.seeds for c in self.overdesign_cells(model, s) + self.extra_cells(model, s)]
+
+    @functools.cache  # planned once: the rules ask for it from inputs and params alike
     def quant_table(self, model: str, attack: str, beta: float) -> list[Cell]:
         """The cells of one quantization table over every seed."""
         return [c for s in self.seeds for c in self.quant_table_cells(model, s, attack, beta)]
@@ -166,7 +184,7 @@ class Plan:
         cells = []
         for model in self.models:
             for seed in self.seeds:
-                cells += self.pgd_cells(model, seed) + self.quant_cells(model, seed)
+                cells += self.pgd_cells(model, seed) + self.quant_cells(model, seed) + self.extra_cells(model, seed)
                 if self.adv_from_pgd:  # the PGD unit at δ makes the transfer examples: its cells include (ε, δ)
                     cells += [Cell(model, seed, e, PGD, d) for e, d in self.adv_needed(model, seed)]
         for seed in self.seeds:

@@ -1,8 +1,9 @@
 """The jobs of a plan, counted as the rules expand it (the compute table's projection) and each unit's time limit.
 
-A unit's rule is ``evaluate_pgd`` (PGD on the plain model), ``evaluate_quantized`` (transfer, bpda, apgd-bpda) or
-``evaluate_quantized_steps`` (the checklist's more-steps BPDA); the quantized evaluations file their benchmarks per
-attack (``evaluate_<attack>``), whose costs differ by orders of magnitude.
+A unit's rule is ``evaluate_pgd`` (PGD on the plain model), ``evaluate_quantized`` (transfer, bpda, apgd-bpda),
+``evaluate_quantized_steps`` (the checklist's more-steps BPDA) or ``evaluate_extra`` (the user's attacks,
+``eval.extra_attacks``); the quantized evaluations file their benchmarks per attack (``evaluate_<attack>``), whose
+costs differ by orders of magnitude.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from atspectrum import config as atconfig
 
 from . import claims
-from .cells import PGD
+from .cells import PGD, more_steps_of
 from .grid import Plan
 
 
@@ -23,8 +24,10 @@ def unit_rule(attack: str, by_attack: bool = False) -> str:
     """The rule (``by_attack``: the benchmark directory) of an evaluation unit's attack."""
     if attack == PGD:
         return "evaluate_pgd"
-    if attack not in atconfig.QUANT_EVAL_ATTACKS:  # bpda<factor>x: the checklist's more-steps BPDA
+    if more_steps_of(attack) is not None:  # bpda<factor>x: the checklist's more-steps BPDA
         return "evaluate_quantized_steps"
+    if attack not in atconfig.QUANT_EVAL_ATTACKS:  # one of the user's attacks
+        return "evaluate_extra"
     return f"evaluate_{attack}" if by_attack else "evaluate_quantized"
 
 
@@ -62,10 +65,17 @@ def unit_cells(plan: Plan) -> dict[str, int]:
     return counts
 
 
+EXTRA_PASSES = 101  # an attack of the user's whose cost is unknown: as much as 100 PGD steps (ours)
+
+
 def runtime_minutes(plan: Plan, attack: str, cells: int) -> int:
     """A generous time limit for a unit: 30 minutes, plus per cell about 3 s per forward-backward pass over 10,000
-    CIFAR-10 images of WRN-28-10 in fp32 (a transfer cell: one forward pass)."""
-    if attack == "transfer":
+    CIFAR-10 images of WRN-28-10 in fp32 (a transfer cell: one forward pass; an attack of the user's: its
+    ``kwargs.steps`` + 1 passes where it has an integer ``steps``, else :data:`EXTRA_PASSES`)."""
+    if attack in plan.extra_attacks:
+        steps = plan.settings(attack)["kwargs"].get("steps")
+        passes = steps + 1 if isinstance(steps, int) and not isinstance(steps, bool) else EXTRA_PASSES
+    elif attack == "transfer":
         passes = 1
     elif attack == "apgd-bpda":
         a = plan.settings(attack)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from atspectrum import config as atconfig
 from atspectrum.runtime import paths
+from atspectrum.specs import WORST
 
 from . import claims
 from .claims import quant_table_stem
@@ -18,6 +19,21 @@ def overdesign_outputs(root: str, model: str) -> list[str]:
         + paths.table_files(root, f"overdesign_{model}", ci=True)
         + paths.figure_files(root, f"robust_error_{model}")
     )
+
+
+def attack_table_stem(model: str, attack: str) -> str:
+    """The robust-accuracy table of an extra attack (or of ``worst``, the per-example worst case over PGD and every
+    extra attack): ``robust_accuracy_<model>-<attack>``, beside PGD's ``robust_accuracy_<model>``. The hyphen is in
+    no model's or extra attack's name, so no two (model, attack) pairs share a stem."""
+    return f"robust_accuracy_{model}-{attack}"
+
+
+def attack_outputs(plan: Plan, model: str) -> list[str]:
+    """The tables of the user's attacks: one per extra attack, then the worst case (none without extra attacks)."""
+    if not plan.extra_attacks:
+        return []
+    stems = [attack_table_stem(model, a) for a in [*plan.extra_attacks, WORST]]
+    return [f for stem in stems for f in paths.table_files(plan.root, stem, ci=True)]
 
 
 def search_outputs(root: str, model: str) -> list[str]:
@@ -70,6 +86,7 @@ def targets(plan: Plan) -> list[str]:
     """Every table and figure of the run (the compute table and the config record aside)."""
     config, root = plan.config, plan.root
     out = [f for m in plan.models for f in overdesign_outputs(root, m)]
+    out += [f for m in plan.models for f in attack_outputs(plan, m)]
     out += [f for m in atconfig.search_models(config) for f in search_outputs(root, m)]
     if plan.quantization:
         out += [f for m in plan.models for f in quant_outputs(plan, m)]

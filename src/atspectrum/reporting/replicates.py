@@ -146,3 +146,12 @@ def write_seeds(
         marks = agreed_marks([per_seed[s].marks for s in seeds], mean)
         written = tables.render(mean, stem, seeds_caption(caption, seeds), marks, sd)
     return [f"{stem}.csv", *written, *extra]
+
+
+def write_robust_accuracy(grids: Mapping[int, pd.DataFrame], deltas: list[int], stem: str, caption: str) -> list[str]:
+    """The robust-accuracy table of one attack (rows ε, columns δ: :func:`tables.robust_accuracy_table`) from each
+    seed's accuracy grid (:func:`tables.accuracy_grid`), with 95% intervals; written as :func:`write_seeds`."""
+    per_seed = {
+        s: Replicate(tables.robust_accuracy_table(g, deltas), n=int(g["n"].iloc[0])) for s, g in sorted(grids.items())
+    }
+    return write_seeds(per_seed, stem, caption, keys=["eps"])
