@@ -240,7 +240,9 @@ def test_an_l2_study_runs_end_to_end_in_l2_balls_and_names_the_norm(tmp_path):
     """threat_model: l2 trains and attacks in L2 balls of radius eps / delta (floats in [0, 1] pixel space): the
     paths, columns and captions name the norm, the cached transfer examples lie in (and reach) their L2 ball, the
     L2-trained model is the more robust one, and a second run has nothing to do."""
-    cfg = changed(**L2, quantization__delta=[1.0])
+    # an L2 attack of torchattacks' as a column of its own (its L∞ FGSM would leave the L2 ball and fail its job)
+    pgdl2 = {"target": "torchattacks:PGDL2", "kwargs": {"steps": 10, "alpha": 0.2}}
+    cfg = changed(**L2, quantization__delta=[1.0], eval__extra_attacks={"pgdl2": pgdl2})
     res = snakemake(tmp_path, cfg, "--cores", "2")
     assert res.returncode == 0, res.stderr[-4000:]
     run = tmp_path / "results/tiny"
@@ -250,6 +252,12 @@ def test_an_l2_study_runs_end_to_end_in_l2_balls_and_names_the_norm(tmp_path):
     assert acc.loc[1.0, "delta1_l2"] > acc.loc[0.0, "delta1_l2"] + 10  # L2 training buys L2 robustness
     assert (acc["delta0p5_l2"] >= acc["delta1_l2"]).all()
     assert "Threat model L2" in (run / "tables/robust_accuracy_rn.md").read_text()
+    theirs = one_seed(run / "tables/robust_accuracy_rn-pgdl2.csv").set_index("eps")
+    worst = one_seed(run / "tables/robust_accuracy_rn-worst.csv").set_index("eps")
+    assert list(theirs.columns) == list(acc.columns) and (worst <= theirs).all().all() and (worst <= acc).all().all()
+    # torchattacks' PGDL2 built with eps = the radius (not radius/255) is about as strong as ours: 5 points of 64
+    # images apart at most; at eps 1/255 the standard model would keep some 60%
+    assert (theirs - acc).abs().max().max() <= 8 and theirs.loc[0.0, "delta1_l2"] < 15
     test = data.load_prepared(run / "data/fashion_mnist/test.npz")[0].float().div(255)
     for eps in ("0_l2", "1_l2"):
         with np.load(run / f"adv/rn/seed0/eps{eps}/pgd/delta1_l2.npz") as z:
