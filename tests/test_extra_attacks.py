@@ -309,3 +309,30 @@ def test_an_l2_models_attack_gets_its_l2_budget_and_is_held_to_the_l2_ball():
         type("Probe", (), {"__init__": lambda self, model, eps: setattr(self, "eps", eps)}), None, 0.5, {}
     )
     assert built.eps == 0.5 and extra.build(type(built), None, 8, {}).eps == pytest.approx(8 / 255)
+
+
+def test_an_attack_that_breaks_significantly_more_than_pgd_is_marked_and_its_p_values_are_written(tmp_path):
+    """The per-attack table tests each cell against PGD's on the same examples (exact McNemar, Holm): 40 examples
+    that PGD leaves correct and the attack breaks are significant (italic, '-'); 2 of 40 are not (no mark)."""
+    import pandas as pd
+
+    from atspectrum.reporting import replicates, tables
+
+    def frame(correct):
+        return pd.DataFrame({"index": range(len(correct)), "correct": correct})
+
+    pgd = {(8, 4): frame([True] * 60 + [False] * 40), (8, 8): frame([True] * 40 + [False] * 60)}
+    mine = {(8, 4): frame([True] * 20 + [False] * 80), (8, 8): frame([True] * 38 + [False] * 62)}
+    keyed = {("mine", *k): f for k, f in mine.items()} | {("pgd", *k): f for k, f in pgd.items()}
+    cells = [({"eps": e, "column": tables.delta_column(d)}, ("mine", e, d), ("pgd", e, d)) for e, d in mine]
+    tests = tables.paired_tests(keyed, cells, 0.05, "holm")
+    grid = tables.accuracy_grid(mine)
+    stem = str(tmp_path / "robust_accuracy_m-mine")
+    replicates.write_robust_accuracy({0: grid}, [4, 8], stem, "mine", {0: tests})
+    marks = tables.versus_marks(tables.robust_accuracy_table(grid, [4, 8]), tests)
+    assert marks.loc[0, "delta4"] == "-" and marks.loc[0, "delta8"] == ""
+    ci = pd.read_csv(f"{stem}_ci.csv").set_index("column")
+    assert (
+        ci.loc["delta4", "lost"] == 40 and ci.loc["delta4", "p_adjusted"] < 1e-6 and ci.loc["delta8", "p_value"] > 0.4
+    )
+    assert "_20.00" in open(f"{stem}.md").read()  # the Markdown shows the significant cell in italics

@@ -36,6 +36,7 @@ if EXTRA_ATTACKS:
             targets=get_attack_targets,
             deltas=get_overdesign_deltas,
             overdesign={"attack": {"steps": config["overdesign"]["attack"]["steps"]}},
+            stats=config["stats"],
         log:
             f"{RUN_DIR}/logs/aggregate_attacks/{{model}}.log",
         benchmark:

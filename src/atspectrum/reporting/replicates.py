@@ -148,10 +148,22 @@ def write_seeds(
     return [f"{stem}.csv", *written, *extra]
 
 
-def write_robust_accuracy(grids: Mapping[int, pd.DataFrame], deltas: list[int], stem: str, caption: str) -> list[str]:
+def write_robust_accuracy(
+    grids: Mapping[int, pd.DataFrame],
+    deltas: list,
+    stem: str,
+    caption: str,
+    tests: Mapping[int, pd.DataFrame] | None = None,
+) -> list[str]:
     """The robust-accuracy table of one attack (rows ε, columns δ: :func:`tables.robust_accuracy_table`) from each
-    seed's accuracy grid (:func:`tables.accuracy_grid`), with 95% intervals; written as :func:`write_seeds`."""
-    per_seed = {
-        s: Replicate(tables.robust_accuracy_table(g, deltas), n=int(g["n"].iloc[0])) for s, g in sorted(grids.items())
-    }
+    seed's accuracy grid (:func:`tables.accuracy_grid`), with 95% intervals; written as :func:`write_seeds`. With
+    ``tests`` (per seed, :func:`tables.paired_tests` of this attack's cells against a reference attack's, rows keyed
+    by ``eps`` and ``column``) the tests join the ``_ci.csv`` and a cell significantly below / above the reference
+    is marked '-' / '+'."""
+    per_seed = {}
+    for s, g in sorted(grids.items()):
+        table = tables.robust_accuracy_table(g, deltas)
+        seed_tests = None if tests is None else tests[s]
+        marks = None if seed_tests is None else tables.versus_marks(table, seed_tests)
+        per_seed[s] = Replicate(table, marks, n=int(g["n"].iloc[0]), tests=seed_tests)
     return write_seeds(per_seed, stem, caption, keys=["eps"])

@@ -137,6 +137,20 @@ def paired_tests(
     return out
 
 
+def versus_marks(table: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
+    """Marks shaped like a rows-ε table (:func:`robust_accuracy_table`) from :func:`paired_tests` of its cells (keyed
+    by ``eps`` and ``column``) against a reference attack's: '-' where the cell is significantly below the reference
+    (this attack breaks significantly more examples), '+' where significantly above, '' elsewhere."""
+    marks = pd.DataFrame("", index=table.index, columns=table.columns)
+    row_of = {strength(e): i for i, e in enumerate(table["eps"])}
+    for _, t in tests.iterrows() if tests is not None else ():
+        if t["significant"] and t["gained"] != t["lost"]:
+            marks.iat[row_of[strength(t["eps"])], table.columns.get_loc(t["column"])] = (
+                "+" if t["gained"] > t["lost"] else "-"
+            )
+    return marks
+
+
 def significance(tests: pd.DataFrame, keys: list[str]) -> dict[tuple, bool]:
     """``{(row keys..., column): significant}`` from :func:`paired_tests`' frame."""
     if tests is None or tests.empty:
