@@ -116,8 +116,9 @@ def test_augmentation_crops_and_flips_within_the_padded_image():
     assert torch.equal(augment.random_crop_flip(x, padding=0, flip=False), x)
 
 
-@pytest.mark.parametrize("eps, random_start", [(8, True), (8, False), (0, True)])
-def test_adversarial_training_fits_the_pgd_examples_not_the_clean_batch(monkeypatch, eps, random_start):
+def recorded_batches(monkeypatch, model) -> tuple[list, list]:
+    """``(clean, fitted)``: filled as ``model`` trains with every clean (augmented) batch and every batch it is fitted
+    on (the training forward is the only one in train mode: PGD crafts in eval mode, validation is eval mode)."""
     clean, fitted = [], []
 
     def recording_crop_flip(*args, **kwargs):
@@ -126,9 +127,14 @@ def test_adversarial_training_fits_the_pgd_examples_not_the_clean_batch(monkeypa
         return out
 
     monkeypatch.setattr(training, "random_crop_flip", recording_crop_flip)
-    model = fresh()
-    # the training forward is the only one in train mode (PGD crafts in eval mode, validation is eval mode)
     model.register_forward_pre_hook(lambda m, inp: fitted.append(inp[0].detach().clone()) if m.training else None)
+    return clean, fitted
+
+
+@pytest.mark.parametrize("eps, random_start", [(8, True), (8, False), (0, True)])
+def test_adversarial_training_fits_the_pgd_examples_not_the_clean_batch(monkeypatch, eps, random_start):
+    model = fresh()
+    clean, fitted = recorded_batches(monkeypatch, model)
     c = cfg(eps=eps, epochs=1, select="last", attack_random_start=random_start)
     train(model, tiny_data(48, 0), tiny_data(8, 1), c)
     assert len(fitted) == len(clean) == 3  # 48 images in batches of 16
@@ -354,16 +360,8 @@ def test_adding_a_training_option_leaves_existing_models_params_alone():
 def test_l2_training_fits_examples_in_the_l2_ball(monkeypatch, method):
     """Bugs caught: the training attack run as L∞ (far outside the L2 ball), the radius read as 1/255 units
     (0.5/255: barely moved), the random start or TRADES' start left unprojected."""
-    clean, fitted = [], []
-
-    def recording_crop_flip(*args, **kwargs):
-        out = augment.random_crop_flip(*args, **kwargs)
-        clean.append(out.clone())
-        return out
-
-    monkeypatch.setattr(training, "random_crop_flip", recording_crop_flip)
     model = fresh()
-    model.register_forward_pre_hook(lambda m, inp: fitted.append(inp[0].detach().clone()) if m.training else None)
+    clean, fitted = recorded_batches(monkeypatch, model)
     fgsm = dict(attack_steps=1, attack_step_factor=1.25) if method == "fgsm_rs" else {}
     eps = 0.5
     c = cfg(eps=eps, norm="l2", method=method, epochs=1, select="last", **fgsm)
