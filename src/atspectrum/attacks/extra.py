@@ -6,7 +6,7 @@
   norm (δ/255 for an L∞ model, the radius itself for an L2 one: :mod:`atspectrum.strengths`), the one conversion of
   a strength to a budget;
 - :func:`check_budget` is what every adversarial batch must pass before it is classified: the same shape, finite
-  values in [0, 1], and every example within δ of its clean image in δ's norm (+ :func:`tolerance`). A
+  values in [0, 1], and every example within δ of its clean image in δ's norm (+ its rounding slack). A
   :class:`BudgetError` names the attack and the measured distance: an attack that leaves its budget never produces a
   number.
 """
@@ -22,12 +22,7 @@ from atspectrum.strengths import L2, label, norm_of
 
 from . import norms
 
-TOLERANCE = 1e-6  # per pixel, in [0, 1] pixel units: float32 rounding of x ± eps, nothing more
-
-
-def tolerance(x: torch.Tensor, norm: str) -> float:
-    """The rounding slack of a distance in ``norm``: :data:`TOLERANCE` (L∞), times sqrt(pixels per example) (L2)."""
-    return TOLERANCE * (float(np.sqrt(x[0].numel())) if norm == L2 and x.numel() else 1.0)
+TOLERANCE = norms.ROUNDING  # per pixel (atspectrum.attacks.norms.rounding_slack)
 
 
 class AttackClassError(ValueError):
@@ -80,8 +75,8 @@ def distance(x: torch.Tensor, x_adv: torch.Tensor, norm: str = "linf") -> float:
 
 def check_budget(name: str, x: torch.Tensor, x_adv, delta) -> torch.Tensor:
     """``x_adv`` (detached, float32, on ``x``'s device) once it is a batch like ``x`` with finite values in [0, 1]
-    within the ball of radius δ around it in δ's norm (+ :func:`tolerance`); :class:`BudgetError` naming the attack
-    ``name`` and what it measured otherwise."""
+    within the ball of radius δ around it in δ's norm (+ its rounding slack, :func:`.norms.rounding_slack`);
+    :class:`BudgetError` naming the attack ``name`` and what it measured otherwise."""
     where = f"extra attack {name!r} at delta {label(delta)}"
     if not isinstance(x_adv, torch.Tensor) or tuple(x_adv.shape) != tuple(x.shape):
         got = tuple(x_adv.shape) if isinstance(x_adv, torch.Tensor) else type(x_adv).__name__
@@ -95,7 +90,7 @@ def check_budget(name: str, x: torch.Tensor, x_adv, delta) -> torch.Tensor:
     if low < 0 or high > 1:
         raise BudgetError(f"{where} returned values in [{low:.6g}, {high:.6g}], outside [0, 1]")
     norm = norm_of(delta)
-    measured, budget, slack = distance(x, x_adv, norm), norms.budget(delta, norm), tolerance(x, norm)
+    measured, budget, slack = distance(x, x_adv, norm), norms.budget(delta, norm), norms.rounding_slack(x, norm)
     if measured > budget + slack:
         what = (
             f"max ||x_adv - x||_2 = {measured:.6g}"

@@ -14,7 +14,17 @@ import torch
 
 from atspectrum.specs import NORMS, check_norm
 
-__all__ = ["NORMS", "ascent_direction", "budget", "check_norm", "distance", "project", "unit_noise"]
+__all__ = [
+    "NORMS",
+    "ROUNDING",
+    "ascent_direction",
+    "budget",
+    "check_norm",
+    "distance",
+    "project",
+    "rounding_slack",
+    "unit_noise",
+]
 
 GRAD_FLOOR = 1e-10  # added to a gradient's L2 norm before dividing by it (a zero gradient stays zero)
 
@@ -59,6 +69,17 @@ def project(adv: torch.Tensor, x: torch.Tensor, eps: float, norm: str) -> torch.
     delta = adv - x
     factor = (eps / _l2(delta)).clamp(max=1)  # a zero displacement: eps / 0 = inf, clamped to 1
     return (x + delta * _per_example(factor, delta)).clamp(0, 1)
+
+
+ROUNDING = 1e-6  # per pixel, in [0, 1] units: the float32 rounding of x ± eps a budget check allows, nothing more
+
+
+def rounding_slack(x: torch.Tensor, norm: str) -> float:
+    """What a budget check of the batch ``x`` allows beyond the radius for float32 rounding: :data:`ROUNDING` (L∞),
+    or that much in every pixel of an example, ``ROUNDING`` · sqrt(pixels per example) (L2)."""
+    if check_norm(norm) == "linf" or not x.numel():
+        return ROUNDING
+    return ROUNDING * float(x[0].numel()) ** 0.5
 
 
 def ascent_direction(grad: torch.Tensor, norm: str) -> torch.Tensor:

@@ -16,7 +16,7 @@ import torch
 from atspectrum import attacks
 from atspectrum.runtime.io import atomic_path
 
-BUDGET_TOLERANCE = 1e-6  # float32 rounding of x ± δ/255, per pixel (an L2 distance allows it in every pixel)
+BUDGET_TOLERANCE = attacks.ROUNDING  # per pixel (atspectrum.attacks.norms.rounding_slack)
 
 
 class TransferError(RuntimeError):
@@ -120,9 +120,10 @@ def load(
 
 def _check_budget(path: str, adv: torch.Tensor, clean: torch.Tensor, delta: float, norm: str) -> None:
     """A TransferError unless every example lies within ``delta`` of its clean image in ``norm`` (up to float32
-    rounding: :data:`BUDGET_TOLERANCE` per pixel) and in [0, 1]; the message gives the distance in δ's units."""
+    rounding: :func:`~atspectrum.attacks.norms.rounding_slack`) and in [0, 1]; the message gives the distance in δ's
+    units."""
     dist = attacks.distance(adv, clean, norm).max().item()
-    tolerance = BUDGET_TOLERANCE * (1.0 if norm == "linf" else math.sqrt(clean[0].numel()))
+    tolerance = attacks.rounding_slack(clean, norm)
     low, high = adv.aminmax()
     if dist > attacks.budget(delta, norm) + tolerance or low.item() < 0 or high.item() > 1:
         shown = f"max |x_adv - x| = {dist * 255:.4f}/255 > delta {delta}/255"
